@@ -1,0 +1,199 @@
+"""Diagnostics: what every stage reports, and how it is shown to a person or a tool.
+
+A Diagnostic is plain data (code, severity, span, message, hint). Stages append them to a
+`Diagnostics` collector and keep going, so one run reports every error of a file. Rendering
+follows rustc: `path:line:col: error[E012]: message`, the source line, a caret under the span,
+then `hint: ...`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A 1-based region of one source file. end_* is exclusive on the column."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int = 0
+    end_col: int = 0
+
+    def shifted(self, dline: int, dcol: int = 0) -> "Span":
+        """This span moved by dline lines (and dcol columns when on the first line).
+
+        Used for embedded text (inline code in a `run: |` block) whose positions
+        are relative to the block."""
+        return Span(self.path, self.line + dline, self.col + dcol, self.end_line + dline, self.end_col + dcol)
+
+
+NO_SPAN = Span("<unknown>", 0, 0)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    severity: str
+    span: Span
+    message: str
+    hint: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def sort_key(self):
+        return (self.span.path, self.span.line, self.span.col, self.code, self.message)
+
+    def as_json(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+            "notes": list(self.notes),
+            "file": self.span.path,
+            "line": self.span.line,
+            "column": self.span.col,
+            "end_line": self.span.end_line or self.span.line,
+            "end_column": self.span.end_col or self.span.col,
+        }
+
+
+@dataclass
+class Diagnostics:
+    """Collector passed through the stages. Never raises on error: callers look at has_errors."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, code: str, span: Span, message: str, hint: str | None = None, notes: Sequence[str] = ()) -> None:
+        self.items.append(Diagnostic(code, ERROR, span, message, hint, tuple(notes)))
+
+    def warning(self, code: str, span: Span, message: str, hint: str | None = None, notes: Sequence[str] = ()) -> None:
+        self.items.append(Diagnostic(code, WARNING, span, message, hint, tuple(notes)))
+
+    def extend(self, other: Iterable[Diagnostic]) -> None:
+        self.items.extend(other)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)
+
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.is_error]
+
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if not d.is_error]
+
+    def sorted(self) -> list[Diagnostic]:
+        seen = set()
+        out = []
+        for d in sorted(self.items, key=Diagnostic.sort_key):
+            if d not in seen:
+                seen.add(d)
+                out.append(d)
+        return out
+
+    def promote_warnings(self) -> None:
+        """`--strict`: every warning becomes an error with the same code."""
+        self.items = [
+            Diagnostic(d.code, ERROR, d.span, d.message, d.hint, d.notes) if not d.is_error else d for d in self.items
+        ]
+
+
+# ---------------------------------------------------------------------------- suggestions
+
+
+def suggest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The closest candidate to a misspelt name, or None. Case and -/_ differences count as close."""
+    cands = sorted(set(c for c in candidates if isinstance(c, str)))
+    if not cands or not isinstance(name, str):
+        return None
+    norm = {c.lower().replace("_", "-"): c for c in cands}
+    key = name.lower().replace("_", "-")
+    if key in norm and norm[key] != name:
+        return norm[key]
+    found = difflib.get_close_matches(key, list(norm), n=1, cutoff=cutoff)
+    return norm[found[0]] if found else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str], what: str = "") -> str | None:
+    """A hint sentence `did you mean `x`?`, or a list of what exists when nothing is close."""
+    cands = sorted(set(c for c in candidates if isinstance(c, str)))
+    best = suggest(name, cands)
+    if best is not None:
+        return f"did you mean `{best}`?"
+    if cands:
+        shown = ", ".join(f"`{c}`" for c in cands[:8])
+        more = f" and {len(cands) - 8} more" if len(cands) > 8 else ""
+        return f"{what + ' ' if what else ''}defined here: {shown}{more}"
+    return None
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+class SourceCache:
+    """Source text by path, so the renderer can quote lines. Filled by the loader."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, list[str]] = {}
+
+    def add(self, path: str, text: str) -> None:
+        self._lines[path] = text.splitlines()
+
+    def line(self, path: str, line: int) -> str | None:
+        lines = self._lines.get(path)
+        if lines is None or line < 1 or line > len(lines):
+            return None
+        return lines[line - 1]
+
+
+def render_text(diag: Diagnostic, sources: SourceCache, color: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    sev = paint(f"{diag.severity}[{diag.code}]", "1;31" if diag.is_error else "1;33")
+    sp = diag.span
+    where = f"{sp.path}:{sp.line}:{sp.col}" if sp.line else sp.path
+    out = [f"{where}: {sev}: {diag.message}"]
+    src = sources.line(sp.path, sp.line) if sp.line else None
+    if src is not None:
+        gutter = str(sp.line)
+        pad = " " * len(gutter)
+        text = src.replace("\t", " ")
+        start = max(sp.col - 1, 0)
+        if sp.end_line == sp.line and sp.end_col > sp.col:
+            width = sp.end_col - sp.col
+        else:
+            # to the end of the token that starts at the column
+            rest = text[start:]
+            width = len(rest) - len(rest.lstrip()) if not rest.strip() else len(rest.split()[0]) if rest[:1].strip() else 1
+        width = max(1, min(width, max(len(text) - start, 1)))
+        out.append(f"{pad} |")
+        out.append(f"{gutter} | {text}")
+        out.append(f"{pad} | {' ' * start}{paint('^' * width, '1;31' if diag.is_error else '1;33')}")
+    for note in diag.notes:
+        out.append(f"  = note: {note}")
+    if diag.hint:
+        out.append(f"  {paint('hint', '1;36')}: {diag.hint}")
+    return "\n".join(out)
+
+
+def render_summary(diags: Sequence[Diagnostic]) -> str:
+    n_err = sum(1 for d in diags if d.is_error)
+    n_warn = len(diags) - n_err
+    parts = []
+    if n_err:
+        parts.append(f"{n_err} error{'s' if n_err != 1 else ''}")
+    if n_warn:
+        parts.append(f"{n_warn} warning{'s' if n_warn != 1 else ''}")
+    return ", ".join(parts) if parts else "no problems"

@@ -1,0 +1,298 @@
+"""YAML text -> plain data plus a position table.
+
+The data is ordinary dicts, lists and scalars (so JSON Schema validates it directly); the
+position of every node lives beside it in `Document.spans`, keyed by the node's path from the
+root (a tuple of keys and indexes), and `Document.key_spans` holds where each mapping key is
+written. A JSON Schema error's `absolute_path` is such a path, which is how schema errors get
+their line:col.
+
+Events come from libyaml (PyYAML's C parser) for speed; this module only builds the tree.
+Rejected with a diagnostic, never an exception: duplicate keys, anchors and aliases, several
+documents, tabs used for indentation, a root that is not a mapping, YAML syntax errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..diagnostics import Diagnostics, Span
+
+Path = tuple  # tuple[str | int, ...]
+
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolver = yaml.resolver.Resolver()
+_TAB_INDENT = re.compile(r"^( *)\t", re.M)
+
+
+@dataclass
+class Document:
+    """One loaded YAML file: the data, where each node is, and the text it came from."""
+
+    path: str
+    text: str
+    data: Any
+    spans: dict[Path, Span] = field(default_factory=dict)
+    key_spans: dict[Path, Span] = field(default_factory=dict)
+
+    def span(self, path: Path) -> Span:
+        """Where the node at `path` is; the nearest enclosing node when that path does not exist."""
+        path = tuple(path)
+        while path:
+            sp = self.spans.get(path)
+            if sp is not None:
+                return sp
+            path = path[:-1]
+        return self.spans.get((), Span(self.path, 1, 1))
+
+    def key_span(self, path: Path) -> Span:
+        """Where the mapping key that names `path` is written (falls back to the value)."""
+        path = tuple(path)
+        return self.key_spans.get(path) or self.span(path)
+
+    def get(self, path: Path, default: Any = None) -> Any:
+        node = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return node
+
+
+def _span(path: str, start, end) -> Span:
+    return Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    """Resolve a plain scalar the way YAML 1.1 safe loading does, but keep timestamps as text."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+    value = event.value
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return value.lower() in ("yes", "true", "on", "y")
+    if tag == "tag:yaml.org,2002:int":
+        try:
+            v = value.replace("_", "")
+            sign = -1 if v.startswith("-") else 1
+            v = v.lstrip("+-")
+            if v.startswith("0x"):
+                return sign * int(v[2:], 16)
+            if v.startswith("0o"):
+                return sign * int(v[2:], 8)
+            if v.startswith("0b"):
+                return sign * int(v[2:], 2)
+            if ":" in v:
+                return value  # sexagesimal: keep the text
+            if len(v) > 1 and v.startswith("0"):
+                return sign * int(v, 8)
+            return sign * int(v)
+        except ValueError:
+            return value
+    if tag == "tag:yaml.org,2002:float":
+        v = value.replace("_", "").lower()
+        if v in (".inf", "+.inf"):
+            return float("inf")
+        if v == "-.inf":
+            return float("-inf")
+        if v == ".nan":
+            return float("nan")
+        try:
+            return float(v)
+        except ValueError:
+            return value
+    return value
+
+
+def load_text(text: str, path: str, diags: Diagnostics) -> Document | None:
+    """Parse YAML text into a Document. Returns None (with diagnostics) when nothing usable came out."""
+    doc = Document(path=path, text=text, data=None)
+
+    m = _TAB_INDENT.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        col = len(m.group(1)) + 1
+        diags.error(
+            "E001",
+            Span(path, line, col, line, col + 1),
+            "tab character used for indentation",
+            "YAML indents with spaces only; replace the tab with spaces",
+        )
+        return None
+
+    stack: list[list] = []  # frames: [container, path, pending_key, pending_key_span]
+    root: Any = None
+    n_docs = 0
+    try:
+        for ev in yaml.parse(text, Loader=_Parser):
+            if isinstance(ev, yaml.DocumentStartEvent):
+                n_docs += 1
+                if n_docs == 2:
+                    diags.error(
+                        "E001",
+                        _span(path, ev.start_mark, ev.end_mark),
+                        "the file holds more than one YAML document",
+                        "a pipeline file is one document; split it into separate files or remove the `---`",
+                    )
+                    break
+                continue
+            if isinstance(ev, yaml.AliasEvent):
+                diags.error(
+                    "E001",
+                    _span(path, ev.start_mark, ev.end_mark),
+                    f"YAML alias `*{ev.anchor}` is not supported",
+                    "write the value out in full; anchors and aliases hide what a pipeline does",
+                )
+                return None
+            anchor = getattr(ev, "anchor", None)
+            if anchor is not None:
+                diags.error(
+                    "E001",
+                    _span(path, ev.start_mark, ev.end_mark),
+                    f"YAML anchor `&{anchor}` is not supported",
+                    "remove the anchor and write repeated values out in full",
+                )
+                return None
+            if isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                container, cpath, _, _ = stack.pop()
+                start = doc.spans[cpath]
+                doc.spans[cpath] = Span(path, start.line, start.col, ev.end_mark.line + 1, ev.end_mark.column + 1)
+                value = container
+                if not stack:
+                    root = value
+                continue
+            if isinstance(ev, yaml.ScalarEvent):
+                value = _scalar(ev)
+                if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is _NO_KEY:
+                    frame = stack[-1]
+                    if not isinstance(value, (str, int, float, bool)) and value is not None:
+                        value = str(value)
+                    key = value if isinstance(value, str) else ev.value
+                    kspan = _span(path, ev.start_mark, ev.end_mark)
+                    if key in frame[0]:
+                        diags.error(
+                            "E002",
+                            kspan,
+                            f"duplicate key `{key}`",
+                            f"`{key}` is already defined at line {doc.key_spans[frame[1] + (key,)].line}; remove one of them",
+                        )
+                        key = _Dup(key)
+                    frame[2] = key
+                    frame[3] = kspan
+                    continue
+                node_span = _span(path, ev.start_mark, ev.end_mark)
+                _attach(doc, stack, value, node_span)
+                if not stack:
+                    root = value
+                continue
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is _NO_KEY:
+                    diags.error(
+                        "E001",
+                        _span(path, ev.start_mark, ev.end_mark),
+                        "a mapping or list cannot be used as a key",
+                        "keys are plain names",
+                    )
+                    return None
+                container: Any = {} if isinstance(ev, yaml.MappingStartEvent) else []
+                node_span = _span(path, ev.start_mark, ev.end_mark)
+                cpath = _attach(doc, stack, container, node_span)
+                stack.append([container, cpath, _NO_KEY, None])
+                continue
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        msg = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+        diags.error("E001", Span(path, line, col, line, col + 1), msg, _yaml_hint(problem))
+        return None
+
+    if n_docs == 0 or root is None:
+        diags.error("E003", Span(path, 1, 1), "the file is empty", "a pipeline file starts with `apiVersion:`")
+        return None
+    if not isinstance(root, dict):
+        diags.error(
+            "E003",
+            doc.spans.get((), Span(path, 1, 1)),
+            f"the top level of a pipeline file must be a mapping, found a {_kind(root)}",
+            "start the file with `apiVersion: 0.6.0` followed by `meta:`, `types:`, `topics:`, `services:`",
+        )
+        return None
+    doc.data = root
+    return doc
+
+
+class _Dup(str):
+    """Marker for a duplicate key: its value is parsed (for positions) but not stored."""
+
+
+_NO_KEY = object()
+
+
+def _attach(doc: Document, stack: list, value: Any, span: Span) -> Path:
+    """Put `value` into the open container (if any) and record its span; returns its path."""
+    if not stack:
+        doc.spans[()] = span
+        return ()
+    frame = stack[-1]
+    container, cpath = frame[0], frame[1]
+    if isinstance(container, dict):
+        key = frame[2]
+        frame[2] = _NO_KEY
+        if isinstance(key, _Dup):
+            return cpath + (("<duplicate>", str(key)),)  # positions kept out of the way
+        container[key] = value
+        npath = cpath + (key,)
+        doc.key_spans[npath] = frame[3]
+    else:
+        container.append(value)
+        npath = cpath + (len(container) - 1,)
+    doc.spans[npath] = span
+    return npath
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    if value is None:
+        return "null"
+    return f"scalar ({type(value).__name__})"
+
+
+def _yaml_hint(problem: str) -> str:
+    p = problem or ""
+    if "mapping values are not allowed" in p:
+        return "a `key: value` line is indented wrongly, or a value containing `: ` needs quotes"
+    if "could not find expected ':'" in p:
+        return "a key is missing its `:`, or a multi-line value is not indented under its key"
+    if "found character '\\t'" in p or "tab" in p:
+        return "YAML indents with spaces only"
+    if "expected <block end>" in p:
+        return "check the indentation of this line against the lines above it"
+    return "check the YAML syntax at this position"
+
+
+def load_file(path: str, diags: Diagnostics) -> Document | None:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        diags.error("E000", Span(path, 0, 0), f"cannot read file: {exc.strerror or exc}", "check the path")
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        diags.error("E001", Span(path, 1, 1), f"file is not UTF-8 ({exc.reason} at byte {exc.start})", "save it as UTF-8")
+        return None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return load_text(text, path, diags)
