@@ -242,6 +242,7 @@ class Step:
     operator: str  # one of OPERATORS
     function: Function
     span: Span
+    loc: str = ""  # stable address, the YAML path joined by "/": "services/svc/transforms/0"
 
 
 # ---------------------------------------------------------------------------- services
