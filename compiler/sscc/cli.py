@@ -1,7 +1,180 @@
-"""Command line (placeholder until the driver lands)."""
+"""The command line only: parse arguments, call the driver, print, choose the exit code.
+
+Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
 import click
+import orjson
+
+from . import __version__
+from .diagnostics import Diagnostic, SourceCache, render_summary, render_text
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
-@click.group()
+def _guard(fn):
+    """No traceback reaches a user: an unexpected exception is an internal error with one line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a clean message
+            if os.environ.get("SSCC_DEBUG"):
+                raise
+            click.echo(f"sscc: internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("  this is a bug in sscc; rerun with SSCC_DEBUG=1 for the traceback and report it", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _print_diagnostics(diags: list[Diagnostic], sources: SourceCache, fmt: str) -> None:
+    if fmt == "json":
+        return  # printed by the caller as one document
+    color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    for d in diags:
+        click.echo(render_text(d, sources, color=color), err=True)
+        click.echo("", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sscc")
 def main():
-    """sscc: compile SDF pipelines."""
+    """sscc: check, inspect and compile SDF stateful dataflow pipelines."""
+
+
+# ---------------------------------------------------------------------------- check
+
+FORMAT_DIAG = click.Choice(["text", "json"])
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--format", "fmt", type=FORMAT_DIAG, default="text", show_default=True, help="Diagnostics as text or JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but diagnostics.")
+@_guard
+def check(files, strict, fmt, quiet):
+    """Check pipeline and package files completely; report every problem."""
+    from .driver import Options, front_end
+
+    sources = SourceCache()
+    all_diags: list[Diagnostic] = []
+    per_file = []
+    for path in files:
+        fe = front_end(path, Options(strict=strict), sources)
+        ds = fe.diags.sorted()
+        all_diags.extend(ds)
+        per_file.append({"file": path, "kind": fe.kind, "apiVersion": fe.api_version, "diagnostics": [d.as_json() for d in ds]})
+        _print_diagnostics(ds, sources, fmt)
+    n_err = sum(d.is_error for d in all_diags)
+    if fmt == "json":
+        click.echo(orjson.dumps({"files": per_file, "errors": n_err, "warnings": len(all_diags) - n_err}, option=orjson.OPT_INDENT_2).decode())
+    elif not quiet:
+        names = files[0] if len(files) == 1 else f"{len(files)} files"
+        click.echo(f"{names}: {render_summary(all_diags)}", err=True)
+    sys.exit(EXIT_ERRORS if n_err else EXIT_OK)
+
+
+# ---------------------------------------------------------------------------- ir
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--stage", type=click.Choice(["parsed", "checked", "optimized"]), default="optimized", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot", "mermaid"]), default="text", show_default=True)
+@click.option("--trace", is_flag=True, help="Print the IR after every pass.")
+@click.option("-O0", "no_opt", is_flag=True, help="Switch every optimization pass off.")
+@click.option("--no-pass", "no_pass", multiple=True, metavar="NAME", help="Switch one pass off (repeatable).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@_guard
+def ir(file, stage, fmt, trace, no_opt, no_pass, strict):
+    """Dump the operator DAG IR of a pipeline."""
+    from .check.model import Checked
+    from .driver import Options, front_end, lower_ir, optimized_ir
+    from .ir.dump import dump
+    from .passes import pass_names
+
+    unknown = [n for n in no_pass if n not in pass_names()]
+    if unknown:
+        raise click.BadParameter(f"unknown pass `{unknown[0]}`; passes: {', '.join(pass_names())}", param_hint="--no-pass")
+    sources = SourceCache()
+    opts = Options(strict=strict, disabled_passes=frozenset(no_pass), optimize=not no_opt)
+    fe = front_end(file, opts, sources)
+    ds = fe.diags.sorted()
+    _print_diagnostics(ds, sources, "text")
+    if fe.diags.has_errors or fe.pipeline is None:
+        click.echo(f"{file}: {render_summary(ds)}", err=True)
+        sys.exit(EXIT_ERRORS)
+    if fe.kind != "dataflow":
+        click.echo(f"{file}: a {fe.kind} file has no operator graph; `sscc check` checks it", err=True)
+        sys.exit(EXIT_USAGE)
+    if stage == "parsed":
+        fe.checked = Checked(fe.pipeline)
+        graph = lower_ir(fe)
+    elif stage == "checked":
+        graph = lower_ir(fe)
+    else:
+
+        def show(name, g):
+            if trace:
+                click.echo(f"=== after pass `{name}` ===")
+                click.echo(dump(g, fmt))
+
+        graph = optimized_ir(fe, opts, trace=show)
+        if trace:
+            click.echo("=== optimized ===")
+    click.echo(dump(graph, fmt))
+    sys.exit(EXIT_OK)
+
+
+# ---------------------------------------------------------------------------- upgrade
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@_guard
+def upgrade(file):
+    """Print the file upgraded to apiVersion 0.6.0."""
+    from .diagnostics import Diagnostics
+    from .driver import parse
+    from .load.emit_yaml import emit_yaml
+
+    sources = SourceCache()
+    fe = parse(file, Diagnostics(), sources)
+    ds = fe.diags.sorted()
+    if fe.diags.has_errors or fe.upgraded is None:
+        _print_diagnostics(ds, sources, "text")
+        click.echo(f"{file}: {render_summary(ds)}", err=True)
+        sys.exit(EXIT_ERRORS)
+    doc = fe.upgraded
+    if isinstance(doc.data, dict) and "apiVersion" in doc.data:
+        doc.data = {("apiVersion" if k == "apiVersion" else k): ("0.6.0" if k == "apiVersion" else v) for k, v in doc.data.items()}
+    click.echo(emit_yaml(doc), nl=False)
+    sys.exit(EXIT_OK)
+
+
+# ---------------------------------------------------------------------------- schema
+
+
+@main.command()
+@click.option("--api-version", "api_version", default="0.6.0", show_default=True, help="Format version.")
+@click.option("--package", "package", is_flag=True, help="The schema of sdf-package.yaml instead of dataflow.yaml.")
+@_guard
+def schema(api_version, package):
+    """Print the JSON Schema of a format version (for yaml-language-server and editors)."""
+    from .schema import SUPPORTED, schema_json
+
+    kind = "package" if package else "dataflow"
+    if api_version not in SUPPORTED[kind]:
+        raise click.BadParameter(f"no {kind} schema for `{api_version}`; choose one of {', '.join(SUPPORTED[kind])}", param_hint="--api-version")
+    click.echo(schema_json(kind, api_version))

@@ -1,0 +1,52 @@
+"""Benchmark: check every conformance corpus file in one process, and `sscc check` of one file from the shell.
+
+Targets (issue "Front end"): all 188 files under 2 s in one process; one file from the shell
+under 300 ms. Prints the figures and the ratio to each target.
+
+    python3 bench/check_corpus.py
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONF = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance"))
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    from sscc.diagnostics import SourceCache
+    from sscc.driver import Options, front_end
+
+    t_import = time.perf_counter() - t0
+    with open(os.path.join(CONF, "manifest.json")) as fh:
+        files = [os.path.join(CONF, "corpus", e["file"]) for e in json.load(fh)]
+    runs = []
+    for _ in range(3):
+        t = time.perf_counter()
+        errors = 0
+        for f in files:
+            fe = front_end(f, Options(), SourceCache())
+            errors += len(fe.diags.errors())
+        runs.append(time.perf_counter() - t)
+    first = runs[0]
+    print(f"import sscc.driver:                {t_import * 1000:7.1f} ms")
+    print(f"check {len(files)} corpus files, cold: {first * 1000:7.1f} ms  (target 2000 ms: {first / 2.0:.2f}x of budget)")
+    print(f"check {len(files)} corpus files, warm: {min(runs[1:]) * 1000:7.1f} ms  ({errors} errors)")
+
+    one = os.path.join(ROOT, "examples", "split-sentence", "dataflow.yaml")
+    shell = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sscc", "check", "-q", one], check=False, capture_output=True)
+        shell.append(time.perf_counter() - t)
+    med = statistics.median(shell)
+    print(f"`sscc check` one file from the shell (median of 5): {med * 1000:6.1f} ms  (target 300 ms: {med / 0.3:.2f}x of budget)")
+
+
+if __name__ == "__main__":
+    main()

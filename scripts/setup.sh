@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything sscc needs on a fresh Debian machine: the Rust->wasm32 toolchain and
+# offline crates from Debian, then sscc itself (with its test extras when asked: setup.sh test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev graphviz"
+missing=""
+for p in $APT_PACKAGES; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $missing >/dev/null
+fi
+
+extras=""
+[ "${1:-}" = "test" ] && extras="[test]"
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".${extras}" 2>&1 | grep -v -i "warning" || true
+python3 -c "import sscc" || { echo "setup: sscc did not install" >&2; exit 1; }
