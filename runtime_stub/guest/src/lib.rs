@@ -1,0 +1,385 @@
+//! Guest side of the sscc batch ABI (docs/abi.md).
+//!
+//! A generated stage crate depends on this crate by path, calls `sscc_guest::abi_exports!()`
+//! once, and writes one export per fused stage:
+//!
+//! ```ignore
+//! sscc_guest::abi_exports!();
+//!
+//! #[no_mangle]
+//! pub extern "C" fn sscc_stage_0(in_ptr: u32, in_len: u32, base_offset: i64) -> i32 {
+//!     sscc_guest::run_stage(in_ptr, in_len, base_offset, |rec, out| {
+//!         sscc_guest::enter("parse");
+//!         let order: Order = sscc_guest::json::decode(rec.value)?;
+//!         sscc_guest::enter("double");
+//!         let doubled = double(order).map_err(sscc_guest::Failure::operator)?;
+//!         out.emit_json(rec.key, &doubled, rec.timestamp)
+//!     })
+//! }
+//! ```
+//!
+//! Everything the host needs to isolate a trapping record lives in one `Control` block whose
+//! address `sscc_control()` returns: the record in progress, the output committed so far, the
+//! operator running and the panic message. wasm32-unknown-unknown has no unwinding, so a panic
+//! aborts the call; the host reads this block, dead-letters that one record, keeps the output
+//! of the records before it, and re-runs the rest of the batch on a fresh instance.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Display;
+
+#[cfg(feature = "json")]
+pub mod json;
+pub mod raw;
+
+/// Bumped on any incompatible change of frames, control block, exports or error entries.
+pub const ABI_VERSION: u32 = 1;
+/// `Control::cur_index` when no record is being processed.
+pub const NO_RECORD: u32 = u32::MAX;
+const NO_KEY: u32 = u32::MAX;
+const FRAME_HEADER: usize = 24;
+
+/// Shared with the host; field offsets are part of the ABI (docs/abi.md, "Control block").
+#[repr(C)]
+pub struct Control {
+    pub abi_version: u32,
+    pub in_ptr: u32,
+    pub in_cap: u32,
+    pub out_ptr: u32,
+    pub out_len: u32,
+    pub err_ptr: u32,
+    pub err_len: u32,
+    pub cur_index: u32,
+    pub cur_pos: u32,
+    pub op_ptr: u32,
+    pub op_len: u32,
+    pub panic_ptr: u32,
+    pub panic_len: u32,
+    pub out_count: u32,
+    pub cur_origin: i64,
+}
+
+static mut CONTROL: Control = Control {
+    abi_version: ABI_VERSION,
+    in_ptr: 0,
+    in_cap: 0,
+    out_ptr: 0,
+    out_len: 0,
+    err_ptr: 0,
+    err_len: 0,
+    cur_index: NO_RECORD,
+    cur_pos: 0,
+    op_ptr: 0,
+    op_len: 0,
+    panic_ptr: 0,
+    panic_len: 0,
+    out_count: 0,
+    cur_origin: -1,
+};
+
+/// Every store into CONTROL is volatile: the host reads it after a trap, which the optimizer
+/// cannot see, so plain stores before an abort or an endless loop could be dropped or delayed.
+macro_rules! publish {
+    ($($field:ident = $value:expr),+ $(,)?) => {
+        unsafe { $(std::ptr::write_volatile(std::ptr::addr_of_mut!(CONTROL.$field), $value);)+ }
+    };
+}
+
+static mut INPUT: Vec<u8> = Vec::new();
+static mut OUTPUT: Vec<u8> = Vec::new();
+static mut ERRORS: Vec<u8> = Vec::new();
+static mut HOOKED: bool = false;
+
+/// Defines the ABI's fixed exports in the calling crate (exports of a dependency are not
+/// reliably kept by the linker, so they are expanded where the cdylib is built).
+#[macro_export]
+macro_rules! abi_exports {
+    () => {
+        #[no_mangle]
+        pub extern "C" fn sscc_abi_version() -> u32 {
+            $crate::ABI_VERSION
+        }
+        #[no_mangle]
+        pub extern "C" fn sscc_control() -> u32 {
+            $crate::control_address()
+        }
+        #[no_mangle]
+        pub extern "C" fn sscc_reserve(len: u32) -> u32 {
+            $crate::reserve(len)
+        }
+    };
+}
+
+/// Why a record failed inside the guest. The trap kind (4) is only ever set by the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Decode = 1,
+    Operator = 2,
+    Encode = 3,
+}
+
+/// A per-record failure; the record goes to the dead-letter topic with this message.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: Kind, message: impl Display) -> Self {
+        // `{:#}` prints an anyhow error with its whole context chain.
+        Failure {
+            kind,
+            message: format!("{:#}", message),
+        }
+    }
+    pub fn decode(message: impl Display) -> Self {
+        Failure::new(Kind::Decode, message)
+    }
+    pub fn operator(message: impl Display) -> Self {
+        Failure::new(Kind::Operator, message)
+    }
+    pub fn encode(message: impl Display) -> Self {
+        Failure::new(Kind::Encode, message)
+    }
+}
+
+/// One input record, borrowed from the input buffer (no copy, no allocation).
+pub struct Record<'a> {
+    pub index: u32,
+    pub key: Option<&'a [u8]>,
+    pub value: &'a [u8],
+    pub timestamp: i64,
+    pub origin: i64,
+}
+
+/// Appends output frames for the record being processed; outputs inherit its origin.
+pub struct Emitter {
+    origin: i64,
+    count: u32,
+}
+
+impl Emitter {
+    pub fn emit(&mut self, key: Option<&[u8]>, value: &[u8], timestamp: i64) {
+        let _ = self.emit_with::<(), _>(key, timestamp, |buf| {
+            buf.extend_from_slice(value);
+            Ok(())
+        });
+    }
+
+    /// Writes the value straight into the output buffer (e.g. a serializer), no temporary.
+    pub fn emit_with<E, F>(&mut self, key: Option<&[u8]>, timestamp: i64, write: F) -> Result<(), E>
+    where
+        F: FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    {
+        let out = unsafe { &mut OUTPUT };
+        let start = out.len();
+        out.extend_from_slice(&[0u8; 4]);
+        out.extend_from_slice(&timestamp.to_le_bytes());
+        out.extend_from_slice(&self.origin.to_le_bytes());
+        match key {
+            Some(k) => {
+                out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+                out.extend_from_slice(k);
+            }
+            None => out.extend_from_slice(&NO_KEY.to_le_bytes()),
+        }
+        let result = write(out);
+        match result {
+            Ok(()) => {
+                let frame_len = (out.len() - start - 4) as u32;
+                out[start..start + 4].copy_from_slice(&frame_len.to_le_bytes());
+                self.count += 1;
+            }
+            Err(_) => out.truncate(start),
+        }
+        // The buffer may have moved; the host must always see where it is now.
+        publish!(out_ptr = out.as_ptr() as u32);
+        result
+    }
+}
+
+/// Names the operator about to run, so an error or trap is attributed to it.
+pub fn enter(operator: &'static str) {
+    publish!(
+        op_ptr = operator.as_ptr() as u32,
+        op_len = operator.len() as u32
+    );
+}
+
+#[doc(hidden)]
+pub fn control_address() -> u32 {
+    unsafe { &CONTROL as *const Control as u32 }
+}
+
+#[doc(hidden)]
+pub fn reserve(len: u32) -> u32 {
+    let input = unsafe { &mut INPUT };
+    if input.capacity() < len as usize {
+        input.reserve_exact(len as usize - input.len());
+    }
+    publish!(
+        in_ptr = input.as_ptr() as u32,
+        in_cap = input.capacity() as u32
+    );
+    input.as_ptr() as u32
+}
+
+/// Runs `each` over every frame of `in_ptr[..in_len]`; returns 0, or -1 on a malformed frame.
+///
+/// `base_offset >= 0`: the input comes straight from a topic and record i has offset
+/// base_offset + i; `-1`: it is another stage's output and offsets come from the frames' origin.
+/// A record whose closure fails leaves no output and one error entry.
+pub fn run_stage<F>(in_ptr: u32, in_len: u32, base_offset: i64, mut each: F) -> i32
+where
+    F: FnMut(&Record, &mut Emitter) -> Result<(), Failure>,
+{
+    install_panic_hook();
+    let input = unsafe { std::slice::from_raw_parts(in_ptr as *const u8, in_len as usize) };
+    let (out, errors) = unsafe { (&mut OUTPUT, &mut ERRORS) };
+    out.clear();
+    errors.clear();
+    let mut emitter = Emitter {
+        origin: -1,
+        count: 0,
+    };
+    let (mut pos, mut index) = (0usize, 0u32);
+    let mut status = 0;
+    while pos < input.len() {
+        let (record, next) = match parse_frame(input, pos, index) {
+            Some(parsed) => parsed,
+            None => {
+                status = -1;
+                break;
+            }
+        };
+        let origin = if base_offset >= 0 {
+            base_offset + index as i64
+        } else {
+            record.origin
+        };
+        let (mark, mark_count) = (out.len(), emitter.count);
+        publish!(
+            cur_index = index,
+            cur_pos = pos as u32,
+            cur_origin = origin,
+            op_len = 0,
+            panic_len = 0
+        );
+        publish_buffers(out, errors, mark_count);
+        emitter.origin = origin;
+        if let Err(failure) = each(&record, &mut emitter) {
+            out.truncate(mark);
+            emitter.count = mark_count;
+            push_error(errors, index, origin, failure);
+        }
+        pos = next;
+        index += 1;
+    }
+    publish!(cur_index = NO_RECORD);
+    publish_buffers(out, errors, emitter.count);
+    status
+}
+
+fn publish_buffers(out: &[u8], errors: &[u8], count: u32) {
+    publish!(
+        out_ptr = out.as_ptr() as u32,
+        out_len = out.len() as u32,
+        err_ptr = errors.as_ptr() as u32,
+        err_len = errors.len() as u32,
+        out_count = count,
+    );
+}
+
+fn parse_frame(input: &[u8], pos: usize, index: u32) -> Option<(Record, usize)> {
+    let header = input.get(pos..pos + FRAME_HEADER)?;
+    let frame_len = u32::from_le_bytes(header[0..4].try_into().ok()?) as usize;
+    let timestamp = i64::from_le_bytes(header[4..12].try_into().ok()?);
+    let origin = i64::from_le_bytes(header[12..20].try_into().ok()?);
+    let key_len = u32::from_le_bytes(header[20..24].try_into().ok()?);
+    let end = pos.checked_add(4 + frame_len)?;
+    let body = input.get(pos + FRAME_HEADER..end)?;
+    let (key, value) = if key_len == NO_KEY {
+        (None, body)
+    } else {
+        let key_len = key_len as usize;
+        if key_len > body.len() {
+            return None;
+        }
+        (Some(&body[..key_len]), &body[key_len..])
+    };
+    Some((
+        Record {
+            index,
+            key,
+            value,
+            timestamp,
+            origin,
+        },
+        end,
+    ))
+}
+
+/// Error entry: u32 entry_len, u32 index, i64 origin, u32 kind, u32 op_len, op, message.
+fn push_error(errors: &mut Vec<u8>, index: u32, origin: i64, failure: Failure) {
+    let op: &[u8] =
+        unsafe { std::slice::from_raw_parts(CONTROL.op_ptr as *const u8, CONTROL.op_len as usize) };
+    let entry_len = 20 + op.len() + failure.message.len();
+    errors.extend_from_slice(&(entry_len as u32).to_le_bytes());
+    errors.extend_from_slice(&index.to_le_bytes());
+    errors.extend_from_slice(&origin.to_le_bytes());
+    errors.extend_from_slice(&(failure.kind as u32).to_le_bytes());
+    errors.extend_from_slice(&(op.len() as u32).to_le_bytes());
+    errors.extend_from_slice(op);
+    errors.extend_from_slice(failure.message.as_bytes());
+}
+
+/// Keeps the panic message for the host: the trap that follows carries none.
+fn install_panic_hook() {
+    unsafe {
+        if HOOKED {
+            return;
+        }
+        HOOKED = true;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let message = std::mem::ManuallyDrop::new(info.to_string());
+        publish!(
+            panic_ptr = message.as_ptr() as u32,
+            panic_len = message.len() as u32
+        );
+    }));
+}
+
+/// The system allocator, noting a failed allocation for the host: Rust then aborts without a
+/// panic, and the trap alone would not say that the memory limit was hit.
+struct NotingAllocator;
+
+const OOM_MESSAGE: &str = "out of memory: an allocation failed at the guest memory limit";
+
+fn noted(ptr: *mut u8) -> *mut u8 {
+    if ptr.is_null() {
+        publish!(
+            panic_ptr = OOM_MESSAGE.as_ptr() as u32,
+            panic_len = OOM_MESSAGE.len() as u32
+        );
+    }
+    ptr
+}
+
+unsafe impl GlobalAlloc for NotingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        noted(System.alloc(layout))
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        noted(System.alloc_zeroed(layout))
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        noted(System.realloc(ptr, layout, new_size))
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: NotingAllocator = NotingAllocator;

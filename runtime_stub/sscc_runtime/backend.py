@@ -1,0 +1,99 @@
+"""The topic-backend interface every store implements, and the starting-offset rule.
+
+Small on purpose (create/describe topics, append, read, positions, one atomic commit) so a
+Kafka, NATS JetStream or Redis Streams backend can sit behind the same loop. Data crosses it only
+as framed batches (frames.py), never as single records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Contiguous records of one partition: offsets base_offset .. base_offset+count-1."""
+
+    base_offset: int
+    count: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Output:
+    """A framed batch to append to one topic partition."""
+
+    topic: str
+    partition: int
+    data: bytes
+    count: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """Move a consumer position; `expected` fences a second runner of the same service."""
+
+    service: str
+    topic: str
+    partition: int
+    expected: int | None
+    next_offset: int
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """Upsert (value is bytes) or delete (value is None) one key of a service's state."""
+
+    service: str
+    state: str
+    key: bytes
+    value: bytes | None
+
+
+class PositionConflict(RuntimeError):
+    """Another runner moved the position: committing would duplicate records."""
+
+
+class TopicBackend(Protocol):
+    def ensure_topic(self, topic: str, partitions: int = 1) -> int:
+        """Create the topic if missing; return its partition count."""
+
+    def partitions(self, topic: str) -> int:
+        """Partition count; KeyError if the topic does not exist."""
+
+    def bounds(self, topic: str, partition: int) -> tuple[int, int]:
+        """(first offset still stored, next offset to be written)."""
+
+    def append(self, topic: str, partition: int, data: bytes, count: int) -> int:
+        """Append one framed batch on its own; return its base offset."""
+
+    def read(self, topic: str, partition: int, offset: int, max_records: int) -> Batch:
+        """Records from `offset` on, at most `max_records`; count 0 when caught up."""
+
+    def position(self, service: str, topic: str, partition: int) -> int | None:
+        """Committed next offset of a consumer, None if it never committed."""
+
+    def commit(
+        self,
+        outputs: Sequence[Output] = (),
+        positions: Sequence[Position] = (),
+        state_changes: Sequence[StateChange] = (),
+    ) -> list[int]:
+        """Append outputs, move positions and apply state changes all-or-nothing; return base offsets."""
+
+
+def starting_offset(spec: dict | None, first: int, end: int) -> int:
+    """SDF `default_starting_offset` (SDF-FORMAT.md §3): Beginning/End count `value` records
+    from the first/last offset, Offset is absolute; clamped to what is stored. Absent = End."""
+    spec = spec or {"position": "End"}
+    position, value = spec.get("position", "End"), int(spec.get("value", 0) or 0)
+    if position == "Beginning":
+        offset = first + value
+    elif position == "End":
+        offset = end - value
+    elif position == "Offset":
+        offset = value
+    else:
+        raise ValueError(f"unknown starting position {position!r} (Beginning, End or Offset)")
+    return min(max(offset, first), end)

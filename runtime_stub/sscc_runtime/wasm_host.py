@@ -1,0 +1,250 @@
+"""Runs stage modules that speak the batch ABI (docs/abi.md) under wasmtime.
+
+One call per fused stage per batch: the framed batch goes into guest memory with one memmove,
+framed outputs and per-record errors come back in bulk. Guests run with limits (epoch deadline
+against endless loops, a memory cap). A trap — a Rust panic aborts on wasm32-unknown-unknown —
+costs only the record that caused it: the guest publishes the record in progress in its control
+block before each record, so the host keeps the outputs committed before it, turns that record
+into a `trap` error, and re-runs the rest of the batch on a fresh instance.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import wasmtime
+
+from . import fastcall, frames
+from .fastcall import GuestFault
+
+ABI_VERSION = 1
+TICK_MS = 10
+NO_RECORD = 0xFFFFFFFF
+# Control block (docs/abi.md): 14 u32 then the i64 origin of the record in progress.
+_CONTROL = struct.Struct("<14Iq")
+_ERROR_HEAD = struct.Struct("<IIqII")
+KINDS = {1: "decode", 2: "operator", 3: "encode"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-call wall-clock budget and linear-memory cap of one guest instance."""
+
+    timeout_ms: int = 10_000
+    memory_mb: int = 256
+
+
+class GuestError(NamedTuple):
+    """A record that failed: index in the stage call's input, its source offset, why."""
+
+    index: int
+    origin: int
+    kind: str  # decode | operator | encode | trap
+    operator: str
+    message: str
+
+
+class StageOutput(NamedTuple):
+    data: bytes
+    count: int
+    errors: list[GuestError]
+
+
+class _Control(NamedTuple):
+    abi_version: int
+    in_ptr: int
+    in_cap: int
+    out_ptr: int
+    out_len: int
+    err_ptr: int
+    err_len: int
+    cur_index: int
+    cur_pos: int
+    op_ptr: int
+    op_len: int
+    panic_ptr: int
+    panic_len: int
+    out_count: int
+    cur_origin: int
+
+
+_ENGINE: wasmtime.Engine | None = None
+_MODULES: dict[Path, wasmtime.Module] = {}
+
+
+def engine() -> wasmtime.Engine:
+    """The process-wide engine: epoch interruption on, ticked every TICK_MS by a daemon thread."""
+    global _ENGINE
+    if _ENGINE is None:
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        _ENGINE = wasmtime.Engine(config)
+        threading.Thread(target=_tick, args=(_ENGINE,), name="sscc-epoch", daemon=True).start()
+    return _ENGINE
+
+
+def _tick(eng: wasmtime.Engine) -> None:
+    while True:
+        time.sleep(TICK_MS / 1000)
+        eng.increment_epoch()
+
+
+def load_module(path: str | Path) -> wasmtime.Module:
+    """Compile once per process; re-instantiation after a trap reuses the compiled code."""
+    path = Path(path).resolve()
+    if path not in _MODULES:
+        module = wasmtime.Module.from_file(engine(), str(path))
+        if module.imports:
+            names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
+            raise GuestFault(f"{path.name} imports {names}; stage modules must be self-contained")
+        _MODULES[path] = module
+    return _MODULES[path]
+
+
+class _Trapped(Exception):
+    def __init__(self, salvaged: StageOutput, error: GuestError, pos: int):
+        self.salvaged, self.error, self.pos = salvaged, error, pos
+
+
+class _Instance:
+    """One instance in its own Store (limits and deadline are per store)."""
+
+    def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool):
+        self._limits, self._fast = limits, fast
+        self._store = wasmtime.Store(engine())
+        self._store.set_limits(memory_size=limits.memory_mb << 20)
+        self._arm()
+        exports = wasmtime.Instance(self._store, module, []).exports(self._store)
+        missing = {"memory", "sscc_abi_version", "sscc_control", "sscc_reserve"} - set(exports)
+        if missing:
+            raise GuestFault(f"not a batch-ABI module: missing exports {sorted(missing)}")
+        self._exports = exports
+        version = self._export("sscc_abi_version")()
+        if version != ABI_VERSION:
+            raise GuestFault(f"guest speaks ABI {version}, this runtime speaks {ABI_VERSION}")
+        self._control_ptr = self._export("sscc_control")() & 0xFFFFFFFF
+        self._reserve = self._export("sscc_reserve")
+        self._memory = fastcall.Memory(self._store, exports["memory"], fast)
+        self._stages: dict[str, fastcall.Export] = {}
+        self._in_ptr = self._in_cap = 0
+
+    def call(self, export: str, data: bytes, base_offset: int) -> StageOutput:
+        stage = self._stages.get(export) or self._bind(export)
+        if len(data) > self._in_cap:
+            self._arm()
+            try:
+                self._in_ptr = self._reserve(len(data)) & 0xFFFFFFFF
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                raise GuestFault(
+                    f"a {len(data)}-byte batch does not fit the guest's {self._limits.memory_mb} MiB limit"
+                ) from exc
+            self._memory.refresh()
+            self._in_cap = self._control().in_cap
+        self._memory.write(self._in_ptr, data)
+        self._arm()
+        try:
+            status = stage(self._in_ptr, len(data), base_offset)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            self._memory.refresh()
+            raise self._trapped(export, exc) from None
+        self._memory.refresh()
+        control = self._control()
+        if status != 0:
+            raise GuestFault(f"{export}: malformed input frame at record {control.cur_index}")
+        return self._outputs(control)
+
+    def _bind(self, export: str) -> fastcall.Export:
+        self._stages[export] = self._export(export)
+        if self._stages[export].params != ("i32", "i32", "i64"):
+            raise GuestFault(f"{export} must be (i32 in_ptr, i32 in_len, i64 base_offset) -> i32")
+        return self._stages[export]
+
+    def _export(self, name: str) -> fastcall.Export:
+        func = self._exports.get(name)
+        if not isinstance(func, wasmtime.Func):
+            raise GuestFault(f"module has no function export {name!r}")
+        return fastcall.Export(self._store, func, self._fast)
+
+    def _arm(self) -> None:
+        ticks = max(1, -(-self._limits.timeout_ms // TICK_MS))
+        fastcall.set_deadline(self._store, ticks, self._fast)
+
+    def _control(self) -> _Control:
+        return _Control._make(_CONTROL.unpack(self._memory.read(self._control_ptr, _CONTROL.size)))
+
+    def _outputs(self, control: _Control) -> StageOutput:
+        data = self._memory.read(control.out_ptr, control.out_len)
+        errors = _parse_errors(self._memory.read(control.err_ptr, control.err_len))
+        return StageOutput(data, control.out_count, errors)
+
+    def _trapped(self, export: str, exc: Exception) -> _Trapped:
+        control = self._control()
+        if control.cur_index == NO_RECORD:
+            raise GuestFault(f"{export} trapped outside any record: {exc}") from exc
+        operator = self._memory.read(control.op_ptr, control.op_len).decode("utf-8", "replace")
+        if control.panic_len:
+            message = self._memory.read(control.panic_ptr, control.panic_len).decode("utf-8", "replace")
+        elif isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+            message = f"timeout: the stage ran over {self._limits.timeout_ms} ms"
+        else:  # wasmtime puts the reason last, after the backtrace
+            message = [line.strip() for line in str(exc).splitlines() if line.strip()][-1]
+        error = GuestError(control.cur_index, control.cur_origin, "trap", operator, message)
+        return _Trapped(self._outputs(control), error, control.cur_pos)
+
+
+def _parse_errors(data: bytes) -> list[GuestError]:
+    errors, pos = [], 0
+    while pos < len(data):
+        entry_len, index, origin, kind, op_len = _ERROR_HEAD.unpack_from(data, pos)
+        body = pos + _ERROR_HEAD.size
+        end = pos + 4 + entry_len
+        if kind not in KINDS or body + op_len > end or end > len(data):
+            raise GuestFault(f"malformed error entry at byte {pos}")
+        operator = data[body : body + op_len].decode("utf-8", "replace")
+        message = data[body + op_len : end].decode("utf-8", "replace")
+        errors.append(GuestError(index, origin, KINDS[kind], operator, message))
+        pos = end
+    return errors
+
+
+class Guest:
+    """A stage module ready to run batches; survives traps by re-instantiating itself."""
+
+    def __init__(self, path: str | Path, limits: Limits = Limits(), fast: bool = True):
+        self.path = Path(path)
+        self.limits = limits
+        self._module = load_module(path)
+        self._fast = fast
+        self._instance = _Instance(self._module, limits, fast)
+        self.traps = 0
+
+    def run(self, export: str, data: bytes, base_offset: int = -1) -> StageOutput:
+        """Run `export` over a framed batch. `base_offset` is the topic offset of the first
+        record when the batch comes straight from a topic, -1 when it is a stage's output."""
+        parts: list[bytes] = []
+        errors: list[GuestError] = []
+        count = shift = 0
+        while data:
+            try:
+                out, trapped = self._instance.call(export, data, base_offset), None
+            except _Trapped as exc:
+                self.traps += 1
+                self._instance = _Instance(self._module, self.limits, self._fast)
+                out, trapped = exc.salvaged, exc
+            parts.append(out.data)
+            count += out.count
+            errors.extend(e._replace(index=e.index + shift) for e in out.errors)
+            if trapped is None:
+                break
+            errors.append(trapped.error._replace(index=trapped.error.index + shift))
+            done = trapped.error.index + 1
+            data = data[frames.skip(data, 1, trapped.pos) :]
+            shift += done
+            if base_offset >= 0:
+                base_offset += done
+        return StageOutput(b"".join(parts), count, errors)
