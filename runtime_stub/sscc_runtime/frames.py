@@ -52,6 +52,8 @@ def iter_records(data: bytes | memoryview, pos: int = 0, end: int | None = None)
     end = len(view) if end is None else end
     unpack = HEADER.unpack_from
     while pos < end:
+        if pos + HEADER_SIZE > end:
+            raise ValueError(f"truncated frame at byte {pos}")
         frame_len, ts, origin, key_len = unpack(view, pos)
         stop = pos + 4 + frame_len
         body = pos + HEADER_SIZE
@@ -68,10 +70,12 @@ def iter_records(data: bytes | memoryview, pos: int = 0, end: int | None = None)
 
 def skip(data: bytes | memoryview, n: int, pos: int = 0) -> int:
     """Byte position after `n` frames starting at `pos` (slicing stored batches)."""
-    unpack = _LEN.unpack_from
+    unpack, end = _LEN.unpack_from, len(data)
     for _ in range(n):
+        if pos + HEADER_SIZE > end:
+            raise ValueError("batch shorter than its record count")
         pos += 4 + unpack(data, pos)[0]
-    if pos > len(data):
+    if pos > end:
         raise ValueError("batch shorter than its record count")
     return pos
 
@@ -82,8 +86,12 @@ def positions(data: bytes | memoryview) -> list[int]:
     pos, end = 0, len(data)
     unpack = _LEN.unpack_from
     while pos < end:
+        if pos + HEADER_SIZE > end:
+            raise ValueError(f"truncated frame at byte {pos}")
         out.append(pos)
         pos += 4 + unpack(data, pos)[0]
+    if pos != end:
+        raise ValueError("last frame runs past the end of the batch")
     return out
 
 

@@ -1,0 +1,204 @@
+"""The run loop: read a batch -> run its stages -> commit outputs, dead letters and offsets at once.
+
+Per source partition and batch, Python moves only framed bytes: store -> guest memory -> store.
+Each batch ends in ONE store commit (sink outputs, dead letters, the new input position, fenced
+against a second runner), so a kill -9 at any moment neither loses nor duplicates a record.
+Stops when asked (SIGINT/SIGTERM, after the current commit) or, with `until_idle`, when a full
+round over every source partition of every service found nothing to read.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from . import deadletter, frames
+from .backend import Output, Position, TopicBackend, starting_offset
+from .service import Service, Source, Stage
+from .wasm_host import Guest
+
+
+@dataclass
+class Counters:
+    """What the progress line shows; `lag` is filled in when the line is made."""
+
+    records_in: int = 0
+    records_out: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    lag: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def rate(self) -> float:
+        return self.records_in / max(time.monotonic() - self.started, 1e-9)
+
+    def line(self) -> str:
+        return (
+            f"in {self.records_in:,}  out {self.records_out:,}  dead {self.dead_lettered:,}"
+            f"  {self.rate():,.0f} rec/s  lag {self.lag:,}"
+        )
+
+
+class ServiceRunner:
+    """Runs one service: owns its guests, its consumer positions and its counters."""
+
+    def __init__(self, store: TopicBackend, service: Service, fast: bool = True):
+        self.store, self.service = store, service
+        self.counters = Counters()
+        for source in service.sources:
+            store.ensure_topic(source.topic, source.partitions)
+        self._sink_partitions = [store.ensure_topic(s.topic, s.partitions) for s in service.sinks]
+        store.ensure_topic(service.dead_letters, 1)
+        modules = {st.module for st in _all_stages(service)}
+        self._guests = {path: Guest(path, service.limits, fast) for path in sorted(modules)}
+        self._positions: dict[tuple[str, int], int] = {}
+
+    def step(self, stopping: threading.Event) -> int:
+        """One batch from every source partition; returns the number of records read."""
+        read = 0
+        for source in self.service.sources:
+            for partition in range(self.store.partitions(source.topic)):
+                if stopping.is_set():
+                    return read
+                read += self._batch(source, partition)
+        return read
+
+    def lag(self) -> int:
+        return sum(
+            self.store.bounds(source.topic, partition)[1] - self._position(source, partition)
+            for source in self.service.sources
+            for partition in range(self.store.partitions(source.topic))
+        )
+
+    def _position(self, source: Source, partition: int) -> int:
+        key = (source.topic, partition)
+        if key not in self._positions:
+            name = self.service.name
+            committed = self.store.position(name, source.topic, partition)
+            if committed is None:
+                # Resolve Beginning/End/Offset once and persist it, so a restart does not
+                # re-resolve End against a topic that has grown meanwhile.
+                committed = starting_offset(source.starting_offset, *self.store.bounds(*key))
+                self.store.commit(positions=[Position(name, source.topic, partition, None, committed)])
+            self._positions[key] = committed
+        return self._positions[key]
+
+    def _batch(self, source: Source, partition: int) -> int:
+        service = self.service
+        start = self._position(source, partition)
+        batch = self.store.read(source.topic, partition, start, service.batch_records)
+        if batch.count == 0:
+            return 0
+        where = (source.topic, partition)
+        dead: list[tuple] = []
+        chain = source.stages + service.stages
+        data, count, base = self._run(chain, batch.data, batch.count, batch.base_offset, where, dead)
+        outputs = []
+        for sink, partitions in zip(service.sinks, self._sink_partitions):
+            out, n, _ = self._run(sink.stages, data, count, base, where, dead)
+            outputs.append(Output(sink.topic, partition % partitions, out, n))
+            self.counters.records_out += n
+        if dead:
+            outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
+        end = batch.base_offset + batch.count
+        self.store.commit(outputs, [Position(service.name, source.topic, partition, start, end)])
+        self._positions[where] = end
+        self.counters.records_in += batch.count
+        self.counters.dead_lettered += len(dead)
+        self.counters.batches += 1
+        return batch.count
+
+    def _run(
+        self, stages: Sequence[Stage], data: bytes, count: int, base_offset: int, where: tuple[str, int], dead: list
+    ) -> tuple[bytes, int, int]:
+        """Run a chain of stages; failed records are appended to `dead` as dead-letter tuples.
+        `base_offset` stays the topic offset of the first record until a stage has run."""
+        for stage in stages:
+            if not count:
+                break
+            out = self._guests[stage.module].run(stage.export, data, base_offset)
+            if out.errors:
+                starts = frames.positions(data)
+                for error in out.errors:
+                    dead.append(
+                        deadletter.record(
+                            frames.record_at(data, starts[error.index]),
+                            service=self.service.name,
+                            stage=stage.name,
+                            operator=error.operator,
+                            kind=error.kind,
+                            reason=error.message,
+                            topic=where[0],
+                            partition=where[1],
+                            offset=error.origin,
+                        )
+                    )
+            data, count, base_offset = out.data, out.count, -1
+        return data, count, base_offset
+
+
+def _all_stages(service: Service) -> list[Stage]:
+    return [
+        *service.stages,
+        *(st for source in service.sources for st in source.stages),
+        *(st for sink in service.sinks for st in sink.stages),
+    ]
+
+
+class Loop:
+    """Round-robin over services until idle or stopped; reports progress every `every` seconds."""
+
+    def __init__(
+        self,
+        store: TopicBackend,
+        services: Sequence[Service],
+        *,
+        until_idle: bool = False,
+        idle_sleep: float = 0.05,
+        on_progress: Callable[[str], None] | None = None,
+        every: float = 1.0,
+        fast: bool = True,
+    ):
+        self.runners = [ServiceRunner(store, s, fast) for s in services]
+        self.until_idle, self.idle_sleep = until_idle, idle_sleep
+        self.on_progress, self.every = on_progress, every
+        self.stopping = threading.Event()
+
+    def run(self) -> dict[str, Counters]:
+        previous = self._install_signals()
+        last = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                read = sum(runner.step(self.stopping) for runner in self.runners)
+                if self.on_progress and time.monotonic() - last >= self.every:
+                    self.report()
+                    last = time.monotonic()
+                if read == 0:
+                    if self.until_idle:
+                        break
+                    self.stopping.wait(self.idle_sleep)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if self.on_progress:
+            self.report()
+        return {runner.service.name: runner.counters for runner in self.runners}
+
+    def report(self) -> None:
+        for runner in self.runners:
+            runner.counters.lag = runner.lag()
+            self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _install_signals(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: self.stopping.set())
+        return previous

@@ -1,0 +1,160 @@
+"""The plain-data description of the services to run (docs/runtime.md, "Service description").
+
+The compiler writes it from plan.json; tests and the CLI write it by hand. It is JSON-shaped on
+purpose (dicts, lists, strings, numbers) so it can be read from a file, built in a test, and
+diffed. Parsing checks everything up front and names the offending path in the error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .wasm_host import Limits
+
+FORMAT = 1
+_POSITIONS = ("Beginning", "End", "Offset")
+
+
+class DescriptionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    module: Path
+    export: str
+
+
+@dataclass(frozen=True)
+class Source:
+    topic: str
+    partitions: int
+    starting_offset: dict | None
+    stages: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
+class Sink:
+    topic: str
+    partitions: int
+    stages: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    sources: tuple[Source, ...]
+    stages: tuple[Stage, ...]
+    sinks: tuple[Sink, ...]
+    dead_letters: str
+    limits: Limits
+    batch_records: int
+
+
+def load(data: dict, base_dir: str | Path = ".") -> list[Service]:
+    """`{"format": 1, "services": [...]}`; module paths are relative to `base_dir`."""
+    _expect(data, dict, "description")
+    if data.get("format") != FORMAT:
+        raise DescriptionError(f"description format {data.get('format')!r}, this runtime reads {FORMAT}")
+    services = _expect(data.get("services"), list, "services")
+    parsed = [parse_service(s, Path(base_dir), f"services[{i}]") for i, s in enumerate(services)]
+    names = [s.name for s in parsed]
+    if len(set(names)) != len(names):
+        raise DescriptionError(f"duplicate service names in {names}")
+    return parsed
+
+
+def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
+    _expect(data, dict, where)
+    _only(data, {"name", "sources", "stages", "sinks", "dead_letters", "limits", "batch_records"}, where)
+    name = _string(data, "name", where)
+    sources = tuple(
+        Source(
+            topic=_string(s, "topic", f"{where}.sources[{i}]"),
+            partitions=_count(s.get("partitions", 1), f"{where}.sources[{i}].partitions"),
+            starting_offset=_starting_offset(s.get("starting_offset"), f"{where}.sources[{i}]"),
+            stages=_stages(s.get("stages", []), base_dir, f"{where}.sources[{i}].stages"),
+        )
+        for i, s in enumerate(_entries(data, "sources", where, {"topic", "partitions", "starting_offset", "stages"}))
+    )
+    if not sources:
+        raise DescriptionError(f"{where}.sources: a service needs at least one source")
+    sinks = tuple(
+        Sink(
+            topic=_string(s, "topic", f"{where}.sinks[{i}]"),
+            partitions=_count(s.get("partitions", 1), f"{where}.sinks[{i}].partitions"),
+            stages=_stages(s.get("stages", []), base_dir, f"{where}.sinks[{i}].stages"),
+        )
+        for i, s in enumerate(_entries(data, "sinks", where, {"topic", "partitions", "stages"}))
+    )
+    limits = _expect(data.get("limits", {}), dict, f"{where}.limits")
+    _only(limits, {"timeout_ms", "memory_mb"}, f"{where}.limits")
+    return Service(
+        name=name,
+        sources=sources,
+        stages=_stages(data.get("stages", []), base_dir, f"{where}.stages"),
+        sinks=sinks,
+        dead_letters=_string(data, "dead_letters", where) if "dead_letters" in data else f"{name}.dead-letters",
+        limits=Limits(
+            timeout_ms=_count(limits.get("timeout_ms", Limits.timeout_ms), f"{where}.limits.timeout_ms"),
+            memory_mb=_count(limits.get("memory_mb", Limits.memory_mb), f"{where}.limits.memory_mb"),
+        ),
+        batch_records=_count(data.get("batch_records", 4096), f"{where}.batch_records"),
+    )
+
+
+def _stages(items: Any, base_dir: Path, where: str) -> tuple[Stage, ...]:
+    _expect(items, list, where)
+    stages = []
+    for i, item in enumerate(items):
+        here = f"{where}[{i}]"
+        _expect(item, dict, here)
+        _only(item, {"name", "module", "export"}, here)
+        export = _string(item, "export", here)
+        stages.append(Stage(item.get("name") or export, base_dir / _string(item, "module", here), export))
+    return tuple(stages)
+
+
+def _starting_offset(spec: Any, where: str) -> dict | None:
+    if spec is None:
+        return None
+    _expect(spec, dict, f"{where}.starting_offset")
+    if spec.get("position") not in _POSITIONS or not isinstance(spec.get("value", 0), int):
+        raise DescriptionError(f"{where}.starting_offset: expected position {'|'.join(_POSITIONS)} and an integer value")
+    return spec
+
+
+def _entries(data: dict, key: str, where: str, allowed: set[str]) -> list[dict]:
+    items = _expect(data.get(key, []), list, f"{where}.{key}")
+    for i, item in enumerate(items):
+        _expect(item, dict, f"{where}.{key}[{i}]")
+        _only(item, allowed, f"{where}.{key}[{i}]")
+    return items
+
+
+def _only(data: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise DescriptionError(f"{where}: unknown keys {unknown} (allowed: {sorted(allowed)})")
+
+
+def _string(data: dict, key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise DescriptionError(f"{where}.{key}: expected a non-empty string")
+    return value
+
+
+def _count(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise DescriptionError(f"{where}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _expect(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind):
+        raise DescriptionError(f"{where}: expected a {kind.__name__}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,144 @@
+import sqlite3
+
+import pytest
+
+from sscc_runtime import frames
+from sscc_runtime.backend import Output, Position, PositionConflict, StateChange, starting_offset
+from sscc_runtime.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "store.db") as s:
+        yield s
+
+
+def values(batch):
+    return [r.value for r in frames.iter_records(batch.data)]
+
+
+def append_values(store, topic, partition, vals):
+    return store.append(topic, partition, *frames.build([(None, v) for v in vals]))
+
+
+def test_topics_are_created_once_with_their_partitions(store):
+    assert store.ensure_topic("t", 3) == 3
+    assert store.ensure_topic("t", 5) == 3
+    assert store.topics() == {"t": 3}
+    with pytest.raises(KeyError):
+        store.partitions("missing")
+
+
+def test_append_assigns_contiguous_offsets_per_partition(store):
+    store.ensure_topic("t", 2)
+    assert append_values(store, "t", 0, [b"a", b"b"]) == 0
+    assert append_values(store, "t", 0, [b"c"]) == 2
+    assert append_values(store, "t", 1, [b"x"]) == 0
+    assert store.bounds("t", 0) == (0, 3)
+    assert store.bounds("t", 1) == (0, 1)
+    with pytest.raises(ValueError):
+        append_values(store, "t", 2, [b"nope"])
+
+
+def test_read_slices_the_first_and_last_batch(store):
+    store.ensure_topic("t")
+    for chunk in ([b"0", b"1", b"2"], [b"3", b"4"], [b"5", b"6", b"7", b"8"]):
+        append_values(store, "t", 0, chunk)
+    batch = store.read("t", 0, 1, 5)
+    assert (batch.base_offset, batch.count, values(batch)) == (1, 5, [b"1", b"2", b"3", b"4", b"5"])
+    assert values(store.read("t", 0, 4, 100)) == [b"4", b"5", b"6", b"7", b"8"]
+    assert values(store.read("t", 0, 0, 3)) == [b"0", b"1", b"2"]
+    assert store.read("t", 0, 9, 10).count == 0
+    assert store.read("t", 0, 8, 10).count == 1
+
+
+def test_read_returns_whole_stored_batches_without_copying_records(store):
+    store.ensure_topic("t")
+    data, count = frames.build([(None, b"%d" % i) for i in range(100)])
+    store.append("t", 0, data, count)
+    assert store.read("t", 0, 0, 1000).data == data
+
+
+def test_commit_is_all_or_nothing(store):
+    store.ensure_topic("in")
+    store.ensure_topic("out")
+    store.commit(positions=[Position("svc", "in", 0, None, 0)])
+    good = Output("out", 0, *frames.build([(None, b"kept?")]))
+    with pytest.raises(ValueError):
+        store.commit(
+            [good, Output("out", 7, *frames.build([(None, b"bad partition")]))],
+            [Position("svc", "in", 0, 0, 10)],
+            [StateChange("svc", "s", b"k", b"v")],
+        )
+    assert store.bounds("out", 0) == (0, 0)
+    assert store.position("svc", "in", 0) == 0
+    assert store.state_get("svc", "s", b"k") is None
+
+
+def test_commit_writes_outputs_positions_and_state_together(store, tmp_path):
+    store.ensure_topic("out")
+    bases = store.commit(
+        [Output("out", 0, *frames.build([(None, b"a"), (None, b"b")])), Output("out", 0, *frames.build([(None, b"c")]))],
+        [Position("svc", "in", 0, None, 3)],
+        [StateChange("svc", "count", b"k", b"\x00\x03")],
+    )
+    assert bases == [0, 2]
+    with Store(tmp_path / "store.db") as again:  # durable and visible to another connection
+        assert values(again.read("out", 0, 0, 10)) == [b"a", b"b", b"c"]
+        assert again.position("svc", "in", 0) == 3
+        assert again.state_get("svc", "count", b"k") == b"\x00\x03"
+    store.commit(state_changes=[StateChange("svc", "count", b"k", None)])
+    assert store.state_get("svc", "count", b"k") is None
+
+
+def test_positions_are_fenced_against_a_second_runner(store):
+    store.commit(positions=[Position("svc", "in", 0, None, 5)])
+    with pytest.raises(PositionConflict):
+        store.commit(positions=[Position("svc", "in", 0, 3, 8)])
+    with pytest.raises(PositionConflict):
+        store.commit(positions=[Position("svc", "in", 0, None, 8)])
+    store.commit(positions=[Position("svc", "in", 0, 5, 8)])
+    assert store.position("svc", "in", 0) == 8
+    assert store.position("other", "in", 0) is None
+
+
+def test_store_is_sqlite_in_wal_mode(store):
+    db = sqlite3.connect(store.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {
+        "topics",
+        "batches",
+        "positions",
+        "state",
+    }
+
+
+def test_an_unknown_schema_version_is_refused(tmp_path):
+    db = sqlite3.connect(tmp_path / "future.db")
+    db.execute("PRAGMA user_version=99")
+    db.close()
+    with pytest.raises(RuntimeError, match="schema 99"):
+        Store(tmp_path / "future.db")
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        (None, 10),
+        ({"position": "End"}, 10),
+        ({"position": "End", "value": 3}, 7),
+        ({"position": "Beginning"}, 2),
+        ({"position": "Beginning", "value": 3}, 5),
+        ({"position": "Offset", "value": 6}, 6),
+        ({"position": "Offset", "value": 60}, 10),
+        ({"position": "Beginning", "value": 30}, 10),
+        ({"position": "End", "value": 30}, 2),
+    ],
+)
+def test_starting_offset_counts_from_first_or_last(spec, expected):
+    assert starting_offset(spec, first=2, end=10) == expected
+
+
+def test_starting_offset_rejects_unknown_positions():
+    with pytest.raises(ValueError):
+        starting_offset({"position": "Middle"}, 0, 0)
