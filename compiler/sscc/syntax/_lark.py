@@ -1,0 +1,91 @@
+"""Grammar loading, a fast lexer, and Lark error translation, shared by this package's parsers.
+
+Grammars are data files in grammars/ (installed as the `sscc.grammars` package). Callers build
+each parser on first use and keep it (functools.cache), so importing sscc stays cheap. Lark
+exceptions stop in this package: callers turn `unexpected()` facts into a SyntaxProblem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.lexer import Lexer, PatternStr
+
+
+def load(name: str, **options) -> Lark:
+    """An LALR parser for grammars/<name>.lark."""
+    text = files("sscc.grammars").joinpath(f"{name}.lark").read_text(encoding="utf-8")
+    return Lark(text, parser="lalr", **options)
+
+
+class FastLexer(Lexer):
+    """One compiled regex for the whole grammar, ~3x faster than Lark's contextual lexer.
+
+    Lark spends most of a short parse lexing (per-token line counting, per-state lexers). This
+    lexer suits grammars whose terminals never overlap except keywords, which are looked up
+    after a match of a word-like terminal. Ignored terminals come first, then the literal
+    terminals longest first, then the regex terminals in grammar order."""
+
+    def __init__(self, conf):
+        strings = [t for t in conf.terminals if isinstance(t.pattern, PatternStr)]
+        self.keywords = {t.pattern.value: t.name for t in strings if t.pattern.value.isidentifier()}
+        symbols = sorted((t for t in strings if t.name not in self.keywords.values()), key=lambda t: -len(t.pattern.value))
+        regexes = [t for t in conf.terminals if not isinstance(t.pattern, PatternStr)]
+        self.ignore = set(conf.ignore)
+        ordered = [t for t in regexes if t.name in self.ignore] + symbols + [t for t in regexes if t.name not in self.ignore]
+        self.regex = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered))
+        self.terminals = [t.name for t in ordered if t.name not in self.ignore]
+
+    def lex(self, data: str):
+        match, keywords, ignore = self.regex.match, self.keywords, self.ignore
+        pos, line, line_start = 0, 1, 0
+        while pos < len(data):
+            m = match(data, pos)
+            if m is None:
+                raise UnexpectedCharacters(data, pos, line, pos - line_start + 1, allowed=self.terminals)
+            kind, end = m.lastgroup, m.end()
+            if kind not in ignore:
+                value = m.group()
+                yield Token(keywords.get(value, kind), value, pos, line, pos - line_start + 1)
+            newlines = data.count("\n", pos, end)
+            if newlines:
+                line += newlines
+                line_start = data.rindex("\n", pos, end) + 1
+            pos = end
+
+
+@dataclass(frozen=True)
+class Unexpected:
+    """Where Lark stopped: the offending text ("" at the end of the input) and what it wanted."""
+
+    text: str
+    line: int
+    col: int
+    at_end: bool
+    expected: tuple[str, ...]  # terminal names
+
+    def wanted(self, lark: Lark, names: dict[str, str]) -> str:
+        """`expected` in words, e.g. "`)`, `,` or a name"; `names` words the regex terminals."""
+        words = set()
+        for term in self.expected:
+            pattern = lark.get_terminal(term).pattern if term != "$END" else None
+            if term in names:
+                words.add(names[term])
+            elif isinstance(pattern, PatternStr):
+                words.add(f"`{pattern.value}`")
+        words = sorted(words)
+        if len(words) <= 1:
+            return "".join(words)
+        return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def unexpected(exc: UnexpectedInput) -> Unexpected:
+    if isinstance(exc, UnexpectedCharacters):
+        return Unexpected(exc.char, exc.line, exc.column, False, tuple(sorted(exc.allowed or ())))
+    assert isinstance(exc, UnexpectedToken), exc
+    tok = exc.token
+    at_end = tok.type == "$END"
+    return Unexpected("" if at_end else str(tok), tok.line or 1, tok.column or 1, at_end, tuple(sorted(exc.expected)))
