@@ -1,0 +1,195 @@
+"""Validate a Document against the schema of its kind and apiVersion.
+
+Validators are built once per schema and kept. jsonschema spends most of its time creating a
+child validator for every node it descends into (~10 us each), so the validator class used
+here answers the commonest questions without descending: a scalar that plainly satisfies a
+leaf schema (`type`, `enum`, `pattern`, bounds) is accepted on the spot, a schema that is only
+a `$ref` is replaced by its target, `if` conditions are decided by `navigate.selects` (also to skip `allOf` items that are an
+`if`/`then` the data does not select), and an
+`anyOf` of `required`s by looking at the keys. Whatever fails a quick check is descended into
+as usual, so every error still comes from jsonschema itself. This roughly halves the time.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+from jsonschema import Draft202012Validator, validators
+
+from ..diagnostics import Diagnostics
+from ..load.yaml_loader import Document
+from .messages import Problem, explain
+from .navigate import selects
+from .versions import schema_for
+
+_BASE = Draft202012Validator.VALIDATORS
+_ANNOTATIONS = {"title", "description", "examples"}
+_PY_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _quick_check(schema: Any) -> Callable[[Any], bool] | None:
+    """A predicate that says yes only when `schema` surely accepts a value, or None if the schema
+    is not a plain leaf (then jsonschema is asked every time)."""
+    if not isinstance(schema, dict):
+        return None
+    keywords = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+    if not keywords or not keywords <= {"type", "enum", "const", "pattern", "minimum", "maximum"}:
+        return None
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if any(t not in _PY_TYPES for t in types):
+        return None
+    checks = [lambda v, ts=[_PY_TYPES[t] for t in types]: any(f(v) for f in ts)] if types else []
+    if "enum" in schema:
+        allowed = schema["enum"]
+        checks.append(lambda v: isinstance(v, str) and v in allowed)
+    if "const" in schema:
+        checks.append(lambda v, c=schema["const"]: isinstance(v, str) and v == c)
+    if "pattern" in schema:
+        checks.append(lambda v, rx=re.compile(schema["pattern"]): isinstance(v, str) and rx.search(v) is not None)
+    if "minimum" in schema:
+        checks.append(lambda v, lo=schema["minimum"]: _PY_TYPES["number"](v) and v >= lo)
+    if "maximum" in schema:
+        checks.append(lambda v, hi=schema["maximum"]: _PY_TYPES["number"](v) and v <= hi)
+    return lambda v: all(c(v) for c in checks)
+
+
+class _Quick:
+    """Answers "surely valid?" without jsonschema: a leaf predicate per schema, and a memo of
+    small flat mappings already found valid (`{type: string}` appears thousands of times).
+    Keyed by schema id; the schemas live as long as the validator that owns this object."""
+
+    def __init__(self) -> None:
+        self._leaf: dict[int, tuple[Any, Callable | None]] = {}
+        self._valid: set[tuple] = set()
+
+    def ok(self, schema: Any, value: Any) -> bool:
+        if isinstance(value, dict):
+            return _flat_key(schema, value) in self._valid
+        entry = self._leaf.get(id(schema))
+        if entry is None:
+            entry = self._leaf[id(schema)] = (schema, _quick_check(schema))
+        check = entry[1]
+        return check is not None and check(value)
+
+    def remember(self, schema: Any, value: Any) -> None:
+        key = _flat_key(schema, value)
+        if key is not None:
+            self._valid.add(key)
+
+
+def _flat_key(schema: Any, value: Any) -> tuple | None:
+    if not isinstance(value, dict) or len(value) > 4:
+        return None
+    if not all(v is None or isinstance(v, (str, int, float)) for v in value.values()):
+        return None
+    return (id(schema), frozenset((k, type(v), v) for k, v in value.items()))  # type: True == 1
+
+
+def _validator_class(root: dict):
+    quick = _Quick()
+    refs = {f"#/$defs/{name}": sub for name, sub in root["$defs"].items()}
+
+    def target(sub: Any) -> Any:
+        """A schema that is only a local `$ref` (plus annotations) stands for its target."""
+        if isinstance(sub, dict) and sub.get("$ref") in refs and all(k in _ANNOTATIONS or k == "$ref" for k in sub):
+            return refs[sub["$ref"]]
+        return sub
+
+    def check(validator, value, sub, **where):
+        if quick.ok(sub, value):
+            return
+        errors = list(validator.descend(value, target(sub), **where))
+        if not errors:
+            quick.remember(sub, value)
+        yield from errors
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in props.items():
+                if key in instance:
+                    yield from check(validator, instance[key], sub, path=key, schema_path=key)
+
+    def additional_properties(validator, extra, instance, schema):
+        if not isinstance(extra, dict) or "patternProperties" in schema:
+            yield from _BASE["additionalProperties"](validator, extra, instance, schema)
+        elif isinstance(instance, dict):
+            known = schema.get("properties", {})
+            for key, value in instance.items():
+                if key not in known:
+                    yield from check(validator, value, extra, path=key)
+
+    def items(validator, item, instance, schema):
+        if not isinstance(item, dict) or "prefixItems" in schema:
+            yield from _BASE["items"](validator, item, instance, schema)
+        elif isinstance(instance, list):
+            for index, value in enumerate(instance):
+                yield from check(validator, value, item, path=index)
+
+    def ref(validator, ref, instance, schema):
+        if ref in refs:
+            yield from validator.descend(instance, refs[ref])
+        else:
+            yield from _BASE["$ref"](validator, ref, instance, schema)
+
+    def if_(validator, condition, instance, schema):
+        branch = "then" if selects(condition, instance) else "else"
+        if branch in schema:
+            yield from validator.descend(instance, schema[branch], schema_path=branch)
+
+    def all_of(validator, subs, instance, schema):
+        """An `if`/`then` whose condition the data does not meet has nothing to check."""
+        for index, sub in enumerate(subs):
+            if not (sub.keys() == {"if", "then"} and not selects(sub["if"], instance)):
+                yield from validator.descend(instance, sub, schema_path=index)
+
+    def any_of(validator, branches, instance, schema):
+        """`anyOf` of single `required`s (one_of_keys) is answered by looking at the keys."""
+        keys = [b["required"][0] for b in branches if b.keys() == {"required"} and len(b["required"]) == 1]
+        if len(keys) == len(branches) and (not isinstance(instance, dict) or any(k in instance for k in keys)):
+            return
+        yield from _BASE["anyOf"](validator, branches, instance, schema)
+
+    return validators.extend(
+        Draft202012Validator,
+        {
+            "properties": properties,
+            "additionalProperties": additional_properties,
+            "items": items,
+            "$ref": ref,
+            "if": if_,
+            "allOf": all_of,
+            "anyOf": any_of,
+        },
+    )
+
+
+@lru_cache(maxsize=None)
+def validator_for(kind: str, api_version: str):
+    """The compiled validator of one schema (built on first use, then reused)."""
+    root = schema_for(kind, api_version)
+    return _validator_class(root)(root)
+
+
+def schema_problems(doc: Document, kind: str, api_version: str) -> list[Problem]:
+    """Every schema problem of `doc`, one per distinct message, in document order of discovery."""
+    validator = validator_for(kind, api_version)
+    seen: dict[tuple, Problem] = {}
+    for error in validator.iter_errors(doc.data):
+        for problem in explain(error, validator.schema, doc):
+            seen.setdefault((problem.code, problem.path, problem.message), problem)
+    return list(seen.values())
+
+
+def report(doc: Document, problems: list[Problem], diags: Diagnostics) -> None:
+    for p in problems:
+        span = doc.key_span(p.path) if p.at_key else doc.span(p.path)
+        diags.error(p.code, span, p.message, p.hint)
