@@ -1,0 +1,127 @@
+"""What every rule reads and writes: the file, its packages, the diagnostics, and the result.
+
+Rules are plain functions `rule(ctx) -> None` run in order by `sscc.check.check`; the early ones
+(scope) fill in what later ones look up (types, imported functions, states per service, each
+step's signature), so no rule resolves a name twice and no rule depends on a later one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+from .. import ast as A
+from ..diagnostics import Diagnostics, Span, suggest
+from .model import Checked
+from .typesys import Env
+
+
+@dataclass
+class Where:
+    """Where a step sits: its service (None in a package) and the slot it fills."""
+
+    service: Optional[A.Service]
+    slot: str  # "source" | "transforms" | "partition" | "window" | "flush" | "sink" | "function"
+    index: int = 0  # position in its transforms list
+    last: bool = False  # last item of its transforms list
+    in_partition: bool = False
+    listed: bool = False  # an item of a `transforms:` list (not a named slot)
+    partition: Optional[A.Partition] = None  # the partition the step is in
+
+
+@dataclass
+class Ctx:
+    pipe: A.Pipeline
+    packages: dict[str, A.Pipeline]
+    diags: Diagnostics
+    out: Checked
+    env: Env = field(default_factory=lambda: Env("<file>"))
+    fn_envs: dict[int, Env] = field(default_factory=dict)  # id(Function) -> Env its types resolve in
+    imported_states: dict[str, A.StateDecl] = field(default_factory=dict)  # kebab -> decl (packages)
+    opaque_functions: set[str] = field(default_factory=set)  # `uses` names from packages not loaded
+    sigs: dict = field(default_factory=dict)  # id(Step) -> signature.Sig, filled on first use
+    _steps: Optional[list] = None
+
+    # ------------------------------------------------------------------ reporting
+
+    def error(self, code: str, span: Optional[Span], message: str, hint: Optional[str] = None, notes=()) -> None:
+        self.diags.error(code, span or self.file_span, message, hint, notes)
+
+    def warning(self, code: str, span: Optional[Span], message: str, hint: Optional[str] = None, notes=()) -> None:
+        self.diags.warning(code, span or self.file_span, message, hint, notes)
+
+    @property
+    def file_span(self) -> Span:
+        return Span(self.pipe.path, 1, 1)
+
+    @staticmethod
+    def hint(name: str, candidates, listing: str, fallback: Optional[str] = None) -> Optional[str]:
+        """`did you mean `x`?` for a close candidate, else `<listing>: `a`, `b``, else fallback."""
+        cands = sorted({c for c in candidates if isinstance(c, str)})
+        best = suggest(name, cands)
+        if best is not None:
+            return f"did you mean `{best}`?"
+        if cands:
+            more = f" and {len(cands) - 8} more" if len(cands) > 8 else ""
+            return f"{listing}: " + ", ".join(f"`{c}`" for c in cands[:8]) + more
+        return fallback
+
+    # ------------------------------------------------------------------ walking
+
+    def steps(self) -> list[tuple[A.Step, Where]]:
+        """Every step of every service, in pipeline order, with where it sits."""
+        if self._steps is None:
+            self._steps = [sw for svc in self.pipe.services.values() for sw in service_steps(svc)]
+        return self._steps
+
+    def env_of(self, fn: A.Function) -> Env:
+        return self.fn_envs.get(id(fn), self.env)
+
+
+def _listed(steps: list, svc, slot, part=None):
+    n = len(steps)
+    for i, st in enumerate(steps):
+        yield st, Where(svc, slot, i, i == n - 1, part is not None, listed=True, partition=part)
+
+
+def service_steps(svc: A.Service) -> Iterator[tuple[A.Step, Where]]:
+    for src in svc.sources:
+        yield from _listed(src.transforms, svc, "source")
+    yield from _listed(svc.transforms, svc, "transforms")
+    if svc.partition:
+        yield from partition_steps(svc.partition, svc)
+    if svc.window:
+        w = svc.window
+        if w.assign_timestamp:
+            yield w.assign_timestamp, Where(svc, "window")
+        yield from _listed(w.transforms, svc, "window")
+        if w.partition:
+            yield from partition_steps(w.partition, svc)
+        if w.flush:
+            yield w.flush, Where(svc, "flush")
+    for snk in svc.sinks:
+        yield from _listed(snk.transforms, svc, "sink")
+
+
+def partition_steps(part: A.Partition, svc: A.Service) -> Iterator[tuple[A.Step, Where]]:
+    if part.assign_key:
+        yield part.assign_key, Where(svc, "partition", in_partition=True, partition=part)
+    yield from _listed(part.transforms, svc, "partition", part)
+    if part.update_state:
+        yield part.update_state, Where(svc, "partition", last=True, in_partition=True, partition=part)
+
+
+def fn_span(fn: A.Function) -> Span:
+    """The function's own position: its Rust `fn` line for inline code, else the step."""
+    code = fn.inline
+    sig = code.signature if code else None
+    if sig is not None and getattr(sig, "line", None):
+        return Span(code.span.path, code.line + sig.line - 1, code.col + sig.col - 1)
+    return fn.span
+
+
+def code_span(code: A.InlineCode, line: int, col: int, length: int = 0) -> Span:
+    """A 1-based (line, col) inside a `run:` block -> its position in the YAML file."""
+    fl = code.line + line - 1
+    fc = code.col + col - 1
+    return Span(code.span.path, fl, fc, fl, fc + length if length else 0)

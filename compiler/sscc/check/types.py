@@ -1,0 +1,129 @@
+"""Type definitions and references: every name resolves, none is reserved or defined twice.
+
+    types:
+      word-count: {type: object, properties: {count: {type: u23}}}   # E040 unknown type `u23`
+      object: {type: string}                                         # E041 reserved
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .. import ast as A
+from .context import Ctx, Where, service_steps
+from .scope import pipeline_types, walk_types
+
+RUST_PRIMITIVES = ("String", "bool", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "Vec<u8>")
+YAML_PRIMITIVES = tuple(sorted(set(A.PRIMITIVES) | {"s8", "s16", "s32", "s64", "float32", "float64"}))
+ARROW_EXTRA = ("timestamp",)
+
+
+def check_definitions(ctx: Ctx) -> None:
+    """E041: a type named like a reserved word or a primitive; E043: one `type-name` for two types."""
+    for name, td in ctx.pipe.types.items():
+        if name in A.RESERVED_TYPE_NAMES or name in A.PRIMITIVE_ALIASES:
+            what = "a reserved word" if name in A.RESERVED_TYPE_NAMES else "the name of a primitive type"
+            ctx.error(
+                "E041",
+                td.span,
+                f"`{td.written}` cannot name a type: it is {what}",
+                f"rename it, e.g. `{name}-type`, and update the places that use it",
+            )
+    seen: dict[str, A.Type] = {}
+    for root in pipeline_types(ctx.pipe):
+        for t in walk_types(root):
+            if not t.type_name:
+                continue
+            name = A.kebab(t.type_name)
+            first = seen.setdefault(name, t)
+            if first is not t:
+                ctx.error(
+                    "E043",
+                    t.span,
+                    f"type name `{t.type_name}` is already given to another type (line {first.span.line})",
+                    "every `type-name` must be unique in the file; rename one of them",
+                )
+            elif name in ctx.pipe.types:
+                ctx.error(
+                    "E043",
+                    t.span,
+                    f"type name `{t.type_name}` is already the name of the type defined at line {ctx.pipe.types[name].span.line}",
+                    "every `type-name` must be unique in the file; rename the inline one",
+                )
+
+
+def check_references(ctx: Ctx) -> None:
+    """E040: every `type:` written in YAML names a primitive, a defined or an imported type."""
+    for root in pipeline_types(ctx.pipe, functions=False):
+        _check_yaml_type(ctx, root)
+    for fn in ctx.pipe.functions.values():
+        _check_function_types(ctx, fn, Where(None, "function"))
+    for svc in ctx.pipe.services.values():
+        for step, where in service_steps(svc):
+            _check_function_types(ctx, step.function, where)
+
+
+def _check_yaml_type(ctx: Ctx, root: Optional[A.Type], env=None) -> None:
+    env = env or ctx.env
+    for t in walk_types(root):
+        if t.kind != "named" or not t.name or t.name == "?":
+            continue
+        if env.knows(t.name) or (t.name in ARROW_EXTRA and _in_arrow_row(root, t)):
+            continue
+        ctx.error(
+            "E040",
+            t.span,
+            f"unknown type `{t.name}`",
+            ctx.hint(t.name, list(env.defs) + list(env.opaque) + list(YAML_PRIMITIVES), "types in scope", "define it under `types:`"),
+        )
+
+
+def _in_arrow_row(root: A.Type, target: A.Type) -> bool:
+    for t in walk_types(root):
+        if t.kind == "arrow-row" and any(f.type is target for f in t.fields):
+            return True
+    return False
+
+
+def _check_function_types(ctx: Ctx, fn: A.Function, where: Where) -> None:
+    """Types in a step's own declaration: the Rust signature, or `inputs:`/`output:` of a `uses`."""
+    env = ctx.env_of(fn)
+    if fn.inline is None:
+        for p in fn.inputs:
+            _check_yaml_type(ctx, p.type, env)
+        if fn.output is not None:
+            _check_yaml_type(ctx, fn.output.type, env)
+        return
+    if fn.inline.signature is None:
+        return
+    roots: list[A.Type] = [p.type for p in fn.inputs if not _is_state_param(ctx, p, where)]
+    if fn.output is not None:
+        roots.append(fn.output.type)
+    for root in roots:
+        for t in walk_types(root):
+            if t.kind == "named" and t.name and t.name != "?" and not env.knows(t.name):
+                _unknown_rust_type(ctx, t, env)
+
+
+def _unknown_rust_type(ctx: Ctx, t: A.Type, env) -> None:
+    name = t.name or ""
+    if not name.replace("-", "").isalnum():
+        ctx.error("E040", t.span, f"Rust type `{name}` has no SDF equivalent", "use a type from `types:` or a primitive (String, u32, Vec<T>, Option<T>)")
+        return
+    written = A.pascal(name)
+    cands = [A.pascal(n) for n in list(env.defs) + list(env.opaque)] + list(RUST_PRIMITIVES)
+    ctx.error(
+        "E040",
+        t.span,
+        f"unknown type `{written}` in the Rust signature",
+        ctx.hint(written, cands, "types in scope", f"define `{name}` under `types:` (Rust `{written}` is the type `{name}`)"),
+    )
+
+
+def _is_state_param(ctx: Ctx, p: A.Param, where: Where) -> bool:
+    """0.1.0 aggregate functions took the whole state as argument: `fn agg(counts: CountPerWord)`.
+    Not a type reference; the flush rule (operators) decides whether the version allows it."""
+    if where.slot != "flush" or where.service is None or p.type is None or p.type.kind != "named":
+        return False
+    return any(A.kebab(s) == p.type.name for s in where.service.states)
+
