@@ -30,9 +30,10 @@ def to_text(ir: IR) -> str:
         out.append("")
     for svc in ir.services:
         out.append(f"Service {svc}")
-        states = [s for s in ir.states if s.service == svc]
-        for s in states:
-            out.append(f"  state {s.name}: " + (f"from {s.ref}" if s.ref else f"{s.kind} {describe(s.key)} -> {describe(s.value)}"))
+        for s in ir.states:
+            if s.service == svc:
+                what = f"from {s.ref}" if s.ref else f"{s.kind} state, key {describe(s.key)}, value {describe(s.value)}"
+                out.append(f"  state {s.name}: {what}")
         for n in ir.nodes_of_service(svc):
             out += ["  " + node_line(n, svc)] + [f"    {_edge_line(e, svc)}" for e in ir.out_edges(n.id)]
             preds = ir.in_edges(n.id)

@@ -25,15 +25,9 @@ def title(n: Node) -> str:
 def detail(n: Node) -> str:
     """What a node does, in a few words (also the second line of diagram labels)."""
     if isinstance(n, Fused):
-        return f"[{n.language}]"
+        return " ".join([f"[{n.language}]"] + _state_use(n.service, n.nodes))
     if isinstance(n, FnNode):
-        parts = [n.function, f"[{n.language}]"]
-        own = f"{n.service}."
-        if n.states_written:
-            parts.append("writes " + ", ".join(s.removeprefix(own) for s in n.states_written))
-        reads = [s.removeprefix(own) for s in n.states_read if s not in n.states_written]
-        if reads:
-            parts.append("reads " + ", ".join(reads))
+        parts = [n.function, f"[{n.language}]"] + _state_use(n.service, [n])
         if n.params:
             parts.append("with " + ", ".join(f"{k}={v!r}" for k, v in n.params))
         return " ".join(parts)
@@ -47,6 +41,20 @@ def detail(n: Node) -> str:
     if isinstance(n, Window):
         return f"({_window(n)})"
     return n.topic if isinstance(n, Topic) else ""
+
+
+def _state_use(service, nodes) -> list[str]:
+    """`writes a`, `reads b, owner.c`: the service's own states by name, others by id."""
+    fns = [m for m in nodes if isinstance(m, FnNode)]
+    written = sorted({s for m in fns for s in m.states_written})
+    read = sorted({s for m in fns for s in m.states_read} - set(written))
+    own = f"{service}."
+    out = []
+    if written:
+        out.append("writes " + ", ".join(s.removeprefix(own) for s in written))
+    if read:
+        out.append("reads " + ", ".join(s.removeprefix(own) for s in read))
+    return out
 
 
 def _window(w: Window) -> str:

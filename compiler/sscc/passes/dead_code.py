@@ -2,7 +2,7 @@
 
 Finds, each as an IR note that the driver turns into a warning:
   * unused types: a type of the file's `types:` that no topic, state, edge or other used type
-    refers to and whose name (`word-count`, `WordCount`, `word_count`) no inline code mentions.
+    refers to and whose Rust name (`WordCount` for `word-count`) no inline code mentions.
     Skipped when an imported function's edges are untyped (its signature could use any type).
   * unused states: a declared state (or `from:` reference) no operator of its service reads or
     writes. Skipped for a service whose imported functions declare no states (unknowable).
@@ -69,8 +69,8 @@ def _mentioned_types(ir: IR):
 
 
 def _named_in_code(name: str, text: str) -> bool:
-    forms = {A.pascal(name), A.snake(name)}
-    return any(re.search(rf"\b{re.escape(f)}\b", text) for f in forms)
+    """Inline Rust names a type `word-count` as `WordCount`."""
+    return re.search(rf"\b{re.escape(A.pascal(name))}\b", text) is not None
 
 
 def _closure(roots: set[str], table: dict) -> set[str]:
