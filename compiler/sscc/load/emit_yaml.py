@@ -24,6 +24,8 @@ from .yaml_loader import Document
 _NO_WRAP = 1 << 30
 # Lines the loader refuses (tab indentation) must not be produced by a literal block.
 _TAB_AFTER_SPACES = re.compile(r"^ *\t", re.M)
+# Line breaks of YAML 1.1 besides \n: only a double-quoted string keeps them (as escapes).
+_OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
 
 
 def _printable(ch: str) -> bool:
@@ -31,7 +33,7 @@ def _printable(ch: str) -> bool:
     return (
         ch in "\n\t"
         or "\x20" <= ch <= "\x7e"
-        or "\xa0" <= ch <= "\ud7ff"
+        or ("\xa0" <= ch <= "\ud7ff" and ch not in _OTHER_BREAKS)
         or ("\ue000" <= ch <= "\ufffd" and ch != "\ufeff")
         or "\U00010000" <= ch <= "\U0010ffff"
     )
@@ -48,10 +50,13 @@ class _Dumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
     def analyze_scalar(self, scalar: str):
-        """Allow literal blocks with trailing spaces and tabs: they are kept verbatim there."""
+        """Allow literal blocks with trailing spaces and tabs (kept verbatim there); write a
+        string holding a YAML 1.1 line break other than \\n double-quoted (PyYAML would fold it)."""
         analysis = super().analyze_scalar(scalar)
         if _literal_safe(scalar):
             analysis.allow_block = True
+        if any(ch in scalar for ch in _OTHER_BREAKS):
+            analysis.allow_flow_plain = analysis.allow_block_plain = analysis.allow_single_quoted = analysis.allow_block = False
         return analysis
 
 
