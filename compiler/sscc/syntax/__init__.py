@@ -1,10 +1,19 @@
 """Embedded languages of pipeline files, parsed with Lark (grammars in grammars/*.lark).
 
 Inline Rust signatures (`rust`, mapped to pipeline types by `rust_map`), humantime durations,
-cron schedules and type names. Each parser returns frozen plain data or raises SyntaxProblem
+cron schedules and type names. Each parser returns frozen plain data, or raises SyntaxProblem
 with a position relative to the text it was given; no Lark object escapes this package.
+Parsers are built on first use, so importing this package costs no grammar compilation.
 """
 
+from .cron import CronSpec, parse_cron
+from .duration import parse_duration
 from .errors import SyntaxProblem
+from .rust import RustFn, RustParam, RustType, operator_function, parse_functions
+from .rust_map import rust_to_sdf, unwrap_result
+from .typename import parse_type_name
 
-__all__ = ["SyntaxProblem"]
+__all__ = [
+    "CronSpec", "RustFn", "RustParam", "RustType", "SyntaxProblem", "operator_function", "parse_cron",
+    "parse_duration", "parse_functions", "parse_type_name", "rust_to_sdf", "unwrap_result",
+]  # fmt: skip
