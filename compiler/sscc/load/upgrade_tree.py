@@ -167,7 +167,7 @@ def defined_twice(cx: Context, what: str) -> Callable[[str, Node], None]:
             "E125",
             node.key_or_value_span(),
             f"`{key}` is defined twice: {what}",
-            f"keep one `{key}:`; the upgraded file cannot hold both",
+            f"merge the two into one `{key}:`; the upgraded file can hold only one",
         )
 
     return report
