@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .diagram import to_dot, to_mermaid
 from .labels import detail, edge_label, short, title
-from .nodes import CLOSE, IR, Edge, FnNode, Node, Topic
+from .nodes import CLOSE, IR, Edge, FnNode, Fused, Node, Topic
 from .serialize import to_json
 from .types import describe
 
@@ -52,7 +52,7 @@ def to_text(ir: IR) -> str:
 
 def node_line(n: Node, svc: str) -> str:
     """`FlatMap transforms/0 split-sentence [rust] at 12:9`: kind, id in the service, what, where."""
-    at = " at " + ":".join(n.span.rsplit(":", 2)[1:]) if isinstance(n, FnNode) else ""
+    at = " at " + ":".join(n.span.rsplit(":", 2)[1:]) if isinstance(n, (FnNode, Fused)) else ""
     return f"{title(n)} {short(n.id, svc)} {detail(n)}".rstrip() + at
 
 
