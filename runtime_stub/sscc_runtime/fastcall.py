@@ -18,7 +18,11 @@ try:
     _CALL = _b._wasmtime_func_call_unchecked
     _RAW = _b.wasmtime_val_raw_t
     _TRAP_PTR = ctypes.POINTER(_b.wasm_trap_t)
-    _MEM_DATA = _b._wasmtime_memory_data
+    # Own function objects (`dll[name]` is not cached, unlike `dll.name`) so the address comes
+    # back as a plain int without touching the restype wasmtime-py itself relies on.
+    _MEM_DATA = _b.dll["wasmtime_memory_data"]
+    _MEM_DATA.argtypes = _b._wasmtime_memory_data.argtypes
+    _MEM_DATA.restype = ctypes.c_size_t
     _MEM_SIZE = _b._wasmtime_memory_data_size
     _DEADLINE = _b._wasmtime_context_set_epoch_deadline
 except (ImportError, AttributeError):  # pragma: no cover - depends on the wasmtime release
@@ -86,7 +90,7 @@ class Memory:
 
     def refresh(self) -> None:
         if self._fast:
-            self.base = ctypes.cast(_MEM_DATA(self._ctx, self._ref), ctypes.c_void_p).value or 0
+            self.base = _MEM_DATA(self._ctx, self._ref)
             self.size = _MEM_SIZE(self._ctx, self._ref)
         else:
             self.base = ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value or 0

@@ -99,7 +99,7 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
         sinks=sinks,
         dead_letters=_string(data, "dead_letters", where) if "dead_letters" in data else f"{name}.dead-letters",
         limits=Limits(
-            timeout_ms=_count(limits.get("timeout_ms", Limits.timeout_ms), f"{where}.limits.timeout_ms"),
+            timeout_ms=_count(limits.get("timeout_ms", Limits.timeout_ms), f"{where}.limits.timeout_ms", minimum=0),
             memory_mb=_count(limits.get("memory_mb", Limits.memory_mb), f"{where}.limits.memory_mb"),
         ),
         batch_records=_count(data.get("batch_records", 4096), f"{where}.batch_records"),
@@ -148,9 +148,9 @@ def _string(data: dict, key: str, where: str) -> str:
     return value
 
 
-def _count(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise DescriptionError(f"{where}: expected a positive integer, got {value!r}")
+def _count(value: Any, where: str, minimum: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise DescriptionError(f"{where}: expected an integer >= {minimum}, got {value!r}")
     return value
 
 

@@ -142,7 +142,8 @@ def test_progress_reports_counters_and_lag(store, fixture_wasm):
     [
         ({"sources": []}, "at least one source"),
         ({"stages": [{"module": "m.wasm"}]}, r"stages\[0\].export"),
-        ({"limits": {"timeout_ms": 0}}, "positive integer"),
+        ({"limits": {"timeout_ms": -1}}, "integer >= 0"),
+        ({"batch_records": 0}, "integer >= 1"),
         ({"sinks": [{"topic": "t", "colour": "red"}]}, "unknown keys"),
         ({"sources": [{"topic": "t", "starting_offset": {"position": "Soon"}}]}, "Beginning"),
     ],

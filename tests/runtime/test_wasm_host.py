@@ -154,3 +154,10 @@ def test_export_checks_signatures():
     func = wasmtime.Instance(store, module, []).exports(store)["f"]
     with pytest.raises(TypeError):
         fastcall.Export(store, func)
+
+
+def test_without_a_timeout_the_same_module_runs_uninterruptible(fixture_wasm):
+    data = raw(order(0), b"{", order(2, item="boom"), order(3))
+    assert Guest(fixture_wasm, Limits(timeout_ms=0)).run("sscc_stage_0", data, 0) == Guest(fixture_wasm).run(
+        "sscc_stage_0", data, 0
+    )
