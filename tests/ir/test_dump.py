@@ -40,7 +40,7 @@ Service count-words
 Passes: dead_code, internal_topics, fuse
 Decisions
   [internal_topics] topics/words: in-process candidate, kept durable -- written by split-words and read by count-words, all in this pipeline
-  [fuse] fused:services/split-words/sources/0/decode: Fused[decode -> split -> encode] -- 3 stateless rust operators, each with one producer and one consumer: one call per batch"""
+  [fuse] split-words fused:sources/0/decode: Fused[decode -> split -> encode] -- 3 stateless rust operators, each with one producer and one consumer: one call per batch"""
 
 
 def text(ir):

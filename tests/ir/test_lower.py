@@ -110,7 +110,7 @@ def test_partition_with_update_state_is_terminal_and_writes_its_state():
     assert us.state == "count-words.count-per-word"
     assert us.states_written == ("count-words.count-per-word",)
     assert us.region == "partition"
-    assert ir.out_edges(us.id) == []
+    assert ir.out_edges(us.id) == ()
     assert [s.id for s in ir.states] == ["count-words.count-per-word"]
     assert (ir.states[0].kind, ir.states[0].key, ir.states[0].value) == ("value", T.Prim("string"), T.Prim("u32"))
 
@@ -134,7 +134,7 @@ def test_window_without_flush_sends_nothing_to_the_sinks():
         [F.topic("in"), F.topic("out")],
     )
     ir = lower(checked)
-    assert ir.in_edges("services/w/sinks/0/encode") == []
+    assert ir.in_edges("services/w/sinks/0/encode") == ()
 
 
 def test_a_from_reference_reads_the_owners_state():
@@ -157,7 +157,7 @@ def test_schedule_source_emits_the_time_and_has_no_topic():
     ir = lower(checked)
     src = ir.node("services/tick/sources/0")
     assert isinstance(src, Source) and (src.endpoint, src.topic, src.cron) == ("schedule", "every-minute", "* * * * *")
-    assert ir.in_edges(src.id) == []
+    assert ir.in_edges(src.id) == ()
     assert [(e.dst, e.type) for e in ir.out_edges(src.id)] == [("services/tick/transforms/0", T.Prim("i64"))]
     assert [n.topic for n in ir.nodes if isinstance(n, Topic)] == ["out"]
 

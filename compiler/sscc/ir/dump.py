@@ -7,6 +7,8 @@ passes ran, what they decided and why, and what they noticed.
 
 from __future__ import annotations
 
+import re
+
 from .diagram import to_dot, to_mermaid
 from .labels import detail, edge_label, short, title
 from .nodes import CLOSE, IR, Edge, FnNode, Fused, Node, Topic
@@ -43,7 +45,7 @@ def to_text(ir: IR) -> str:
     out.append("Passes: " + (", ".join(ir.passes) if ir.passes else "none (unoptimized)"))
     if ir.decisions:
         out.append("Decisions")
-        out += [f"  [{d.by}] {d.subject or 'pipeline'}: {d.what} -- {d.why}" for d in ir.decisions]
+        out += [f"  [{d.by}] {_subject(d.subject)}: {d.what} -- {d.why}" for d in ir.decisions]
     if ir.notes:
         out.append("Notes")
         out += [f"  [{n.by}] {n.span}: {n.kind}: {n.message}" for n in ir.notes]
@@ -58,6 +60,15 @@ def node_line(n: Node, svc: str) -> str:
 
 def _edge_line(e: Edge, svc: str) -> str:
     return f"{'~~>' if e.kind == CLOSE else '-->'} {short(e.dst, svc)} : {edge_label(e)}"
+
+
+def _subject(subject: str) -> str:
+    """A decision's subject relative to its service: `split transforms/0 -> sinks/0/encode`."""
+    m = re.match(r"(?:fused:)?services/([^/]+)/", subject)
+    if m is None:
+        return subject or "pipeline"
+    svc = m.group(1)
+    return f"{svc} " + " -> ".join(short(part, svc) for part in subject.split(" -> "))
 
 
 def _topic_line(ir: IR, t: Topic) -> str:

@@ -309,8 +309,9 @@ def service_order(checked: Checked) -> list[str]:
     if given:
         return given + [s for s in names if s not in given]
     svcs = checked.pipeline.services
-    writes = {s: {e.id for e in svcs[s].sinks} for s in names}
-    deps = {s: {p for p in names if p != s and writes[p] & {e.id for e in svcs[s].sources}} for s in names}
+    writes = {s: {e.id for e in svcs[s].sinks if e.kind == "topic"} for s in names}
+    reads = {s: {e.id for e in svcs[s].sources if e.kind == "topic"} for s in names}
+    deps = {s: {p for p in names if p != s and writes[p] & reads[s]} for s in names}
     out: list[str] = []
     while len(out) < len(names):
         ready = [s for s in names if s not in out and deps[s] <= set(out)]

@@ -269,27 +269,23 @@ class IR:
         return {n.id: n for n in self.nodes}
 
     @cached_property
-    def _succ(self) -> dict[str, list[Edge]]:
-        out: dict[str, list[Edge]] = {n.id: [] for n in self.nodes}
+    def _adjacent(self) -> tuple[dict[str, tuple[Edge, ...]], dict[str, tuple[Edge, ...]]]:
+        succ: dict[str, list[Edge]] = {n.id: [] for n in self.nodes}
+        pred: dict[str, list[Edge]] = {n.id: [] for n in self.nodes}
         for e in self.edges:
-            out[e.src].append(e)
-        return out
-
-    @cached_property
-    def _pred(self) -> dict[str, list[Edge]]:
-        out: dict[str, list[Edge]] = {n.id: [] for n in self.nodes}
-        for e in self.edges:
-            out[e.dst].append(e)
-        return out
+            succ[e.src].append(e)
+            pred[e.dst].append(e)
+        return {k: tuple(v) for k, v in succ.items()}, {k: tuple(v) for k, v in pred.items()}
 
     def node(self, node_id: str) -> Node:
         return self._by_id[node_id]
 
-    def out_edges(self, node_id: str) -> list[Edge]:
-        return self._succ[node_id]
+    def out_edges(self, node_id: str) -> tuple[Edge, ...]:
+        """Edges leaving the node, in the canonical edge order."""
+        return self._adjacent[0][node_id]
 
-    def in_edges(self, node_id: str) -> list[Edge]:
-        return self._pred[node_id]
+    def in_edges(self, node_id: str) -> tuple[Edge, ...]:
+        return self._adjacent[1][node_id]
 
     def walk(self) -> Iterator[Node]:
         """Every node in topological order, Fused nodes followed by their members."""
@@ -309,13 +305,13 @@ class IR:
     @cached_property
     def _topo(self) -> tuple[Node, ...]:
         index = {n.id: i for i, n in enumerate(self.nodes)}
-        indeg = {n.id: len(self._pred[n.id]) for n in self.nodes}
+        indeg = {n.id: len(self.in_edges(n.id)) for n in self.nodes}
         ready = sorted(i for nid, i in index.items() if indeg[nid] == 0)
         out: list[Node] = []
         while ready:
             n = self.nodes[heapq.heappop(ready)]
             out.append(n)
-            for e in self._succ[n.id]:
+            for e in self.out_edges(n.id):
                 indeg[e.dst] -= 1
                 if indeg[e.dst] == 0:
                     heapq.heappush(ready, index[e.dst])
@@ -325,7 +321,11 @@ class IR:
         return tuple(out)
 
     def code_by_id(self, code_id: Optional[str]) -> Optional[Code]:
-        return next((c for c in self.code if c.id == code_id), None)
+        return self._code.get(code_id) if code_id else None
+
+    @cached_property
+    def _code(self) -> dict[str, Code]:
+        return {c.id: c for c in self.code}
 
 
 def unfuse(ir: IR) -> IR:
