@@ -1,22 +1,23 @@
 """jsonschema errors -> plain-words problems with a code, a place and a hint.
 
 jsonschema says "3 is not of type 'string'"; a user should read "`duration` must be a string
-like `10s`, found a number". The words come from the schema's annotations (see parts.py), so
-this module knows the keywords but nothing about pipelines.
+like `10s`, found a number". The words come from the schema's annotations (see build.py), so
+this module knows JSON Schema keywords but nothing about pipelines.
 
-Codes (docs/errors.d/schema.md):
-  E010 a required key is missing        E014 a list or mapping is empty
-  E011 a value has the wrong type       E015 two keys that exclude each other
-  E012 a value is not one of the allowed E016 a text value has the wrong form
-  E013 no accepted form matches         E017 a number is out of range
+  E010 a required key is missing          E014 a list is empty
+  E011 a value has the wrong type         E015 two keys that exclude each other
+  E012 a value is not one of the allowed  E016 a text value has the wrong form
+  E013 the value has none of the forms    E017 a number is out of range
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema.exceptions import ValidationError, best_match, relevance
+from jsonschema.exceptions import ValidationError, best_match
 
 from ..diagnostics import did_you_mean, suggest
 from ..load.yaml_loader import Document
@@ -29,6 +30,16 @@ _TYPE_WORDS = {
     "boolean": "`true` or `false`",
     "object": "a mapping",
     "array": "a list",
+    "null": "nothing",
+}
+
+
+_KIND_WORDS = {
+    "mapping": "a mapping",
+    "list": "a list",
+    "string": "a string",
+    "number": "a number",
+    "boolean": "a boolean",
     "null": "nothing",
 }
 
@@ -64,120 +75,156 @@ def where(title: str | None, path: tuple) -> str:
 
 def explain(error: ValidationError, root: dict, doc: Document) -> list[Problem]:
     """The problems one jsonschema error stands for (usually one; one per missing key for `required`)."""
-    path = tuple(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    kw = error.validator
-    if kw == "required":
-        title = _title(root, error, doc)
-        return [
-            Problem("E010", path, True, f"missing required key `{key}` {where(title, path)}", _add_hint(key, schema))
-            for key in error.validator_value
-            if isinstance(error.instance, dict) and key not in error.instance
+    case = _Case(error, root, doc)
+    handler = _HANDLERS.get(error.validator, _Case.other)
+    return handler(case)
+
+
+class _Case:
+    """One error and what the handlers need to word it."""
+
+    def __init__(self, error: ValidationError, root: dict, doc: Document) -> None:
+        self.error, self.root, self.doc = error, root, doc
+        self.path = tuple(error.absolute_path)
+        self.schema = error.schema if isinstance(error.schema, dict) else {}
+        self.name = _name(self.path)
+
+    @property
+    def where(self) -> str:
+        return where(view_at(self.root, self.doc.data, self.path).title, self.path)
+
+    def problem(self, code: str, message: str, hint: str | None = None, *, at_key: bool = False, path=None) -> Problem:
+        return Problem(code, self.path if path is None else path, at_key, message, hint)
+
+    def source(self) -> str:
+        """The value as written in the file (`0.1`, `yes`), for messages and hints that quote it."""
+        span = self.doc.span(self.path)
+        lines = self.doc.text.splitlines()
+        if span.end_line == span.line and span.end_col > span.col and 0 < span.line <= len(lines):
+            return lines[span.line - 1][span.col - 1 : span.end_col - 1]
+        return str(self.error.instance)
+
+    # ------------------------------------------------------------------------ one per keyword
+
+    def required(self) -> list[Problem]:
+        missing = [
+            k
+            for k in self.error.validator_value
+            if isinstance(self.error.instance, dict) and k not in self.error.instance
         ]
-    if kw == "anyOf" and "x-missing" in schema:
-        keys = schema["x-missing"]
-        title = _title(root, error, doc)
-        if len(keys) == 1:
+        return [
+            self.problem("E010", f"missing required key `{k}` {self.where}", self._add(k), at_key=True) for k in missing
+        ]
+
+    def any_of(self) -> list[Problem]:
+        keys = self.schema.get("x-missing")
+        if keys and len(keys) == 1:
             return [
-                Problem(
-                    "E010", path, True, f"missing required key `{keys[0]}` {where(title, path)}", f"add `{keys[0]}:`"
+                self.problem("E010", f"missing required key `{keys[0]}` {self.where}", f"add `{keys[0]}:`", at_key=True)
+            ]
+        if keys:
+            names = ", ".join(f"`{k}`" for k in keys[:-1]) + f" or `{keys[-1]}`"
+            return [
+                self.problem(
+                    "E010", f"missing one of the keys {names} {self.where}", self.schema.get("x-hint"), at_key=True
                 )
             ]
-        names = ", ".join(f"`{k}`" for k in keys[:-1]) + f" or `{keys[-1]}`"
-        return [
-            Problem("E010", path, True, f"missing one of the keys {names} {where(title, path)}", schema.get("x-hint"))
-        ]
-    if kw in ("anyOf", "oneOf"):
-        if error.context:
-            return explain(best_match(error.context, key=_deepest), root, doc)
-        return [Problem("E013", path, False, f"{_name(path)} does not have any of the accepted forms")]
-    if kw == "not" and "x-conflict" in schema:
-        first, second = sorted(schema["x-conflict"], key=lambda k: doc.key_span(path + (k,)))
-        if schema.get("x-alias"):
-            first, second = schema["x-conflict"]
-            msg = f"`{second}` is another spelling of `{first}`; the key is written twice"
+        best = best_match([self.error])  # jsonschema's pick: the branch that got deepest
+        if best is not self.error:
+            return explain(best, self.root, self.doc)
+        return [self.problem("E013", f"{self.name} has none of the accepted forms")]
+
+    def not_(self) -> list[Problem]:
+        if "x-conflict" not in self.schema:
+            return self.other()
+        first, second = self.schema["x-conflict"]
+        if self.schema.get("x-alias"):
+            message = f"`{second}` is another spelling of `{first}`; the key is written twice"
             hint = f"keep only `{first}`"
         else:
-            msg = f"`{first}` and `{second}` cannot be used together {where(_title(root, error, doc), path)}"
+            first, second = sorted((first, second), key=lambda k: self.doc.key_span(self.path + (k,)))
+            message = f"`{first}` and `{second}` cannot be used together {self.where}"
             hint = f"keep one of `{first}` and `{second}`"
-        return [Problem("E015", path + (second,), True, msg, hint)]
-    if kw == "type":
-        return [_wrong_type(error, path, schema, doc)]
-    if kw in ("enum", "const"):
-        return [_not_allowed(error, path, schema)]
-    if kw == "pattern":
-        expect = schema.get("x-expect", f"text matching `{error.validator_value}`")
-        return [
-            Problem(
-                "E016",
-                path,
-                False,
-                f"{_name(path)} must be {expect}, found `{error.instance}`",
-                _example_hint(path, schema),
-            )
-        ]
-    if kw in ("minItems", "minProperties"):
-        return [Problem("E014", path, True, f"{_name(path)} is empty", "add at least one item")]
-    if kw in ("minimum", "maximum"):
-        bound = "at least" if kw == "minimum" else "at most"
-        return [
-            Problem(
-                "E017", path, False, f"{_name(path)} must be {bound} {error.validator_value}, found {error.instance}"
-            )
-        ]
-    return [Problem("E013", path, False, f"{_name(path)} is not valid here: {error.message}")]
+        return [self.problem("E015", message, hint, at_key=True, path=self.path + (second,))]
+
+    def type(self) -> list[Problem]:
+        wanted = self.error.validator_value
+        types = wanted if isinstance(wanted, list) else [wanted]
+        expect = self.schema.get("x-expect") or " or ".join(_TYPE_WORDS[t] for t in types)
+        found = kind_of(self.error.instance)
+        key = _last_key(self.path)
+        hint = self.schema.get("x-type-hints", {}).get(found)
+        if hint is None and found in ("number", "boolean") and "string" in types:
+            hint = f'quote it: `{key}: "{self.source()}"`'
+        if hint is None and found == "null":
+            hint = f"write the value after `{key}:`, or indent its keys under it"
+        shown = f"`{self.source()}`" if found == "boolean" else _KIND_WORDS[found]
+        at_key = found in ("mapping", "list", "null")  # a container's value starts on another line
+        return [self.problem("E011", f"{self.name} must be {expect}, found {shown}", hint, at_key=at_key)]
+
+    def enum(self) -> list[Problem]:
+        allowed = self.error.validator_value if self.error.validator == "enum" else [self.error.validator_value]
+        listed = ", ".join(f"`{a}`" for a in allowed)
+        expect = self.schema.get("x-expect") or (listed if len(allowed) == 1 else f"one of {listed}")
+        value = self.error.instance
+        kind = kind_of(value)
+        found = f"`{self.source()}`" if kind in ("string", "number", "boolean") else _KIND_WORDS[kind]
+        return [self.problem("E012", f"{self.name} must be {expect}, found {found}", self._enum_hint(value, allowed))]
+
+    def pattern(self) -> list[Problem]:
+        expect = self.schema.get("x-expect", f"text matching `{self.error.validator_value}`")
+        examples = self.schema.get("examples")
+        hint = f"for example `{_last_key(self.path)}: {_yaml(examples[0])}`" if examples else None
+        return [self.problem("E016", f"{self.name} must be {expect}, found `{self.error.instance}`", hint)]
+
+    def min_items(self) -> list[Problem]:
+        return [self.problem("E014", f"{self.name} is empty", "add at least one item", at_key=True)]
+
+    def bound(self) -> list[Problem]:
+        word = "at least" if self.error.validator == "minimum" else "at most"
+        message = f"{self.name} must be {word} {self.error.validator_value}, found {self.error.instance}"
+        return [self.problem("E017", message)]
+
+    def other(self) -> list[Problem]:
+        """A keyword our schemas do not use today; jsonschema's own words are better than nothing."""
+        return [self.problem("E013", f"{self.name} is not valid here: {self.error.message}")]
+
+    # ------------------------------------------------------------------------ hints
+
+    def _add(self, key: str) -> str:
+        examples = self.schema.get("properties", {}).get(key, {}).get("examples")
+        return f"add `{key}:` (for example `{key}: {_yaml(examples[0])}`)" if examples else f"add `{key}:`"
+
+    def _enum_hint(self, value: Any, allowed: list) -> str | None:
+        if isinstance(value, str):
+            if value in self.schema.get("x-value-hints", {}):
+                return self.schema["x-value-hints"][value]
+            later = self.schema.get("x-later-values", {})
+            if value in later:
+                return f"`{value}` needs `apiVersion: {later[value]}` or later"
+            if suggest(value, allowed):
+                return did_you_mean(value, allowed)
+        return self.schema.get("x-hint")
 
 
-# ---------------------------------------------------------------------------- the cases
+_HANDLERS = {
+    "required": _Case.required,
+    "anyOf": _Case.any_of,
+    "oneOf": _Case.any_of,
+    "not": _Case.not_,
+    "type": _Case.type,
+    "enum": _Case.enum,
+    "const": _Case.enum,
+    "pattern": _Case.pattern,
+    "minItems": _Case.min_items,
+    "minimum": _Case.bound,
+    "maximum": _Case.bound,
+}
 
 
-def _wrong_type(error: ValidationError, path: tuple, schema: dict, doc: Document) -> Problem:
-    types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-    expect = schema.get("x-expect") or " or ".join(_TYPE_WORDS[t] for t in types)
-    found = kind_of(error.instance)
-    hint = schema.get("x-type-hints", {}).get(found)
-    if hint is None and found in ("number", "boolean") and "string" in types:
-        hint = f'quote it: `{_last_key(path)}: "{_source(doc, path)}"`'
-    if hint is None and found == "null":
-        hint = f"write the value after `{_last_key(path)}:`, or indent its keys under it"
-    found_words = {
-        "mapping": "a mapping",
-        "list": "a list",
-        "string": "a string",
-        "number": "a number",
-        "boolean": f"`{_source(doc, path)}` (a boolean)",
-        "null": "nothing",
-    }[found]
-    at_key = found in ("mapping", "list", "null")  # a container's value starts on the next line
-    return Problem("E011", path, at_key, f"{_name(path)} must be {expect}, found {found_words}", hint)
-
-
-def _not_allowed(error: ValidationError, path: tuple, schema: dict) -> Problem:
-    allowed = error.validator_value if error.validator == "enum" else [error.validator_value]
-    shown = ", ".join(f"`{a}`" for a in allowed)
-    expect = schema.get("x-expect") or (shown if len(allowed) == 1 else f"one of {shown}")
-    value = error.instance
-    found = f"`{value}`" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else kind_of(value)
-    if found in ("mapping", "list", "null", "boolean"):
-        found = {"mapping": "a mapping", "list": "a list", "null": "nothing", "boolean": f"`{value}`"}[found]
-    hint = None
-    if isinstance(value, str):
-        later = schema.get("x-later-values", {})
-        hint = schema.get("x-value-hints", {}).get(value)
-        if hint is None and value in later:
-            hint = f"`{value}` needs `apiVersion: {later[value]}` or later"
-        if hint is None and suggest(value, allowed):
-            hint = did_you_mean(value, allowed)
-    hint = hint or schema.get("x-hint")
-    return Problem("E012", path, False, f"{_name(path)} must be {expect}, found {found}", hint)
-
-
-# ---------------------------------------------------------------------------- words and places
-
-
-def _deepest(error: ValidationError):
-    """best_match key for unannotated anyOf/oneOf: the branch that got furthest into the data wins."""
-    return (len(error.absolute_path), *relevance(error))
+def _yaml(value: str) -> str:
+    """A string as it can be written in YAML: plain when safe, else double-quoted."""
+    return value if re.fullmatch(r"[\w./@-]+", value) else json.dumps(value)
 
 
 def _last_key(path: tuple) -> str:
@@ -191,32 +238,4 @@ def _name(path: tuple) -> str:
     if not path:
         return "the file"
     last = path[-1]
-    if isinstance(last, int):
-        return f"item {last + 1} of `{_last_key(path[:-1])}`"
-    return f"`{last}`"
-
-
-def _add_hint(key: str, schema: dict) -> str:
-    sub = schema.get("properties", {}).get(key, {})
-    examples = sub.get("examples")
-    if examples:
-        return f"add `{key}:` (for example `{key}: {examples[0]}`)"
-    return f"add `{key}:`"
-
-
-def _example_hint(path: tuple, schema: dict) -> str | None:
-    examples = schema.get("examples")
-    return f"for example `{_last_key(path)}: {examples[0]}`" if examples else None
-
-
-def _source(doc: Document, path: tuple) -> str:
-    """The value as written in the file (`0.1`, `yes`), for hints that quote it."""
-    span = doc.span(path)
-    line = doc.text.splitlines()[span.line - 1] if 0 < span.line <= doc.text.count("\n") + 1 else ""
-    if span.end_line == span.line and span.end_col > span.col:
-        return line[span.col - 1 : span.end_col - 1]
-    return str(doc.get(path))
-
-
-def _title(root: dict, error: ValidationError, doc: Document) -> str | None:
-    return view_at(root, doc.data, tuple(error.absolute_path)).title
+    return f"item {last + 1} of `{_last_key(path[:-1])}`" if isinstance(last, int) else f"`{last}`"

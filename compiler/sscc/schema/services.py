@@ -8,6 +8,7 @@ from .typedefs import typed
 
 FUNCTION_REF = ref("function")
 STEP_REF = ref("step")
+STATE_REF = ref("state")
 STEP_OPERATORS = ("map", "filter", "filter-map", "flat-map")
 
 _SLOT_HINTS = {
@@ -77,7 +78,7 @@ def function(v: Version, *, uses: bool = True) -> dict:
         "function",
         props,
         all_of=checks,
-        later=v.later("with") if uses else None,
+        later=v.later("with"),
         description="Inline code (`run:`) or an imported function (`uses:`).",
     )
 
@@ -85,6 +86,7 @@ def function(v: Version, *, uses: bool = True) -> dict:
 def step(operators=STEP_OPERATORS) -> dict:
     return {
         "title": "transform step",
+        "description": "An operator (`operator: map|filter|filter-map|flat-map`) and its function.",
         **FUNCTION_REF,
         "properties": {"operator": enum(operators, "The operator kind.", hints=_SLOT_HINTS)},
         "required": ["operator"],
@@ -212,7 +214,7 @@ def state() -> dict:
 
 
 def states(v: Version) -> dict:
-    by_name = map_of({"$ref": "#/$defs/state"}, "States: name -> definition or `{from: <service>.<state>}`.")
+    by_name = map_of(STATE_REF, "States: name -> definition or `{from: <service>.<state>}`.")
     if not v.has("states-list"):
         return {
             **by_name,
@@ -223,7 +225,7 @@ def states(v: Version) -> dict:
         }
     named = {
         "title": "state",
-        "$ref": "#/$defs/state",
+        **STATE_REF,
         "properties": {"name": string("State name.")},
         "if": {"required": ["from"]},
         "else": {"required": ["name"]},

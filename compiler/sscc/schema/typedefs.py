@@ -35,33 +35,9 @@ def _serde_rename(direction: str) -> dict:
 
 
 def type_definition(v: Version) -> dict:
-    """`type:` is a tag (SDF-FORMAT.md §2.1) or the name of another type; the tag decides the other keys."""
-    key_value = {
-        "properties": obj(
-            "key/value properties",
-            {"key": typed(title="key type"), "value": typed(title="value type")},
-            required=["key", "value"],
-            description="The key type and the value type.",
-        )
-    }
-    row_props: dict = {
-        "properties": map_of(
-            obj(
-                "arrow-row column",
-                {
-                    "type": {
-                        **enum(COLUMN_TAGS, "A primitive column type."),
-                        "x-expect": "a primitive column type (`u8`...`u64`, `i8`...`i64`, `f32`, `f64`, `bool`, "
-                        "`string` or `timestamp`)",
-                    }
-                },
-                required=["type"],
-            ),
-            "Columns of the row: name -> {type: <primitive>}.",
-        )
-    }
-    if v.has("ttl"):
-        row_props["ttl"] = duration("Rows not updated for this long are purged (0.6.0).")
+    """`type:` is a tag (SDF-FORMAT.md §2.1) or the name of another type; the tag decides the other keys.
+
+    Tags without keys of their own (primitives, names) skip every branch with one `if`."""
     return obj(
         "type definition",
         {
@@ -74,47 +50,57 @@ def type_definition(v: Version) -> dict:
             "type-name": string("Name given to an inline nested composite type."),
         },
         aliases={"type_name": "type-name"},
-        **_when_type(
-            COMPOSITE_TAGS,
-            {
-                "allOf": [
-                    _when_type(
-                        ["object"],
-                        {
-                            "properties": {"properties": map_of(field(), "Fields: name -> type definition.")},
-                            "required": ["properties"],
-                        },
-                    ),
-                    _when_type(
-                        ["enum"],
-                        {
-                            "properties": {
-                                "oneOf": map_of(variant(), "Variants: name -> payload type (or `type: null`)."),
-                                "tagging": enum(["externally-tagged", "untagged"], "JSON representation of the enum."),
-                            },
-                            "required": ["oneOf"],
-                        },
-                    ),
-                    _when_type(
-                        ["list"],
-                        obj(
-                            "list type",
-                            {"items": typed(title="item type")},
-                            aliases={"item": "items"},
-                            required=["items"],
-                        ),
-                    ),
-                    _when_type(["option"], {"properties": {"value": typed(title="value type")}, "required": ["value"]}),
-                    _when_type(["keyed-state", "key-value"], {"properties": key_value, "required": ["properties"]}),
-                    _when_type(
-                        ["arrow-row"], obj("arrow-row type", row_props, required=["properties"], later=v.later("ttl"))
-                    ),
-                ]
-            },
-        ),
+        **_when_type(COMPOSITE_TAGS, {"allOf": _tag_keys(v)}),
         description="A type: a primitive, a composite (object, enum, list, option, ...) or a type name.",
         **{"x-type-hints": {"string": "write a type as a mapping, e.g. `{type: string}`"}},
     )
+
+
+def _tag_keys(v: Version) -> list[dict]:
+    """The keys each composite tag reads, as one `if type is <tag> then <keys>` each."""
+    enum_keys = {
+        "oneOf": map_of(variant(), "Variants: name -> payload type (or `type: null`)."),
+        "tagging": enum(["externally-tagged", "untagged"], "JSON representation of the enum."),
+    }
+    key_value = obj(
+        "key/value properties",
+        {"key": typed(title="key type"), "value": typed(title="value type")},
+        required=["key", "value"],
+        description="The key type and the value type.",
+    )
+    return [
+        _when_type(["object"], _needs("properties", map_of(field(), "Fields: name -> type definition."))),
+        _when_type(["enum"], {"properties": enum_keys, "required": ["oneOf"]}),
+        _when_type(
+            ["list"],
+            obj("list type", {"items": typed(title="item type")}, aliases={"item": "items"}, required=["items"]),
+        ),
+        _when_type(["option"], _needs("value", typed(title="value type"))),
+        _when_type(["keyed-state", "key-value"], _needs("properties", key_value)),
+        _when_type(["arrow-row"], _arrow_row(v)),
+    ]
+
+
+def _needs(key: str, schema: dict) -> dict:
+    return {"properties": {key: schema}, "required": [key]}
+
+
+def _arrow_row(v: Version) -> dict:
+    column = obj(
+        "arrow-row column",
+        {
+            "type": {
+                **enum(COLUMN_TAGS, "A primitive column type."),
+                "x-expect": "a primitive column type (`u8`...`u64`, `i8`...`i64`, `f32`, `f64`, `bool`, "
+                "`string` or `timestamp`)",
+            }
+        },
+        required=["type"],
+    )
+    keys = {"properties": map_of(column, "Columns of the row: name -> {type: <primitive>}.")}
+    if v.has("ttl"):
+        keys["ttl"] = duration("Rows not updated for this long are purged (0.6.0).")
+    return obj("arrow-row type", keys, required=["properties"], later=v.later("ttl"))
 
 
 def field() -> dict:

@@ -81,15 +81,15 @@ class _Walk:
 
 
 def _known_below(root: dict, here: View, key: str, depth: int = 2) -> list[tuple]:
-    """Paths of the nearest mappings below this one that know `key` (a key written too high)."""
+    """Paths of the nearest mappings below this one that know `key` (a key written a level too high).
+
+    Lists are not entered: "move it into every item" is rarely what was meant."""
     frontier = [((), here)]
     for _ in range(depth):
         found, deeper = [], []
         for prefix, at in frontier:
             for name in at.known_keys():
                 below = view(root, at.child(name), None)
-                if not below.known_keys():  # a list: look at its items
-                    below = view(root, below.child(0), None)
                 if key in below.known_keys():
                     found.append(prefix + (name,))
                 deeper.append((prefix + (name,), below))

@@ -1,0 +1,74 @@
+"""The quick paths of the validator change its speed, never its verdict."""
+
+import copy
+import json
+import os
+import textwrap
+
+import pytest
+from conftest import CORPUS, MANIFEST
+from jsonschema import Draft202012Validator
+from test_snippets import CASES
+
+from sscc.diagnostics import Diagnostics
+from sscc.load.yaml_loader import load_file, load_text
+from sscc.schema import schema_for
+from sscc.schema.messages import explain
+from sscc.schema.validate import validator_for
+
+
+def _verdicts(validator, data):
+    return sorted(
+        (tuple(map(str, e.absolute_path)), e.validator, str(e.validator_value)) for e in validator.iter_errors(data)
+    )
+
+
+def _mutations(data):
+    """The data with one scalar at a time replaced by a value of another type (a cheap fuzzer)."""
+    stack = [()]
+    while stack:
+        path = stack.pop()
+        node = data
+        for part in path:
+            node = node[part]
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in children:
+            if isinstance(value, (dict, list)):
+                stack.append(path + (key,))
+            else:
+                for bad in (7, "text", None, {"type": "string"}):
+                    mutated = copy.deepcopy(data)
+                    target = mutated
+                    for part in path:
+                        target = target[part]
+                    target[key] = bad
+                    yield mutated
+
+
+with open(MANIFEST) as fh:
+    SAMPLE = [e for e in json.load(fh) if e["apiVersion"] in ("0.4.0", "0.5.0", "0.6.0") and e["kind"] != "aux"][::25]
+
+
+@pytest.mark.parametrize("entry", SAMPLE, ids=lambda e: e["file"])
+def test_quick_validator_agrees_with_plain_jsonschema_on_mutated_corpus_files(entry):
+    doc = load_file(os.path.join(CORPUS, entry["file"]), Diagnostics())
+    quick = validator_for(entry["kind"], entry["apiVersion"])
+    plain = Draft202012Validator(schema_for(entry["kind"], entry["apiVersion"]))
+    for data in [doc.data, *_mutations(doc.data)]:
+        assert _verdicts(quick, data) == _verdicts(plain, data)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_quick_validator_agrees_with_plain_jsonschema_on_the_snippets(case):
+    _, text, kind, version = case[:4]
+    doc = load_text(textwrap.dedent(text), "p.yaml", Diagnostics())
+    plain = Draft202012Validator(schema_for(kind, version))
+    assert _verdicts(validator_for(kind, version), doc.data) == _verdicts(plain, doc.data)
+
+
+def test_an_unannotated_any_of_is_explained_by_its_deepest_branch():
+    root = {"$defs": {}, "anyOf": [{"type": "string"}, {"type": "object", "required": ["name"]}]}
+    doc = load_text("other: 1\n", "p.yaml", Diagnostics())
+    (error,) = Draft202012Validator(root).iter_errors(doc.data)
+    (problem,) = explain(error, root, doc)
+    assert (problem.code, problem.message) == ("E010", "missing required key `name` at the top level")
