@@ -257,3 +257,14 @@ def test_current_versions_are_returned_as_they_are(entry):
     doc = load_file(os.path.join(CORPUS, entry["file"]), diags)
     assert upgrade(doc, entry["kind"], entry["apiVersion"], diags) is doc
     assert diags.items == []
+
+
+@pytest.mark.parametrize("fragment", ["1dedd951__window-processing__word-count", "64d30b4a__use-cases__car-processing"])
+def test_sscc_upgrade_prints_the_upgraded_file(fragment):
+    cli = pytest.importorskip("sscc.cli", reason="the command line is not importable yet")
+    from click.testing import CliRunner
+
+    entry = _entry(fragment)
+    result = CliRunner().invoke(cli.main, ["upgrade", os.path.join(CORPUS, entry["file"])])
+    assert result.exit_code == 0, result.output
+    assert result.output == emit_yaml(upgraded(entry)[1])

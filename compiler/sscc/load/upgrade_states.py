@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..diagnostics import Span
-
-from .upgrade_tree import Context, Node, defined_twice, mapping, replace_entry
+from .upgrade_tree import Context, Node, mapping
 
 
 def state_list(owner: Node, cx: Context) -> None:
@@ -29,7 +28,7 @@ def state_list(owner: Node, cx: Context) -> None:
     """
     states = owner.get("states")
     if states is not None and states.is_list:
-        replace_entry(owner, "states", [("states", states_as_map(states, cx))], defined_twice(cx, "states"))
+        owner.value["states"] = states_as_map(states, cx)
 
 
 def states_as_map(states: Node, cx: Context) -> Node:
@@ -41,17 +40,16 @@ def states_as_map(states: Node, cx: Context) -> Node:
         named = _named_state(item, cx)
         if named is None:
             continue
-        name, name_node, body = named
+        name, body = named
         if name in entries:
-            _duplicate(cx, name, name_node.span)
-            continue
-        body.key_span = name_node.span
-        entries[name] = body
+            _duplicate(cx, name, body.key_or_value_span())
+        else:
+            entries[name] = body
     return mapping(entries.items(), states)
 
 
-def _named_state(item: Node, cx: Context) -> Optional[tuple[str, Node, Node]]:
-    """(name, the node the name was read from, the declaration without `name:`), or None + E124.
+def _named_state(item: Node, cx: Context) -> Optional[tuple[str, Node]]:
+    """(name, the declaration without `name:` keyed where the name is written), or None + E124.
 
     A reference without a name is named after the referenced state: `from: svc.s` -> `s`."""
     if not item.is_map:
@@ -70,8 +68,7 @@ def _named_state(item: Node, cx: Context) -> Optional[tuple[str, Node, Node]]:
             "add `name: <state>`; a reference may instead give `from: <service>.<state>`",
         )
         return None
-    body = Node({k: v for k, v in item.value.items() if k != "name"}, item.span)
-    return name, name_node, body
+    return name, Node({k: v for k, v in item.value.items() if k != "name"}, item.span, name_node.span)
 
 
 def _duplicate(cx: Context, name: str, span: Span) -> None:

@@ -69,11 +69,6 @@ def sequence(items: list[Node], like: Node, key_span: Optional[Span] = None) -> 
     return Node(list(items), like.span, key_span if key_span is not None else like.key_span)
 
 
-def without(node: Node, *keys: str) -> Node:
-    """A copy of a mapping node lacking `keys` (same positions)."""
-    return Node({k: v for k, v in node.value.items() if k not in keys}, node.span, node.key_span)
-
-
 # ---------------------------------------------------------------------------- Document <-> Node
 
 
