@@ -111,6 +111,12 @@ def partition_steps(part: A.Partition, svc: A.Service) -> Iterator[tuple[A.Step,
         yield part.update_state, Where(svc, "partition", last=True, in_partition=True, partition=part)
 
 
+def fn_label(fn: A.Function) -> str:
+    """A function as the user wrote it: the Rust name of inline code, else the `uses` name."""
+    sig = fn.inline.signature if fn.inline else None
+    return getattr(sig, "name", None) or fn.uses or fn.name or "?"
+
+
 def fn_span(fn: A.Function) -> Span:
     """The function's own position: its Rust `fn` line for inline code, else the step."""
     code = fn.inline
@@ -125,3 +131,9 @@ def code_span(code: A.InlineCode, line: int, col: int, length: int = 0) -> Span:
     fl = code.line + line - 1
     fc = code.col + col - 1
     return Span(code.span.path, fl, fc, fl, fc + length if length else 0)
+
+
+def rust_span(code: A.InlineCode, rtype) -> Span:
+    """Where a sscc.syntax RustType (block-relative line/col) is written in the YAML file."""
+    length = len(rtype.name) if rtype.kind == "path" and not rtype.args else len(rtype.text) if "\n" not in rtype.text else 0
+    return code_span(code, rtype.line or 1, rtype.col or 1, length)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from .. import ast as A
-from .context import Ctx, Where, partition_steps
+from .context import Ctx, Where, fn_label, partition_steps
 from .model import StepIO
 from .operators import output_rt
 from .signature import Sig, signature
@@ -156,7 +156,7 @@ def _step(ctx: Ctx, step: A.Step, rec: Optional[Rec], where: Where) -> Optional[
         return None
     if op not in A.OPERATORS:
         ctx.out.step_io[step.loc] = StepIO(rec.value.ast, None, _ast(rec.key), None)
-        return Rec(Val(None), rec.key and Val(None), f"`{step.function.name}`")
+        return Rec(Val(None), rec.key and Val(None), f"`{fn_label(step.function)}`")
     sig = signature(ctx, step)
     if sig.known_inputs:
         _check_inputs(ctx, step, sig, rec)
@@ -173,12 +173,12 @@ def _flush(ctx: Ctx, step: A.Step) -> Rec:
         value, key = _split_kv(value, sig)
     null = A.Type("null", step.span)
     ctx.out.step_io[step.loc] = StepIO(null, value.ast, None, _ast(key))
-    return Rec(value, key, f"`{step.function.name}` (flush)")
+    return Rec(value, key, f"`{fn_label(step.function)}` (flush)")
 
 
 def _check_inputs(ctx: Ctx, step: A.Step, sig: Sig, rec: Rec) -> None:
     own = sig.fn is step.function
-    name = step.function.name
+    name = fn_label(step.function)
     if step.operator == "assign-timestamp":
         value_param = sig.params[0] if sig.params else None
     else:
@@ -210,7 +210,7 @@ def _check_inputs(ctx: Ctx, step: A.Step, sig: Sig, rec: Rec) -> None:
 
 def _output(ctx: Ctx, step: A.Step, sig: Sig, rec: Rec) -> Optional[Rec]:
     op = step.operator
-    name = f"`{step.function.name}` ({op})"
+    name = f"`{fn_label(step.function)}` ({op})"
     if op in ("filter", "assign-timestamp"):
         return replace(rec, origin=name)
     if op == "update-state":

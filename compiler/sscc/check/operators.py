@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 from .. import ast as A
-from .context import Ctx, Where
+from .context import Ctx, Where, fn_label
 from .signature import Sig, signature
 from .typesys import RT, hashable, resolve
 
@@ -85,6 +85,9 @@ def check_signatures(ctx: Ctx) -> None:
 
 def _check_step(ctx: Ctx, step: A.Step, where: Where) -> None:
     sig = signature(ctx, step)
+    code = step.function.inline
+    if code is not None and code.lang == "rust" and code.signature is None and not _syntax_reported(ctx, code):
+        _no_operator_function(ctx, step, code)
     own = sig.fn is step.function  # declared in this file (spans point here)
     op = step.operator
     if sig.known_inputs:
@@ -94,10 +97,33 @@ def _check_step(ctx: Ctx, step: A.Step, where: Where) -> None:
     if sig.inline and sig.returns_result is False:
         ctx.warning(
             "W040",
-            sig.out.span if sig.out else sig.span,
-            f"the {op} function `{step.function.name}` does not return `Result`",
+            sig.ret_span or sig.span,
+            f"the {op} function `{fn_label(step.function)}` does not return `Result`",
             "SDF's generated glue calls operator functions as `-> Result<T>`; wrap the return type and value in `Ok(..)`",
         )
+
+
+def _no_operator_function(ctx: Ctx, step: A.Step, code: A.InlineCode) -> None:
+    """E080: several top-level functions and none of them is the operator (build_ast left it)."""
+    try:
+        from ..syntax import rust as rust_syntax
+
+        names = [f"`{f.name}`" for f in rust_syntax.parse_functions(code.text)]
+    except Exception:  # noqa: BLE001 - only for the message
+        names = []
+    ctx.error(
+        "E080",
+        code.span,
+        f"cannot tell which function of this `run:` block is the {step.operator} operator"
+        + (f": {', '.join(names)} do not call each other" if len(names) > 1 else ""),
+        "SDF reads one function per block: nest helper functions inside the operator function",
+    )
+
+
+def _syntax_reported(ctx: Ctx, code: A.InlineCode) -> bool:
+    """build_ast already reported this block's signature as unreadable (E030)."""
+    last = code.line + code.text.count("\n")
+    return any(d.code == "E030" and code.line <= d.span.line <= last for d in ctx.diags.items)
 
 
 def _arity(ctx: Ctx, step: A.Step, sig: Sig, where: Where, own: bool) -> None:
@@ -120,7 +146,7 @@ def _arity(ctx: Ctx, step: A.Step, sig: Sig, where: Where, own: bool) -> None:
         ctx.error(
             "E062",
             params[0].span if own and params[0].span else span,
-            f"a flush function takes no arguments, `{step.function.name}` takes {len(params)}",
+            f"a flush function takes no arguments, `{fn_label(step.function)}` takes {len(params)}",
             "flush runs when the window closes, with no record: read what you need from the state",
         )
         return
@@ -129,7 +155,7 @@ def _arity(ctx: Ctx, step: A.Step, sig: Sig, where: Where, own: bool) -> None:
             ctx.error(
                 "E053",
                 span,
-                f"an assign-timestamp function takes 2 arguments (value, event time), `{step.function.name}` takes {len(params)}",
+                f"an assign-timestamp function takes 2 arguments (value, event time), `{fn_label(step.function)}` takes {len(params)}",
                 "write it as `fn f(value: T, event_time: i64) -> Result<i64>`",
             )
             return
@@ -146,10 +172,10 @@ def _arity(ctx: Ctx, step: A.Step, sig: Sig, where: Where, own: bool) -> None:
     if n == 1:
         return
     if n == 0:
-        msg = f"a {op} function takes the record value as argument, `{step.function.name}` takes none"
+        msg = f"a {op} function takes the record value as argument, `{fn_label(step.function)}` takes none"
         hint = "add the value parameter: `fn f(value: T)` (optionally after the key: `fn f(key: Option<K>, value: T)`)"
     else:
-        msg = f"a {op} function takes 1 or 2 arguments ([key,] value), `{step.function.name}` takes {len(params)}"
+        msg = f"a {op} function takes 1 or 2 arguments ([key,] value), `{fn_label(step.function)}` takes {len(params)}"
         hint = "keep the value parameter, optionally preceded by the key `Option<K>`"
     ctx.error("E053", span, msg, hint)
 
@@ -181,8 +207,8 @@ def _returns(ctx: Ctx, step: A.Step, sig: Sig, own: bool) -> None:
     rt = output_rt(sig)
     if rt.kind == "?":
         return
-    span = (sig.out.span or sig.span) if own else step.span
-    name = step.function.name
+    span = (sig.ret_span or sig.out.span or sig.span) if own else step.span
+    name = fn_label(step.function)
     found = rt.describe()
     if op == "filter" and not _is(rt, "bool"):
         ctx.error("E056", span, f"a filter function returns `bool`, `{name}` returns `{found}`", "return `Result<bool>`; use filter-map to change the value")

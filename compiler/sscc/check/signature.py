@@ -12,7 +12,8 @@ from typing import Optional
 
 from .. import ast as A
 from ..diagnostics import Span
-from .context import Ctx, fn_span
+from ..syntax.rust_map import unwrap_result
+from .context import Ctx, fn_span, rust_span
 from .typesys import Env
 
 
@@ -28,6 +29,7 @@ class Sig:
     known_output: bool = True
     returns_result: Optional[bool] = None  # inline Rust only
     inline: bool = False
+    ret_span: Optional[Span] = None  # inline Rust: the `T` of `-> Result<T>` (or the bare return type)
 
     @property
     def params(self) -> list[A.Param]:
@@ -49,7 +51,9 @@ def _signature(ctx: Ctx, step: A.Step) -> Sig:
         if rust is None:
             sig.known_inputs = sig.known_output = False
             return sig
-        sig.returns_result = _returns_result(rust)
+        if rust.ret is not None:
+            inner, _err, sig.returns_result = unwrap_result(rust.ret)
+            sig.ret_span = rust_span(fn.inline, inner)
         return _split(sig, fn)
     decl = ctx.out.functions.get(fn.uses) if fn.uses else None
     if decl is not None and decl.resolved:
@@ -77,15 +81,3 @@ def _split(sig: Sig, fn: A.Function, operator: str = "") -> Sig:
             # declarations name the element type of a flat-map (`list: true` is optional)
             sig.out = replace(fn.output, list=True)
     return sig
-
-
-def _returns_result(rust) -> Optional[bool]:
-    ret = getattr(rust, "ret", None)
-    if ret is None:
-        return None
-    try:
-        from ..syntax.rust_map import unwrap_result
-
-        return bool(unwrap_result(ret)[2])
-    except Exception:  # noqa: BLE001 - a syntax-package detail must never stop the checker
-        return None

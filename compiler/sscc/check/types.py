@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Optional
 
 from .. import ast as A
-from .context import Ctx, Where, service_steps
+from ..syntax.rust_map import rust_to_sdf, unwrap_result
+from .context import Ctx, Where, rust_span, service_steps
 from .scope import pipeline_types, walk_types
+from .typesys import resolve
 
 RUST_PRIMITIVES = ("String", "bool", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "Vec<u8>")
 YAML_PRIMITIVES = tuple(sorted(set(A.PRIMITIVES) | {"s8", "s16", "s32", "s64", "float32", "float64"}))
@@ -30,25 +32,44 @@ def check_definitions(ctx: Ctx) -> None:
                 f"rename it, e.g. `{name}-type`, and update the places that use it",
             )
     seen: dict[str, A.Type] = {}
+    named = [t for root in pipeline_types(ctx.pipe) for t in walk_types(root) if t.type_name]
+    for t in sorted(named, key=lambda t: (t.span.line, t.span.col)):
+        name = A.kebab(t.type_name)
+        first = seen.setdefault(name, t)
+        if first is not t:
+            ctx.error(
+                "E043",
+                t.span,
+                f"type name `{t.type_name}` is already given to another type (line {first.span.line})",
+                "every `type-name` must be unique in the file; rename one of them",
+            )
+        elif name in ctx.pipe.types and ctx.pipe.types[name].type is not t:
+            ctx.error(
+                "E043",
+                t.span,
+                f"type name `{t.type_name}` is already the name of the type defined at line {ctx.pipe.types[name].span.line}",
+                "every `type-name` must be unique in the file; rename the inline one",
+            )
+
+
+def check_arrow_columns(ctx: Ctx) -> None:
+    """E044: arrow-row columns are primitives (u8..u64, i8..i64, f32, f64, bool, string, timestamp)."""
     for root in pipeline_types(ctx.pipe):
         for t in walk_types(root):
-            if not t.type_name:
+            if t.kind != "arrow-row":
                 continue
-            name = A.kebab(t.type_name)
-            first = seen.setdefault(name, t)
-            if first is not t:
+            for f in t.fields:
+                ft = f.type
+                if ft is None or ft.kind == "prim" and ft.name in A.ARROW_COLUMN_TYPES or ft.kind == "named" and ft.name in ARROW_EXTRA:
+                    continue
+                rt = resolve(ft, ctx.env)
+                if rt.kind == "?" or rt.kind == "prim" and rt.name in A.ARROW_COLUMN_TYPES:
+                    continue
                 ctx.error(
-                    "E043",
-                    t.span,
-                    f"type name `{t.type_name}` is already given to another type (line {first.span.line})",
-                    "every `type-name` must be unique in the file; rename one of them",
-                )
-            elif name in ctx.pipe.types:
-                ctx.error(
-                    "E043",
-                    t.span,
-                    f"type name `{t.type_name}` is already the name of the type defined at line {ctx.pipe.types[name].span.line}",
-                    "every `type-name` must be unique in the file; rename the inline one",
+                    "E044",
+                    ft.span,
+                    f"arrow-row column `{f.name}` must have a primitive type, found `{rt.describe()}`",
+                    "columns are u8..u64, i8..i64, f32, f64, bool, string or timestamp; store a composite as a string (e.g. JSON)",
                 )
 
 
@@ -94,30 +115,48 @@ def _check_function_types(ctx: Ctx, fn: A.Function, where: Where) -> None:
         if fn.output is not None:
             _check_yaml_type(ctx, fn.output.type, env)
         return
-    if fn.inline.signature is None:
+    rust = fn.inline.signature
+    if rust is None:
         return
-    roots: list[A.Type] = [p.type for p in fn.inputs if not _is_state_param(ctx, p, where)]
-    if fn.output is not None:
-        roots.append(fn.output.type)
-    for root in roots:
-        for t in walk_types(root):
-            if t.kind == "named" and t.name and t.name != "?" and not env.knows(t.name):
-                _unknown_rust_type(ctx, t, env)
+    for rparam, param in zip(rust.params, fn.inputs):
+        if not _is_state_param(ctx, param, where):
+            _check_rust_type(ctx, fn.inline, rparam.type, param.type, env)
+    if rust.ret is not None and fn.output is not None:
+        _check_rust_type(ctx, fn.inline, unwrap_result(rust.ret)[0], fn.output.type, env)
 
 
-def _unknown_rust_type(ctx: Ctx, t: A.Type, env) -> None:
-    name = t.name or ""
-    if not name.replace("-", "").isalnum():
-        ctx.error("E040", t.span, f"Rust type `{name}` has no SDF equivalent", "use a type from `types:` or a primitive (String, u32, Vec<T>, Option<T>)")
+def _check_rust_type(ctx: Ctx, code: A.InlineCode, rtype, t: A.Type, env) -> None:
+    """E040 for a Rust type with no pipeline equivalent, or naming a type nobody defines."""
+    if rust_to_sdf(rtype, code.span) is None:
+        ctx.error(
+            "E040",
+            rust_span(code, rtype),
+            f"Rust type `{rtype.text}` has no SDF equivalent",
+            "use String, bool, u8..u64, i8..i64, f32, f64, Vec<T>, Option<T>, (Option<K>, V) or a type from `types:`",
+        )
         return
-    written = A.pascal(name)
-    cands = [A.pascal(n) for n in list(env.defs) + list(env.opaque)] + list(RUST_PRIMITIVES)
-    ctx.error(
-        "E040",
-        t.span,
-        f"unknown type `{written}` in the Rust signature",
-        ctx.hint(written, cands, "types in scope", f"define `{name}` under `types:` (Rust `{written}` is the type `{name}`)"),
-    )
+    for sub in walk_types(t):
+        if sub.kind != "named" or not sub.name or env.knows(sub.name):
+            continue
+        node = _find_rust_path(rtype, sub.name)
+        written = node.name if node is not None else A.pascal(sub.name)
+        cands = [A.pascal(n) for n in list(env.defs) + list(env.opaque)] + list(RUST_PRIMITIVES)
+        ctx.error(
+            "E040",
+            rust_span(code, node) if node is not None else sub.span,
+            f"unknown type `{written}` in the Rust signature",
+            ctx.hint(written, cands, "types in scope", f"define `{sub.name}` under `types:` (Rust `{written}` is the type `{sub.name}`)"),
+        )
+
+
+def _find_rust_path(rtype, kebab_name: str):
+    stack = [rtype]
+    while stack:
+        cur = stack.pop()
+        if cur.kind == "path" and cur.name and A.kebab(cur.name) == kebab_name:
+            return cur
+        stack.extend(reversed(cur.args))
+    return None
 
 
 def _is_state_param(ctx: Ctx, p: A.Param, where: Where) -> bool:
