@@ -232,25 +232,39 @@ class Guest:
     def run(self, export: str, data: bytes, base_offset: int = -1) -> StageOutput:
         """Run `export` over a framed batch. `base_offset` is the topic offset of the first
         record when the batch comes straight from a topic, -1 when it is a stage's output."""
+        if not data:
+            return StageOutput(b"", 0, [])
+        try:
+            return self._instance.call(export, data, base_offset)
+        except _Trapped as trapped:
+            return self._isolate(export, data, base_offset, trapped)
+
+    def _isolate(self, export: str, data: bytes, base_offset: int, trapped: _Trapped) -> StageOutput:
+        """Keep the output before the trapping record, fail that record, run the rest on a fresh
+        instance; repeat while traps occur (each costs one record and one instantiation)."""
         parts: list[bytes] = []
         errors: list[GuestError] = []
         count = shift = 0
-        while data:
-            try:
-                out, trapped = self._instance.call(export, data, base_offset), None
-            except _Trapped as exc:
-                self.traps += 1
-                self._instance = _Instance(self._module, self.limits, self._fast)
-                out, trapped = exc.salvaged, exc
+
+        def keep(out: StageOutput) -> None:
+            nonlocal count
             parts.append(out.data)
             count += out.count
             errors.extend(e._replace(index=e.index + shift) for e in out.errors)
-            if trapped is None:
-                break
+
+        while trapped is not None:
+            self.traps += 1
+            self._instance = _Instance(self._module, self.limits, self._fast)
+            keep(trapped.salvaged)
             errors.append(trapped.error._replace(index=trapped.error.index + shift))
             done = trapped.error.index + 1
             data = data[frames.skip(data, 1, trapped.pos) :]
             shift += done
-            if base_offset >= 0:
-                base_offset += done
+            base_offset = base_offset + done if base_offset >= 0 else -1
+            trapped = None
+            if data:
+                try:
+                    keep(self._instance.call(export, data, base_offset))
+                except _Trapped as exc:
+                    trapped = exc
         return StageOutput(b"".join(parts), count, errors)
