@@ -64,3 +64,21 @@ def check_case(path: str):
         packages[pkg_id] = pkg
     checked = run_check(kind, pipe, packages, diags)
     return checked, diags, text
+
+
+def check_text(text: str, packages: dict | None = None, path: str = "dataflow.yaml", upgraded_from: str | None = None):
+    """Check YAML text; `packages` maps a pkg id to package YAML text. -> (Checked, Diagnostics)."""
+    diags = Diagnostics()
+    kind, pipe = build(path, diags, text=text)
+    if upgraded_from:
+        pipe.upgraded_from = upgraded_from
+    pkgs = {}
+    for pkg_id, pkg_text in (packages or {}).items():
+        pkg_diags = Diagnostics()
+        _k, pkgs[pkg_id] = build("sdf-package.yaml", pkg_diags, text=pkg_text)
+        assert not pkg_diags.items, [str(d) for d in pkg_diags.items]
+    return run_check(kind, pipe, pkgs, diags), diags
+
+
+def codes(diags: Diagnostics) -> list[str]:
+    return sorted(d.code for d in diags.items)

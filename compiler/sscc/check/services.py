@@ -17,7 +17,7 @@ def check_dag(ctx: Ctx) -> None:
     writers: dict[str, list[str]] = {}
     for name, svc in services.items():
         for snk in svc.sinks:
-            if snk.kind == "topic":
+            if snk.kind == "topic" and snk.id in ctx.pipe.topics:  # an unknown topic is E046 already
                 writers.setdefault(snk.id, []).append(name)
     # edges producer -> consumer, labelled by the topic, in declaration order
     edges: dict[str, list[tuple[str, str]]] = {n: [] for n in names}

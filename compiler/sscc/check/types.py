@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from .. import ast as A
@@ -140,13 +141,12 @@ def _check_rust_type(ctx: Ctx, code: A.InlineCode, rtype, t: A.Type, env) -> Non
             continue
         node = _find_rust_path(rtype, sub.name)
         written = node.name if node is not None else A.pascal(sub.name)
-        cands = [A.pascal(n) for n in list(env.defs) + list(env.opaque)] + list(RUST_PRIMITIVES)
-        ctx.error(
-            "E040",
-            rust_span(code, node) if node is not None else sub.span,
-            f"unknown type `{written}` in the Rust signature",
-            ctx.hint(written, cands, "types in scope", f"define `{sub.name}` under `types:` (Rust `{written}` is the type `{sub.name}`)"),
-        )
+        if re.search(rf"\b(?:struct|enum|type)\s+{re.escape(written)}\b", code.text):
+            hint = f"`{written}` is declared inside the `run:` block; a signature type must come from `types:`, which SDF turns into Rust (define `{sub.name}` there)"
+        else:
+            cands = [A.pascal(n) for n in list(env.defs) + list(env.opaque)] + list(RUST_PRIMITIVES)
+            hint = ctx.hint(written, cands, "types in scope", f"define `{sub.name}` under `types:` (Rust `{written}` is the type `{sub.name}`)")
+        ctx.error("E040", rust_span(code, node) if node is not None else sub.span, f"unknown type `{written}` in the Rust signature", hint)
 
 
 def _find_rust_path(rtype, kebab_name: str):

@@ -32,7 +32,7 @@ class Env:
         self.defs: dict[str, A.Type] = {}
         self.homes: dict[str, "Env"] = {}  # where an imported definition's own references resolve
         self.opaque: set[str] = set()  # imported from a package that could not be loaded
-        self._cache: dict[int, "RT"] = {}
+        self._cache: dict[int, tuple] = {}  # id(Type) -> (Type, RT); the Type is kept so its id stays its own
 
     def define(self, name: str, t: A.Type, home: Optional["Env"] = None) -> None:
         self.defs[name] = t
@@ -94,14 +94,13 @@ def resolve(t: Optional[A.Type], env: Env, _depth: int = 0) -> RT:
     """AST type -> RT. Never raises; anything it cannot make sense of is UNKNOWN."""
     if t is None or _depth > 40:
         return UNKNOWN
-    key = id(t)
-    hit = env._cache.get(key)
-    if hit is not None:
-        return hit
+    hit = env._cache.get(id(t))
+    if hit is not None and hit[0] is t:
+        return hit[1]
     rt = _resolve(t, env, _depth)
     if t.optional and rt.kind != "option" and rt.kind != "?":
         rt = RT("option", item=rt)
-    env._cache[key] = rt
+    env._cache[id(t)] = (t, rt)
     return rt
 
 
