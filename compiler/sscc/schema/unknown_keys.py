@@ -39,12 +39,13 @@ class _Walk:
             for index, item in enumerate(node):
                 self.node(item, items, path + (index,))
             return
-        known = here.known_keys()
+        known = here.known_keys
         closed = known and not here.free_form
         for key, value in node.items():
             if closed and key not in known:
                 self.warn(here, node, key, path)
-            self.node(value, here.child(key), path + (key,))
+            if isinstance(value, (dict, list)):
+                self.node(value, here.child(key), path + (key,))
 
     def warn(self, here: View, node: dict, key: str, path: tuple) -> None:
         span = self.doc.key_span(path + (key,))
@@ -69,12 +70,12 @@ class _Walk:
             )
             return
         aliases = here.annotation("x-aliases")
-        candidates = [k for k in here.known_keys() if k not in aliases]
-        below = _known_below(self.root, here, key)
-        if suggest(key, candidates):
-            hint = did_you_mean(key, candidates)
-        elif below:
+        candidates = [k for k in here.known_keys if k not in aliases]
+        below = [] if suggest(key, candidates) else _known_below(self.root, here, key)
+        if below:
             hint = f"`{key}` is a key of " + " or ".join(f"`{'.'.join(p)}`" for p in below) + "; move it there"
+        elif suggest(key, candidates):
+            hint = did_you_mean(key, candidates)
         else:
             hint = "known keys here: " + ", ".join(f"`{k}`" for k in sorted(candidates))
         self.diags.warning("W001", span, f"unknown key `{key}` {where(here.title, path)}", hint)
@@ -88,9 +89,9 @@ def _known_below(root: dict, here: View, key: str, depth: int = 2) -> list[tuple
     for _ in range(depth):
         found, deeper = [], []
         for prefix, at in frontier:
-            for name in at.known_keys():
+            for name in at.known_keys:
                 below = view(root, at.child(name), None)
-                if key in below.known_keys():
+                if key in below.known_keys:
                     found.append(prefix + (name,))
                 deeper.append((prefix + (name,), below))
         if found:

@@ -1,13 +1,14 @@
 """Validate a Document against the schema of its kind and apiVersion.
 
 Validators are built once per schema and kept. jsonschema spends most of its time creating a
-child validator for every node it descends into (~10 us each), so the validator class used
-here answers the commonest questions without descending: a scalar that plainly satisfies a
-leaf schema (`type`, `enum`, `pattern`, bounds) is accepted on the spot, a schema that is only
-a `$ref` is replaced by its target, `if` conditions are decided by `navigate.selects` (also to skip `allOf` items that are an
-`if`/`then` the data does not select), and an
-`anyOf` of `required`s by looking at the keys. Whatever fails a quick check is descended into
-as usual, so every error still comes from jsonschema itself. This roughly halves the time.
+child validator for every node it descends into, so the validator class used here skips the
+descents whose outcome is plain: a scalar that satisfies a leaf schema (`type`, `enum`,
+`pattern`, bounds), a small mapping of scalars already found valid under the same schema, an
+`if` decided by `navigate.selects` (and `allOf` items that are such an `if` the data does not
+select), an `anyOf` of `required`s decided by looking at the keys, and a bare `$ref` looked up
+in a dict. Whatever is not plainly valid is descended into as usual, so every error still comes
+from jsonschema itself (tests/schema/test_validator.py compares the verdicts with a plain
+Draft202012Validator). The corpus validates about five times faster than with the plain one.
 """
 
 from __future__ import annotations
@@ -87,11 +88,15 @@ class _Quick:
 
 
 def _flat_key(schema: Any, value: Any) -> tuple | None:
+    """A key for a small mapping of scalars; the value's class is part of it since True == 1."""
     if not isinstance(value, dict) or len(value) > 4:
         return None
-    if not all(v is None or isinstance(v, (str, int, float)) for v in value.values()):
-        return None
-    return (id(schema), frozenset((k, type(v), v) for k, v in value.items()))  # type: True == 1
+    items = []
+    for k, v in value.items():
+        if v is not None and not isinstance(v, (str, int, float)):
+            return None
+        items.append((k, v.__class__, v))
+    return (id(schema), frozenset(items))
 
 
 def _validator_class(root: dict):
