@@ -143,7 +143,8 @@ impl Failure {
     }
 }
 
-/// One input record, borrowed from the input buffer (no copy, no allocation).
+/// One input record, borrowed from the input buffer (no copy, no allocation). `origin` is the
+/// source offset the record stands for (docs/abi.md, "Frames").
 pub struct Record<'a> {
     pub index: u32,
     pub key: Option<&'a [u8]>,
@@ -245,18 +246,17 @@ where
     let (mut pos, mut index) = (0usize, 0u32);
     let mut status = 0;
     while pos < input.len() {
-        let (record, next) = match parse_frame(input, pos, index) {
+        let (mut record, next) = match parse_frame(input, pos, index) {
             Some(parsed) => parsed,
             None => {
                 status = -1;
                 break;
             }
         };
-        let origin = if base_offset >= 0 {
-            base_offset + index as i64
-        } else {
-            record.origin
-        };
+        if base_offset >= 0 {
+            record.origin = base_offset + index as i64;
+        }
+        let origin = record.origin;
         let (mark, mark_count) = (out.len(), emitter.count);
         publish!(
             cur_index = index,
