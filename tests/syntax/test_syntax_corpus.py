@@ -1,6 +1,7 @@
 """Every embedded-language string of the real corpus parses: inline Rust (dataflows and packages),
 durations, cron schedules and type names."""
 
+import functools
 import glob
 import os
 
@@ -36,9 +37,10 @@ def strings(node, path=()):
         yield path, node
 
 
+@functools.cache
 def load(path):
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def test_corpus_is_there():

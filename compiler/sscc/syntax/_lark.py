@@ -37,7 +37,6 @@ class FastLexer(Lexer):
         self.ignore = set(conf.ignore)
         ordered = [t for t in regexes if t.name in self.ignore] + symbols + [t for t in regexes if t.name not in self.ignore]
         self.regex = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered))
-        self.terminals = [t.name for t in ordered if t.name not in self.ignore]
 
     def lex(self, data: str):
         match, keywords, ignore = self.regex.match, self.keywords, self.ignore
@@ -45,7 +44,7 @@ class FastLexer(Lexer):
         while pos < len(data):
             m = match(data, pos)
             if m is None:
-                raise UnexpectedCharacters(data, pos, line, pos - line_start + 1, allowed=self.terminals)
+                raise UnexpectedCharacters(data, pos, line, pos - line_start + 1)
             kind, end = m.lastgroup, m.end()
             if kind not in ignore:
                 value = m.group()
@@ -67,8 +66,9 @@ class Unexpected:
     at_end: bool
     expected: tuple[str, ...]  # terminal names
 
-    def wanted(self, lark: Lark, names: dict[str, str]) -> str:
-        """`expected` in words, e.g. "`)`, `,` or a name"; `names` words the regex terminals."""
+    def wanted(self, lark: Lark, names: dict[str, str], groups: dict[str, set[str]] | None = None) -> str:
+        """`expected` in words, e.g. "`)`, `,` or a name". `names` words the regex terminals;
+        `groups` replaces a set of words that are all present by one phrase ("a type")."""
         words = set()
         for term in self.expected:
             pattern = lark.get_terminal(term).pattern if term != "$END" else None
@@ -76,6 +76,9 @@ class Unexpected:
                 words.add(names[term])
             elif isinstance(pattern, PatternStr):
                 words.add(f"`{pattern.value}`")
+        for phrase, members in (groups or {}).items():
+            if members <= words:
+                words = words - members | {phrase}
         words = sorted(words)
         if len(words) <= 1:
             return "".join(words)
@@ -88,4 +91,7 @@ def unexpected(exc: UnexpectedInput) -> Unexpected:
     assert isinstance(exc, UnexpectedToken), exc
     tok = exc.token
     at_end = tok.type == "$END"
-    return Unexpected("" if at_end else str(tok), tok.line or 1, tok.column or 1, at_end, tuple(sorted(exc.expected)))
+    # LALR merges states, so `exc.expected` may list tokens that would fail a step later; asking
+    # the parser which tokens it really accepts (it replays them on a copy) keeps hints honest.
+    expected = exc.interactive_parser.accepts() if exc.interactive_parser else exc.expected
+    return Unexpected("" if at_end else str(tok), tok.line or 1, tok.column or 1, at_end, tuple(sorted(expected)))

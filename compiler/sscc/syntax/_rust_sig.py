@@ -18,6 +18,7 @@ from .errors import SyntaxProblem
 from .rust_model import UNIT, RustParam, RustType
 
 _WORDS = {"NAME": "a name", "LIFETIME": "a lifetime", "INT": "a number", "STRING": "a string"}
+_A_TYPE = {"a type": {"`!`", "`&`", "`(`", "`::`", "`[`", "`dyn`", "`extern`", "`fn`", "`impl`", "`unsafe`", "a name"}}
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def parse_head(sc: Scanner, start: int, body: int, name: str) -> Head:
         return lark.parse("\n" * (line - 1) + " " * (col - 1) + sc.code[start:body])
     except UnexpectedInput as exc:
         u = unexpected(exc)
-        wanted = u.wanted(lark, _WORDS)
+        wanted = u.wanted(lark, _WORDS, _A_TYPE)
         hint = f"expected {wanted}" if wanted else None
         if u.at_end:
             raise sc.problem(f"the signature of `{name}` is incomplete", body, 1, hint) from None
@@ -110,11 +111,9 @@ class _ToRust(Transformer):
         return _Segment(name, args, f"{name}<{', '.join(map(_text, args))}>", c[0])
 
     def seg_fn(self, c):  # Fn(A, B) -> R
-        close = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "RPAR")
-        inputs = tuple(x for x in c[:close] if isinstance(x, RustType))
-        ret = next((x for x in c[close:] if isinstance(x, RustType)), None)
-        text = f"{c[0]}({', '.join(map(_text, inputs))})" + (f" -> {ret.text}" if ret else "")
-        return _Segment(str(c[0]), inputs + (ret or UNIT,), text, c[0])
+        name, inputs, ret = c[0], tuple(c[2]), c[4]
+        text = f"{name}({', '.join(map(_text, inputs))})" + (f" -> {ret.text}" if ret else "")
+        return _Segment(str(name), inputs + (ret or UNIT,), text, name)
 
     def generic_args(self, c):
         return _values(c, "LIFETIME", "INT")
@@ -138,7 +137,7 @@ class _ToRust(Transformer):
         return RustType("unit", "", (), (), "()", **_at(c[0]))
 
     def tuple(self, c):
-        elems = tuple(x for x in c if isinstance(x, RustType))
+        elems = (c[1], *c[3])
         text = f"({elems[0].text},)" if len(elems) == 1 else f"({', '.join(map(_text, elems))})"
         return RustType("tuple", "", (), elems, text, **_at(c[0]))
 
@@ -148,12 +147,19 @@ class _ToRust(Transformer):
     def slice(self, c):
         return RustType("slice", "", (), (c[1],), f"[{c[1].text}]", **_at(c[0]))
 
+    def types(self, c):
+        return [x for x in c if isinstance(x, RustType)]
+
     def fn_ptr(self, c):
-        fn = next(i for i, x in enumerate(c) if isinstance(x, Token) and x.type == "FN")
-        args = [x for x in c if isinstance(x, _FnArg)]
-        ret = next((x for x in c if isinstance(x, RustType)), None)
-        text = " ".join(c[:fn] + ["fn"]) + f"({', '.join(a.text for a in args)})" + (f" -> {ret.text}" if ret else "")
-        return RustType("fn", "", (), tuple(a.type for a in args) + (ret or UNIT,), text, **_at(c[0]))
+        quals, args, ret = c[0], c[3], c[5]
+        text = " ".join(quals + ["fn"]) + f"({', '.join(a.text for a in args)})" + (f" -> {ret.text}" if ret else "")
+        return RustType("fn", "", (), tuple(a.type for a in args) + (ret or UNIT,), text, **_at(quals[0] if quals else c[1]))
+
+    def fn_qualifiers(self, c):
+        return c
+
+    def fn_args(self, c):
+        return [x for x in c if isinstance(x, _FnArg)]
 
     def fn_arg(self, c):
         return _FnArg(c[-1], f"{c[0]}: {c[-1].text}" if len(c) == 3 else c[0].text)
@@ -180,6 +186,12 @@ class _ToRust(Transformer):
         return f"for<{', '.join(_values(c, 'LIFETIME'))}>"
 
     # ---------------------------------------------------------------- parameters
+    def params(self, c):
+        return tuple(x for x in c if isinstance(x, RustParam))
+
+    def ret(self, c):
+        return c[1] if c else None
+
     def param(self, c):
         return RustParam(c[0].text, c[2], c[0].line, c[0].col)
 
@@ -195,13 +207,15 @@ class _ToRust(Transformer):
         return _Pat(f"&{c[1].text}", c[0].line, c[0].column)
 
     def pat_tuple(self, c):
-        items = [p.text for p in c if isinstance(p, _Pat)]
+        items = [p.text for p in c[1]]
         text = f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
         return _Pat(text, c[0].line, c[0].column)
 
     def pat_tuple_struct(self, c):
-        items = [p.text for p in c[1:] if isinstance(p, _Pat)]
-        return _Pat(f"{c[0].text}({', '.join(items)})", c[0].line, c[0].col)
+        return _Pat(f"{c[0].text}({', '.join(p.text for p in c[2])})", c[0].line, c[0].col)
+
+    def patterns(self, c):
+        return [p for p in c if isinstance(p, _Pat)]
 
     def pat_struct(self, c):
         fields = [f for f in c if type(f) is str]
@@ -244,27 +258,25 @@ class _ToRust(Transformer):
         return f"{lifetimes[0]}: {' + '.join(lifetimes[1:])}" if len(lifetimes) > 1 else str(c[0])
 
     def type_param(self, c):
-        bounds = next((b for b in c if isinstance(b, list)), None)
-        default = next((d for d in c if isinstance(d, RustType)), None)
-        text = f"{c[0]}: {' + '.join(map(_text, bounds))}" if bounds else str(c[0])
-        return text + (f" = {default.text}" if default else "")
+        name, bounds, default = c
+        return (f"{name}: {' + '.join(map(_text, bounds))}" if bounds else str(name)) + default
 
     def const_param(self, c):
-        default = f" = {c[5]}" if len(c) > 5 and c[5] is not None else ""
-        return f"const {c[1]}: {c[3].text}{default}"
+        return f"const {c[1]}: {c[3].text}{c[4]}"
+
+    def param_bounds(self, c):
+        return c[1] if len(c) > 1 else []
+
+    def param_default(self, c):
+        return f" = {_text(c[1])}" if c else ""
 
     def where_clause(self, c):
         return None
 
     predicate = lifetime_predicate = where_clause
 
-    def start(self, c):
-        return Head(
-            qualifiers=tuple(x for x in c if type(x) is str),
-            generics=next((x for x in c if isinstance(x, tuple)), ()),
-            params=tuple(x for x in c if isinstance(x, RustParam)),
-            ret=next((x for x in c if isinstance(x, RustType)), None),
-        )
+    def start(self, c):  # qualifiers..., fn, NAME, generics, params, ret, where
+        return Head(tuple(c[:-6]), c[-4], c[-3], c[-2])
 
 
 def _bounded(kind: str, c) -> RustType:
