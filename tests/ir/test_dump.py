@@ -7,6 +7,7 @@ import subprocess
 import corpus
 import ir_fixtures as F
 import pytest
+from sscc import ast as A
 from sscc.ir.dump import FORMATS, dump
 from sscc.ir.lower import lower
 from sscc.ir.serialize import to_json
@@ -62,6 +63,17 @@ def test_text_dump_shows_window_close_fan_in_and_notes():
     s = F.svc("s", ["in"], ["out"], transforms=[("filter", "never", "rust", "Ok(false)")])
     noted = text(optimize(lower(F.pipeline([s], [F.topic("in"), F.topic("out")]))))
     assert re.search(r"Notes\n  \[dead_code\] dataflow\.yaml:\d+:5: always-false-filter: filter `never` always returns false; never run: sink to `out`", noted)
+
+
+def test_window_parameters_are_shown():
+    checked = F.pipeline(
+        [F.svc("w", ["in"], ["out"], window={"kind": "sliding", "duration_ms": 90_000, "slide_ms": 1500, "assign-timestamp": ("assign-timestamp", "ts", "rust"), "flush": ("flush", "f", "rust")})],
+        [F.topic("in"), F.topic("out")],
+    )
+    win = checked.pipeline.services["w"].window
+    win.offset_ms = 0
+    win.watermark = A.Watermark("5s", "1m", 5000, 60_000)
+    assert "  Window window (sliding 90s slide 1500ms offset 0ms idleness 5s grace 1m)\n" in text(lower(checked))
 
 
 def test_json_dump_is_the_serialized_ir_and_unknown_formats_are_refused():

@@ -4,7 +4,7 @@ import ir_fixtures as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sscc.ir.lower import lower
-from sscc.ir.nodes import FnNode, Fused, unfuse
+from sscc.ir.nodes import REGIONS, FnNode, Fused, unfuse
 from sscc.ir.serialize import from_json, to_json
 from sscc.passes import optimize
 from sscc.passes.fuse import STATELESS, fuse
@@ -54,6 +54,7 @@ def test_generated_pipelines(checked):
         assert len(position) == len(g.nodes)
         assert all(position[e.src] < position[e.dst] for e in g.edges)
 
+    assert all(n.region in REGIONS for n in ir.nodes if isinstance(n, FnNode))
     fused = fuse(ir)
     back = unfuse(fused)
     assert (back.nodes, back.edges) == (ir.nodes, ir.edges)

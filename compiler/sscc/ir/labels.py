@@ -75,7 +75,7 @@ def _ms(ms: int | None) -> str:
     if ms is None:
         return "?"
     for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if ms % size == 0:
+        if ms and ms % size == 0:
             return f"{ms // size}{unit}"
     return f"{ms}ms"
 
