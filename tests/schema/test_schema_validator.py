@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from conftest import CORPUS, MANIFEST
 from jsonschema import Draft202012Validator
-from test_snippets import CASES
+from test_schema_snippets import CASES
 
 from sscc.diagnostics import Diagnostics
 from sscc.load.yaml_loader import load_file, load_text

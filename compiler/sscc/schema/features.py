@@ -34,6 +34,9 @@ class Version:
         return _key(first) <= _key(self.name) and (last is None or _key(self.name) <= _key(last))
 
     def later(self, feature: str) -> dict[str, str]:
-        """{feature: version} when a later version has the feature and this one lacks it."""
+        """{feature: version} when a later version has the feature and this one lacks it.
+
+        Used for the features named after what a file writes (`with`, `ttl`, `schedule`, ...),
+        so the result serves as `x-later-keys` / `x-later-values` of the schema."""
         first, _ = FEATURES[feature]
-        return {} if self.has(feature) or _key(first) <= _key(self.name) else {feature: first}
+        return {feature: first} if _key(self.name) < _key(first) else {}

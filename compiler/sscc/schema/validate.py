@@ -84,6 +84,8 @@ class _Quick:
     def remember(self, schema: Any, value: Any) -> None:
         key = _flat_key(schema, value)
         if key is not None:
+            if len(self._valid) > 100_000:  # a long-lived process sees endless values; start over
+                self._valid.clear()
             self._valid.add(key)
 
 
