@@ -157,7 +157,7 @@ class _Lowering:
             frontier = self.partition(svc, w.partition, frontier, f"{loc}/partition")
         if w.flush is None:
             return []
-        flush = self.fn_node(svc, w.flush, "flush", f"{loc}/flush", frontier)
+        flush = self.fn_node(svc, w.flush, "flush", f"{loc}/flush")
         self.add(flush, frontier, CLOSE)
         return [self.out_of(w.flush, [], flush.id)]
 
@@ -167,7 +167,7 @@ class _Lowering:
 
     def chain(self, svc: A.Service, steps: list[A.Step], region: str, frontier: list[_Out], loc: str) -> list[_Out]:
         for i, step in enumerate(steps):
-            node = self.fn_node(svc, step, region, f"{loc}/{i}", frontier)
+            node = self.fn_node(svc, step, region, f"{loc}/{i}")
             self.add(node, frontier)
             frontier = [self.out_of(step, frontier, node.id)]
         return frontier
@@ -234,7 +234,7 @@ class _Lowering:
 
     # ------------------------------------------------------------------ function nodes
 
-    def fn_node(self, svc: A.Service, step: A.Step, region: str, loc: str, frontier: list[_Out]) -> FnNode:
+    def fn_node(self, svc: A.Service, step: A.Step, region: str, loc: str) -> FnNode:
         cls = FN_OPS.get(step.operator)
         if cls is None:
             raise ValueError(f"{step.loc or loc}: unknown operator `{step.operator}` (the checker reports it)")

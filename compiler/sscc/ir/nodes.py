@@ -223,7 +223,7 @@ class Code:
     id: str  # content address: "code:<sha256 prefix>"
     lang: str
     text: str
-    span: str  # where the text starts in the file
+    span: str  # where the text starts in the file (its first occurrence)
 
 
 @dataclass(frozen=True)
