@@ -46,18 +46,27 @@ def per_call(fn, n: int) -> float:
 
 def overhead(wasm: Path) -> dict[str, float]:
     results = {}
-    batch, _ = frames.build([(None, json.dumps({"id": 1, "item": "x", "qty": 0, "price": 1.0}).encode())])
+    batch, _ = frames.build(
+        [(None, json.dumps({"id": 1, "item": "x", "qty": 0, "price": 1.0}).encode())]
+    )
     for fast in (True, False):
         label = "fast" if fast else "public"
         guest = Guest(wasm, fast=fast)
         version = guest._instance._export("sscc_abi_version")
         results[f"bare call, {label}"] = per_call(version, 20_000)
-        results[f"1-record batch, {label}"] = per_call(lambda: guest.run("sscc_stage_0", batch, 0), 20_000)
+        results[f"1-record batch, {label}"] = per_call(
+            lambda: guest.run("sscc_stage_0", batch, 0), 20_000
+        )
     return results
 
 
 def order(i: int) -> bytes:
-    return b'{"id":%d,"item":"item-%d","qty":%d,"price":%d.25}' % (i, i % 1000, i % 5, i % 97)
+    return b'{"id":%d,"item":"item-%d","qty":%d,"price":%d.25}' % (
+        i,
+        i % 1000,
+        i % 5,
+        i % 97,
+    )
 
 
 def fill(db: Path, records: int, batch: int) -> None:
@@ -65,7 +74,11 @@ def fill(db: Path, records: int, batch: int) -> None:
         store.ensure_topic("orders")
         for start in range(0, records, batch):
             n = min(batch, records - start)
-            store.append("orders", 0, *frames.build([(None, order(i), i) for i in range(start, start + n)]))
+            store.append(
+                "orders",
+                0,
+                *frames.build([(None, order(i), i) for i in range(start, start + n)]),
+            )
 
 
 def fused(db: Path, wasm: Path, batch: int, timeout_ms: int) -> tuple[float, int]:
@@ -75,7 +88,9 @@ def fused(db: Path, wasm: Path, batch: int, timeout_ms: int) -> tuple[float, int
         "services": [
             {
                 "name": name,
-                "sources": [{"topic": "orders", "starting_offset": {"position": "Beginning"}}],
+                "sources": [
+                    {"topic": "orders", "starting_offset": {"position": "Beginning"}}
+                ],
                 "stages": [{"module": str(wasm), "export": "sscc_stage_0"}],
                 "sinks": [{"topic": f"totals-{timeout_ms}"}],
                 "batch_records": batch,
@@ -95,7 +110,12 @@ HEADER = struct.Struct("<IqqI")
 
 def python_loop(db: Path, batch: int) -> tuple[float, int]:
     """The same work per record in Python: unframe, orjson decode, filter, map, encode, frame."""
-    loads, dumps, pack, unpack = orjson.loads, orjson.dumps, HEADER.pack, HEADER.unpack_from
+    loads, dumps, pack, unpack = (
+        orjson.loads,
+        orjson.dumps,
+        HEADER.pack,
+        HEADER.unpack_from,
+    )
     produced = 0
     with Store(db) as store:
         store.ensure_topic("py-totals")
@@ -111,17 +131,30 @@ def python_loop(db: Path, batch: int) -> tuple[float, int]:
             while pos < end:
                 frame_len, ts, _, key_len = unpack(data, pos)
                 body = pos + 24
-                value = data[body:pos + 4 + frame_len] if key_len == 0xFFFFFFFF else data[body + key_len:pos + 4 + frame_len]
+                value = (
+                    data[body : pos + 4 + frame_len]
+                    if key_len == 0xFFFFFFFF
+                    else data[body + key_len : pos + 4 + frame_len]
+                )
                 o = loads(value)
                 if o["qty"] > 0:
-                    encoded = dumps({"id": o["id"], "item": o["item"], "total": o["qty"] * o["price"]})
+                    encoded = dumps(
+                        {
+                            "id": o["id"],
+                            "item": o["item"],
+                            "total": o["qty"] * o["price"],
+                        }
+                    )
                     out.append(pack(20 + len(encoded), ts, offset, 0xFFFFFFFF))
                     out.append(encoded)
                     n += 1
                 pos += 4 + frame_len
                 offset += 1
             new = got.base_offset + got.count
-            store.commit([Output("py-totals", 0, b"".join(out), n)], [Position("py", "orders", 0, position, new)])
+            store.commit(
+                [Output("py-totals", 0, b"".join(out), n)],
+                [Position("py", "orders", 0, position, new)],
+            )
             position = new
             produced += n
         return time.perf_counter() - start, produced
@@ -158,24 +191,38 @@ def main() -> None:
     for name, us in results.items():
         print(f"  {name:<26} {us:8.2f}")
     for what in ("bare call", "1-record batch"):
-        print(f"  {what}: public / fast = {results[f'{what}, public'] / results[f'{what}, fast']:.1f}x")
+        print(
+            f"  {what}: public / fast = {results[f'{what}, public'] / results[f'{what}, fast']:.1f}x"
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         start = time.perf_counter()
         fill(db, args.records, args.batch)
-        print(f"\n{args.records:,} orders in {args.batch}-record batches (filled in {time.perf_counter() - start:.1f} s)")
+        print(
+            f"\n{args.records:,} orders in {args.batch}-record batches (filled in {time.perf_counter() - start:.1f} s)"
+        )
         t_wasm, out_wasm = fused(db, wasm, args.batch, timeout_ms=10_000)
         t_free, out_free = fused(db, wasm, args.batch, timeout_ms=0)
         t_guest = guest_only(db, wasm, args.batch)
         t_py, out_py = python_loop(db, args.batch)
         assert out_wasm == out_free == out_py, (out_wasm, out_free, out_py)
         n = args.records
-        print(f"  fused WASM chain, store to store    {n / t_wasm:>12,.0f} rec/s  ({t_wasm:.2f} s)")
-        print(f"    of which inside Guest.run         {n / t_guest:>12,.0f} rec/s  ({t_guest:.2f} s)")
-        print(f"  same, timeout_ms=0 (no epoch check) {n / t_free:>12,.0f} rec/s  ({t_free:.2f} s)")
-        print(f"  Python orjson loop, store to store  {n / t_py:>12,.0f} rec/s  ({t_py:.2f} s)")
-        print(f"  fused / Python = {t_py / t_wasm:.2f}x;  without epoch check {t_py / t_free:.2f}x")
+        print(
+            f"  fused WASM chain, store to store    {n / t_wasm:>12,.0f} rec/s  ({t_wasm:.2f} s)"
+        )
+        print(
+            f"    of which inside Guest.run         {n / t_guest:>12,.0f} rec/s  ({t_guest:.2f} s)"
+        )
+        print(
+            f"  same, timeout_ms=0 (no epoch check) {n / t_free:>12,.0f} rec/s  ({t_free:.2f} s)"
+        )
+        print(
+            f"  Python orjson loop, store to store  {n / t_py:>12,.0f} rec/s  ({t_py:.2f} s)"
+        )
+        print(
+            f"  fused / Python = {t_py / t_wasm:.2f}x;  without epoch check {t_py / t_free:.2f}x"
+        )
 
 
 if __name__ == "__main__":

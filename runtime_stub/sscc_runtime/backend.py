@@ -85,7 +85,8 @@ class TopicBackend(Protocol):
 
 def starting_offset(spec: dict | None, first: int, end: int) -> int:
     """SDF `default_starting_offset` (SDF-FORMAT.md §3): Beginning/End count `value` records
-    from the first/last offset, Offset is absolute; clamped to what is stored. Absent = End."""
+    from the first/last offset, Offset is absolute; clamped to what is stored. Absent = End.
+    """
     spec = spec or {"position": "End"}
     position, value = spec.get("position", "End"), int(spec.get("value", 0) or 0)
     if position == "Beginning":
@@ -95,5 +96,7 @@ def starting_offset(spec: dict | None, first: int, end: int) -> int:
     elif position == "Offset":
         offset = value
     else:
-        raise ValueError(f"unknown starting position {position!r} (Beginning, End or Offset)")
+        raise ValueError(
+            f"unknown starting position {position!r} (Beginning, End or Offset)"
+        )
     return min(max(offset, first), end)

@@ -23,7 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.command(args)
-    except (service.DescriptionError, GuestFault, PositionConflict, KeyError, OSError, sqlite3.Error) as exc:
+    except (
+        service.DescriptionError,
+        GuestFault,
+        PositionConflict,
+        KeyError,
+        OSError,
+        sqlite3.Error,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -32,10 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sscc_runtime")
     sub = parser.add_subparsers(required=True)
 
-    run = sub.add_parser("run", help="run services until stopped (SIGINT/SIGTERM) or idle")
+    run = sub.add_parser(
+        "run", help="run services until stopped (SIGINT/SIGTERM) or idle"
+    )
     run.add_argument("description", type=Path, help="services JSON (docs/runtime.md)")
     run.add_argument("--store", required=True, type=Path)
-    run.add_argument("--until-idle", action="store_true", help="stop once every source is drained")
+    run.add_argument(
+        "--until-idle", action="store_true", help="stop once every source is drained"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(command=_run)
 
@@ -43,15 +54,23 @@ def _parser() -> argparse.ArgumentParser:
     produce.add_argument("topic")
     produce.add_argument("--store", required=True, type=Path)
     produce.add_argument("--partition", type=int, default=0)
-    produce.add_argument("--partitions", type=int, default=1, help="when creating the topic")
-    produce.add_argument("--key-separator", help="split each line into key and value at the first SEP")
-    produce.add_argument("--batch", type=int, default=1000, help="records per appended batch")
+    produce.add_argument(
+        "--partitions", type=int, default=1, help="when creating the topic"
+    )
+    produce.add_argument(
+        "--key-separator", help="split each line into key and value at the first SEP"
+    )
+    produce.add_argument(
+        "--batch", type=int, default=1000, help="records per appended batch"
+    )
     produce.set_defaults(command=_produce)
 
     consume = sub.add_parser("consume", help="print a topic's records, one per line")
     consume.add_argument("topic")
     consume.add_argument("--store", required=True, type=Path)
-    consume.add_argument("--partition", type=int, help="default: every partition in turn")
+    consume.add_argument(
+        "--partition", type=int, help="default: every partition in turn"
+    )
     consume.add_argument("--offset", type=int, default=0)
     consume.add_argument("--keys", action="store_true", help="print KEY<TAB>VALUE")
     consume.set_defaults(command=_consume)
@@ -59,9 +78,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    services = service.load(json.loads(args.description.read_text()), args.description.parent)
+    services = service.load(
+        json.loads(args.description.read_text()), args.description.parent
+    )
     with Store(args.store) as store:
-        progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+        progress = (
+            None
+            if args.quiet
+            else (lambda line: print(line, file=sys.stderr, flush=True))
+        )
         Loop(store, services, until_idle=args.until_idle, on_progress=progress).run()
     return 0
 
@@ -73,7 +98,11 @@ def _produce(args: argparse.Namespace) -> int:
         pending: list[tuple] = []
         for line in sys.stdin.buffer:
             line = line.rstrip(b"\r\n")
-            key, value = line.split(separator, 1) if separator and separator in line else (None, line)
+            key, value = (
+                line.split(separator, 1)
+                if separator and separator in line
+                else (None, line)
+            )
             pending.append((key, value, int(time.time() * 1000)))
             if len(pending) >= args.batch:
                 store.append(args.topic, args.partition, *frames.build(pending))
@@ -86,7 +115,11 @@ def _produce(args: argparse.Namespace) -> int:
 def _consume(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     with Store(args.store) as store:
-        partitions = [args.partition] if args.partition is not None else range(store.partitions(args.topic))
+        partitions = (
+            [args.partition]
+            if args.partition is not None
+            else range(store.partitions(args.topic))
+        )
         for partition in partitions:
             offset = args.offset
             while True:

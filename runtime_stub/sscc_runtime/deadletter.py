@@ -45,4 +45,3 @@ def record(
             body[f"{name}_base64"] = base64.b64encode(raw).decode("ascii")
     value = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return failed.key, value, failed.timestamp, offset
-

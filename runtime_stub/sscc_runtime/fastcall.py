@@ -25,7 +25,10 @@ try:
     _MEM_DATA.restype = ctypes.c_size_t
     _MEM_SIZE = _b._wasmtime_memory_data_size
     _DEADLINE = _b._wasmtime_context_set_epoch_deadline
-except (ImportError, AttributeError):  # pragma: no cover - depends on the wasmtime release
+except (
+    ImportError,
+    AttributeError,
+):  # pragma: no cover - depends on the wasmtime release
     _CALL = None
 
 AVAILABLE = _CALL is not None
@@ -79,7 +82,9 @@ class Memory:
     a wild pointer raises instead of crashing the host.
     """
 
-    def __init__(self, store: wasmtime.Store, memory: wasmtime.Memory, fast: bool = True):
+    def __init__(
+        self, store: wasmtime.Store, memory: wasmtime.Memory, fast: bool = True
+    ):
         self._store, self._memory = store, memory
         self._fast = fast and AVAILABLE
         if self._fast:
@@ -93,7 +98,10 @@ class Memory:
             self.base = _MEM_DATA(self._ctx, self._ref)
             self.size = _MEM_SIZE(self._ctx, self._ref)
         else:
-            self.base = ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value or 0
+            self.base = (
+                ctypes.cast(self._memory.data_ptr(self._store), ctypes.c_void_p).value
+                or 0
+            )
             self.size = self._memory.data_len(self._store)
 
     def write(self, ptr: int, data: bytes) -> None:
@@ -108,7 +116,9 @@ class Memory:
 
     def _check(self, ptr: int, length: int) -> None:
         if ptr < 0 or length < 0 or ptr + length > self.size:
-            raise GuestFault(f"guest range {ptr}+{length} outside its {self.size}-byte memory")
+            raise GuestFault(
+                f"guest range {ptr}+{length} outside its {self.size}-byte memory"
+            )
 
 
 def set_deadline(store: wasmtime.Store, ticks: int, fast: bool = True) -> None:

@@ -33,11 +33,17 @@ class Record(NamedTuple):
     origin: int = NO_ORIGIN
 
 
-def encode(key: bytes | None, value: bytes, timestamp: int = 0, origin: int = NO_ORIGIN) -> bytes:
+def encode(
+    key: bytes | None, value: bytes, timestamp: int = 0, origin: int = NO_ORIGIN
+) -> bytes:
     """One frame; for producers and tests, not the hot path."""
     if key is None:
         return HEADER.pack(20 + len(value), timestamp, origin, NO_KEY) + value
-    return HEADER.pack(20 + len(key) + len(value), timestamp, origin, len(key)) + key + value
+    return (
+        HEADER.pack(20 + len(key) + len(value), timestamp, origin, len(key))
+        + key
+        + value
+    )
 
 
 def build(records: Iterable[tuple]) -> tuple[bytes, int]:
@@ -46,7 +52,9 @@ def build(records: Iterable[tuple]) -> tuple[bytes, int]:
     return b"".join(parts), len(parts)
 
 
-def iter_records(data: bytes | memoryview, pos: int = 0, end: int | None = None) -> Iterator[Record]:
+def iter_records(
+    data: bytes | memoryview, pos: int = 0, end: int | None = None
+) -> Iterator[Record]:
     """Decode every frame of a batch (tests, consumers, dead letters)."""
     view = memoryview(data)
     end = len(view) if end is None else end
@@ -64,7 +72,12 @@ def iter_records(data: bytes | memoryview, pos: int = 0, end: int | None = None)
         else:
             if body + key_len > stop:
                 raise ValueError(f"malformed frame at byte {pos}")
-            yield Record(bytes(view[body : body + key_len]), bytes(view[body + key_len : stop]), ts, origin)
+            yield Record(
+                bytes(view[body : body + key_len]),
+                bytes(view[body + key_len : stop]),
+                ts,
+                origin,
+            )
         pos = stop
 
 

@@ -50,10 +50,14 @@ class ServiceRunner:
         self.counters = Counters()
         for source in service.sources:
             store.ensure_topic(source.topic, source.partitions)
-        self._sink_partitions = [store.ensure_topic(s.topic, s.partitions) for s in service.sinks]
+        self._sink_partitions = [
+            store.ensure_topic(s.topic, s.partitions) for s in service.sinks
+        ]
         store.ensure_topic(service.dead_letters, 1)
         modules = {st.module for st in _all_stages(service)}
-        self._guests = {path: Guest(path, service.limits, fast) for path in sorted(modules)}
+        self._guests = {
+            path: Guest(path, service.limits, fast) for path in sorted(modules)
+        }
         self._positions: dict[tuple[str, int], int] = {}
 
     def step(self, stopping: threading.Event) -> int:
@@ -68,7 +72,8 @@ class ServiceRunner:
 
     def lag(self) -> int:
         return sum(
-            self.store.bounds(source.topic, partition)[1] - self._position(source, partition)
+            self.store.bounds(source.topic, partition)[1]
+            - self._position(source, partition)
             for source in self.service.sources
             for partition in range(self.store.partitions(source.topic))
         )
@@ -81,8 +86,12 @@ class ServiceRunner:
             if committed is None:
                 # Resolve Beginning/End/Offset once and persist it, so a restart does not
                 # re-resolve End against a topic that has grown meanwhile.
-                committed = starting_offset(source.starting_offset, *self.store.bounds(*key))
-                self.store.commit(positions=[Position(name, source.topic, partition, None, committed)])
+                committed = starting_offset(
+                    source.starting_offset, *self.store.bounds(*key)
+                )
+                self.store.commit(
+                    positions=[Position(name, source.topic, partition, None, committed)]
+                )
             self._positions[key] = committed
         return self._positions[key]
 
@@ -95,7 +104,9 @@ class ServiceRunner:
         where = (source.topic, partition)
         dead: list[tuple] = []
         chain = source.stages + service.stages
-        data, count, base = self._run(chain, batch.data, batch.count, batch.base_offset, where, dead)
+        data, count, base = self._run(
+            chain, batch.data, batch.count, batch.base_offset, where, dead
+        )
         outputs = []
         for sink, partitions in zip(service.sinks, self._sink_partitions):
             out, n, _ = self._run(sink.stages, data, count, base, where, dead)
@@ -104,7 +115,9 @@ class ServiceRunner:
         if dead:
             outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
         end = batch.base_offset + batch.count
-        self.store.commit(outputs, [Position(service.name, source.topic, partition, start, end)])
+        self.store.commit(
+            outputs, [Position(service.name, source.topic, partition, start, end)]
+        )
         self._positions[where] = end
         self.counters.records_in += batch.count
         self.counters.dead_lettered += len(dead)
@@ -112,10 +125,17 @@ class ServiceRunner:
         return batch.count
 
     def _run(
-        self, stages: Sequence[Stage], data: bytes, count: int, base_offset: int, where: tuple[str, int], dead: list
+        self,
+        stages: Sequence[Stage],
+        data: bytes,
+        count: int,
+        base_offset: int,
+        where: tuple[str, int],
+        dead: list,
     ) -> tuple[bytes, int, int]:
         """Run a chain of stages; failed records are appended to `dead` as dead-letter tuples.
-        `base_offset` stays the topic offset of the first record until a stage has run."""
+        `base_offset` stays the topic offset of the first record until a stage has run.
+        """
         for stage in stages:
             if not count:
                 break

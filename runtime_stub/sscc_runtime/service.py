@@ -58,9 +58,14 @@ def load(data: dict, base_dir: str | Path = ".") -> list[Service]:
     """`{"format": 1, "services": [...]}`; module paths are relative to `base_dir`."""
     _expect(data, dict, "description")
     if data.get("format") != FORMAT:
-        raise DescriptionError(f"description format {data.get('format')!r}, this runtime reads {FORMAT}")
+        raise DescriptionError(
+            f"description format {data.get('format')!r}, this runtime reads {FORMAT}"
+        )
     services = _expect(data.get("services"), list, "services")
-    parsed = [parse_service(s, Path(base_dir), f"services[{i}]") for i, s in enumerate(services)]
+    parsed = [
+        parse_service(s, Path(base_dir), f"services[{i}]")
+        for i, s in enumerate(services)
+    ]
     names = [s.name for s in parsed]
     if len(set(names)) != len(names):
         raise DescriptionError(f"duplicate service names in {names}")
@@ -69,16 +74,41 @@ def load(data: dict, base_dir: str | Path = ".") -> list[Service]:
 
 def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
     _expect(data, dict, where)
-    _only(data, {"name", "sources", "stages", "sinks", "dead_letters", "limits", "batch_records"}, where)
+    _only(
+        data,
+        {
+            "name",
+            "sources",
+            "stages",
+            "sinks",
+            "dead_letters",
+            "limits",
+            "batch_records",
+        },
+        where,
+    )
     name = _string(data, "name", where)
     sources = tuple(
         Source(
             topic=_string(s, "topic", f"{where}.sources[{i}]"),
-            partitions=_count(s.get("partitions", 1), f"{where}.sources[{i}].partitions"),
-            starting_offset=_starting_offset(s.get("starting_offset"), f"{where}.sources[{i}]"),
-            stages=_stages(s.get("stages", []), base_dir, f"{where}.sources[{i}].stages"),
+            partitions=_count(
+                s.get("partitions", 1), f"{where}.sources[{i}].partitions"
+            ),
+            starting_offset=_starting_offset(
+                s.get("starting_offset"), f"{where}.sources[{i}]"
+            ),
+            stages=_stages(
+                s.get("stages", []), base_dir, f"{where}.sources[{i}].stages"
+            ),
         )
-        for i, s in enumerate(_entries(data, "sources", where, {"topic", "partitions", "starting_offset", "stages"}))
+        for i, s in enumerate(
+            _entries(
+                data,
+                "sources",
+                where,
+                {"topic", "partitions", "starting_offset", "stages"},
+            )
+        )
     )
     if not sources:
         raise DescriptionError(f"{where}.sources: a service needs at least one source")
@@ -88,7 +118,9 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             partitions=_count(s.get("partitions", 1), f"{where}.sinks[{i}].partitions"),
             stages=_stages(s.get("stages", []), base_dir, f"{where}.sinks[{i}].stages"),
         )
-        for i, s in enumerate(_entries(data, "sinks", where, {"topic", "partitions", "stages"}))
+        for i, s in enumerate(
+            _entries(data, "sinks", where, {"topic", "partitions", "stages"})
+        )
     )
     limits = _expect(data.get("limits", {}), dict, f"{where}.limits")
     _only(limits, {"timeout_ms", "memory_mb"}, f"{where}.limits")
@@ -97,10 +129,20 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
         sources=sources,
         stages=_stages(data.get("stages", []), base_dir, f"{where}.stages"),
         sinks=sinks,
-        dead_letters=_string(data, "dead_letters", where) if "dead_letters" in data else f"{name}.dead-letters",
+        dead_letters=(
+            _string(data, "dead_letters", where)
+            if "dead_letters" in data
+            else f"{name}.dead-letters"
+        ),
         limits=Limits(
-            timeout_ms=_count(limits.get("timeout_ms", Limits.timeout_ms), f"{where}.limits.timeout_ms", minimum=0),
-            memory_mb=_count(limits.get("memory_mb", Limits.memory_mb), f"{where}.limits.memory_mb"),
+            timeout_ms=_count(
+                limits.get("timeout_ms", Limits.timeout_ms),
+                f"{where}.limits.timeout_ms",
+                minimum=0,
+            ),
+            memory_mb=_count(
+                limits.get("memory_mb", Limits.memory_mb), f"{where}.limits.memory_mb"
+            ),
         ),
         batch_records=_count(data.get("batch_records", 4096), f"{where}.batch_records"),
     )
@@ -114,7 +156,13 @@ def _stages(items: Any, base_dir: Path, where: str) -> tuple[Stage, ...]:
         _expect(item, dict, here)
         _only(item, {"name", "module", "export"}, here)
         export = _string(item, "export", here)
-        stages.append(Stage(item.get("name") or export, base_dir / _string(item, "module", here), export))
+        stages.append(
+            Stage(
+                item.get("name") or export,
+                base_dir / _string(item, "module", here),
+                export,
+            )
+        )
     return tuple(stages)
 
 
@@ -122,8 +170,12 @@ def _starting_offset(spec: Any, where: str) -> dict | None:
     if spec is None:
         return None
     _expect(spec, dict, f"{where}.starting_offset")
-    if spec.get("position") not in _POSITIONS or not isinstance(spec.get("value", 0), int):
-        raise DescriptionError(f"{where}.starting_offset: expected position {'|'.join(_POSITIONS)} and an integer value")
+    if spec.get("position") not in _POSITIONS or not isinstance(
+        spec.get("value", 0), int
+    ):
+        raise DescriptionError(
+            f"{where}.starting_offset: expected position {'|'.join(_POSITIONS)} and an integer value"
+        )
     return spec
 
 
@@ -138,7 +190,9 @@ def _entries(data: dict, key: str, where: str, allowed: set[str]) -> list[dict]:
 def _only(data: dict, allowed: set[str], where: str) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise DescriptionError(f"{where}: unknown keys {unknown} (allowed: {sorted(allowed)})")
+        raise DescriptionError(
+            f"{where}: unknown keys {unknown} (allowed: {sorted(allowed)})"
+        )
 
 
 def _string(data: dict, key: str, where: str) -> str:
@@ -150,11 +204,15 @@ def _string(data: dict, key: str, where: str) -> str:
 
 def _count(value: Any, where: str, minimum: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise DescriptionError(f"{where}: expected an integer >= {minimum}, got {value!r}")
+        raise DescriptionError(
+            f"{where}: expected an integer >= {minimum}, got {value!r}"
+        )
     return value
 
 
 def _expect(value: Any, kind: type, where: str) -> Any:
     if not isinstance(value, kind):
-        raise DescriptionError(f"{where}: expected a {kind.__name__}, got {type(value).__name__}")
+        raise DescriptionError(
+            f"{where}: expected a {kind.__name__}, got {type(value).__name__}"
+        )
     return value

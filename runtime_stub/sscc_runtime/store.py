@@ -53,17 +53,26 @@ class Store:
     loss at the cost of an fsync per commit. Either way a commit is all-or-nothing.
     """
 
-    def __init__(self, path: str | Path, synchronous: str = "NORMAL", busy_timeout_ms: int = 30_000):
+    def __init__(
+        self,
+        path: str | Path,
+        synchronous: str = "NORMAL",
+        busy_timeout_ms: int = 30_000,
+    ):
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be NORMAL or FULL")
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, timeout=busy_timeout_ms / 1000
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         with self._write():
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
-                raise RuntimeError(f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}")
+                raise RuntimeError(
+                    f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}"
+                )
             if version == 0:
                 for statement in _SCHEMA.split(";"):
                     self._db.execute(statement)
@@ -85,19 +94,25 @@ class Store:
         if partitions < 1:
             raise ValueError("a topic needs at least one partition")
         with self._write():
-            self._db.execute("INSERT OR IGNORE INTO topics VALUES (?, ?)", (topic, partitions))
+            self._db.execute(
+                "INSERT OR IGNORE INTO topics VALUES (?, ?)", (topic, partitions)
+            )
         return self.partitions(topic)
 
     def partitions(self, topic: str) -> int:
         if topic not in self._partitions:
-            row = self._db.execute("SELECT partitions FROM topics WHERE name = ?", (topic,)).fetchone()
+            row = self._db.execute(
+                "SELECT partitions FROM topics WHERE name = ?", (topic,)
+            ).fetchone()
             if row is None:
                 raise KeyError(f"no topic {topic!r}")
             self._partitions[topic] = row[0]
         return self._partitions[topic]
 
     def topics(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT name, partitions FROM topics ORDER BY name"))
+        return dict(
+            self._db.execute("SELECT name, partitions FROM topics ORDER BY name")
+        )
 
     def bounds(self, topic: str, partition: int) -> tuple[int, int]:
         first = self._db.execute(
@@ -157,7 +172,8 @@ class Store:
 
     def state_get(self, service: str, state: str, key: bytes) -> bytes | None:
         row = self._db.execute(
-            "SELECT value FROM state WHERE service = ? AND state = ? AND key = ?", (service, state, key)
+            "SELECT value FROM state WHERE service = ? AND state = ? AND key = ?",
+            (service, state, key),
         ).fetchone()
         return None if row is None else row[0]
 
@@ -183,7 +199,9 @@ class Store:
                 )
             for out in outputs:
                 if not 0 <= out.partition < self.partitions(out.topic):
-                    raise ValueError(f"topic {out.topic!r} has no partition {out.partition}")
+                    raise ValueError(
+                        f"topic {out.topic!r} has no partition {out.partition}"
+                    )
                 base = self.bounds(out.topic, out.partition)[1]
                 if out.count:
                     db.execute(

@@ -89,7 +89,9 @@ def engine(interruptible: bool = True) -> wasmtime.Engine:
         config.epoch_interruption = interruptible
         _ENGINES[interruptible] = wasmtime.Engine(config)
         if interruptible:
-            threading.Thread(target=_tick, args=(_ENGINES[True],), name="sscc-epoch", daemon=True).start()
+            threading.Thread(
+                target=_tick, args=(_ENGINES[True],), name="sscc-epoch", daemon=True
+            ).start()
     return _ENGINES[interruptible]
 
 
@@ -106,7 +108,9 @@ def load_module(path: str | Path, interruptible: bool = True) -> wasmtime.Module
         module = wasmtime.Module.from_file(engine(interruptible), str(key[0]))
         if module.imports:
             names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
-            raise GuestFault(f"{key[0].name} imports {names}; stage modules must be self-contained")
+            raise GuestFault(
+                f"{key[0].name} imports {names}; stage modules must be self-contained"
+            )
         _MODULES[key] = module
     return _MODULES[key]
 
@@ -125,13 +129,19 @@ class _Instance:
         self._store.set_limits(memory_size=limits.memory_mb << 20)
         self._arm()
         exports = wasmtime.Instance(self._store, module, []).exports(self._store)
-        missing = {"memory", "sscc_abi_version", "sscc_control", "sscc_reserve"} - set(exports)
+        missing = {"memory", "sscc_abi_version", "sscc_control", "sscc_reserve"} - set(
+            exports
+        )
         if missing:
-            raise GuestFault(f"not a batch-ABI module: missing exports {sorted(missing)}")
+            raise GuestFault(
+                f"not a batch-ABI module: missing exports {sorted(missing)}"
+            )
         self._exports = exports
         version = self._export("sscc_abi_version")()
         if version != ABI_VERSION:
-            raise GuestFault(f"guest speaks ABI {version}, this runtime speaks {ABI_VERSION}")
+            raise GuestFault(
+                f"guest speaks ABI {version}, this runtime speaks {ABI_VERSION}"
+            )
         self._control_ptr = self._export("sscc_control")() & 0xFFFFFFFF
         self._reserve = self._export("sscc_reserve")
         self._memory = fastcall.Memory(self._store, exports["memory"], fast)
@@ -160,13 +170,17 @@ class _Instance:
         self._memory.refresh()
         control = self._control()
         if status != 0:
-            raise GuestFault(f"{export}: malformed input frame at record {control.cur_index}")
+            raise GuestFault(
+                f"{export}: malformed input frame at record {control.cur_index}"
+            )
         return self._outputs(control)
 
     def _bind(self, export: str) -> fastcall.Export:
         self._stages[export] = self._export(export)
         if self._stages[export].params != ("i32", "i32", "i64"):
-            raise GuestFault(f"{export} must be (i32 in_ptr, i32 in_len, i64 base_offset) -> i32")
+            raise GuestFault(
+                f"{export} must be (i32 in_ptr, i32 in_len, i64 base_offset) -> i32"
+            )
         return self._stages[export]
 
     def _export(self, name: str) -> fastcall.Export:
@@ -181,7 +195,9 @@ class _Instance:
             fastcall.set_deadline(self._store, ticks, self._fast)
 
     def _control(self) -> _Control:
-        return _Control._make(_CONTROL.unpack(self._memory.read(self._control_ptr, _CONTROL.size)))
+        return _Control._make(
+            _CONTROL.unpack(self._memory.read(self._control_ptr, _CONTROL.size))
+        )
 
     def _outputs(self, control: _Control) -> StageOutput:
         data = self._memory.read(control.out_ptr, control.out_len)
@@ -192,14 +208,25 @@ class _Instance:
         control = self._control()
         if control.cur_index == NO_RECORD:
             raise GuestFault(f"{export} trapped outside any record: {exc}") from exc
-        operator = self._memory.read(control.op_ptr, control.op_len).decode("utf-8", "replace")
+        operator = self._memory.read(control.op_ptr, control.op_len).decode(
+            "utf-8", "replace"
+        )
         if control.panic_len:
-            message = self._memory.read(control.panic_ptr, control.panic_len).decode("utf-8", "replace")
-        elif isinstance(exc, wasmtime.Trap) and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+            message = self._memory.read(control.panic_ptr, control.panic_len).decode(
+                "utf-8", "replace"
+            )
+        elif (
+            isinstance(exc, wasmtime.Trap)
+            and exc.trap_code == wasmtime.TrapCode.INTERRUPT
+        ):
             message = f"timeout: the stage ran over {self._limits.timeout_ms} ms"
         else:  # wasmtime puts the reason last, after the backtrace
-            message = [line.strip() for line in str(exc).splitlines() if line.strip()][-1]
-        error = GuestError(control.cur_index, control.cur_origin, "trap", operator, message)
+            message = [line.strip() for line in str(exc).splitlines() if line.strip()][
+                -1
+            ]
+        error = GuestError(
+            control.cur_index, control.cur_origin, "trap", operator, message
+        )
         return _Trapped(self._outputs(control), error, control.cur_pos)
 
 
@@ -231,7 +258,8 @@ class Guest:
 
     def run(self, export: str, data: bytes, base_offset: int = -1) -> StageOutput:
         """Run `export` over a framed batch. `base_offset` is the topic offset of the first
-        record when the batch comes straight from a topic, -1 when it is a stage's output."""
+        record when the batch comes straight from a topic, -1 when it is a stage's output.
+        """
         if not data:
             return StageOutput(b"", 0, [])
         try:
@@ -239,9 +267,12 @@ class Guest:
         except _Trapped as trapped:
             return self._isolate(export, data, base_offset, trapped)
 
-    def _isolate(self, export: str, data: bytes, base_offset: int, trapped: _Trapped) -> StageOutput:
+    def _isolate(
+        self, export: str, data: bytes, base_offset: int, trapped: _Trapped
+    ) -> StageOutput:
         """Keep the output before the trapping record, fail that record, run the rest on a fresh
-        instance; repeat while traps occur (each costs one record and one instantiation)."""
+        instance; repeat while traps occur (each costs one record and one instantiation).
+        """
         parts: list[bytes] = []
         errors: list[GuestError] = []
         count = shift = 0

@@ -1,5 +1,6 @@
 """Exactly-once across kill -9: a run SIGKILLed at random moments and restarted must leave the
-sink and the dead letters exactly as an uninterrupted run does, in order per partition."""
+sink and the dead letters exactly as an uninterrupted run does, in order per partition.
+"""
 
 import json
 import os
@@ -49,8 +50,16 @@ def workload(tmp_path, fixture_wasm):
                 "services": [
                     {
                         "name": "pricing",
-                        "sources": [{"topic": "orders", "partitions": PARTITIONS, "starting_offset": {"position": "Beginning"}}],
-                        "stages": [{"module": str(fixture_wasm), "export": "sscc_stage_0"}],
+                        "sources": [
+                            {
+                                "topic": "orders",
+                                "partitions": PARTITIONS,
+                                "starting_offset": {"position": "Beginning"},
+                            }
+                        ],
+                        "stages": [
+                            {"module": str(fixture_wasm), "export": "sscc_stage_0"}
+                        ],
                         "sinks": [{"topic": "totals", "partitions": PARTITIONS}],
                         "batch_records": 300,
                     }
@@ -63,7 +72,17 @@ def workload(tmp_path, fixture_wasm):
 
 def start(db, desc, *extra):
     return subprocess.Popen(
-        [sys.executable, "-m", "sscc_runtime", "run", str(desc), "--store", str(db), "--quiet", *extra],
+        [
+            sys.executable,
+            "-m",
+            "sscc_runtime",
+            "run",
+            str(desc),
+            "--store",
+            str(db),
+            "--quiet",
+            *extra,
+        ],
         env=dict(os.environ, PYTHONPATH=RUNTIME),
         stderr=subprocess.PIPE,
     )
@@ -72,10 +91,21 @@ def start(db, desc, *extra):
 def snapshot(db):
     """Sink records per partition and dead letters per source partition, in stored order."""
     with Store(db) as store:
-        sinks = {p: list(frames.iter_records(store.read("totals", p, 0, 10**9).data)) for p in range(PARTITIONS)}
-        dead = [json.loads(r.value) for r in frames.iter_records(store.read("pricing.dead-letters", 0, 0, 10**9).data)]
+        sinks = {
+            p: list(frames.iter_records(store.read("totals", p, 0, 10**9).data))
+            for p in range(PARTITIONS)
+        }
+        dead = [
+            json.loads(r.value)
+            for r in frames.iter_records(
+                store.read("pricing.dead-letters", 0, 0, 10**9).data
+            )
+        ]
         positions = [store.position("pricing", "orders", p) for p in range(PARTITIONS)]
-    by_partition = {p: [(d["offset"], d["kind"], d["reason"]) for d in dead if d["partition"] == p] for p in range(PARTITIONS)}
+    by_partition = {
+        p: [(d["offset"], d["kind"], d["reason"]) for d in dead if d["partition"] == p]
+        for p in range(PARTITIONS)
+    }
     return sinks, by_partition, positions
 
 
@@ -90,14 +120,19 @@ def reference(db, desc, tmp_path):
 
 def committed(db):
     with Store(db) as store:
-        return sum(store.position("pricing", "orders", p) or 0 for p in range(PARTITIONS))
+        return sum(
+            store.position("pricing", "orders", p) or 0 for p in range(PARTITIONS)
+        )
 
 
 def test_kill_9_at_random_moments_neither_loses_nor_duplicates(workload, tmp_path):
     db, desc = workload
     expected, _ = reference(db, desc, tmp_path)
     sinks, dead, _ = expected
-    assert sum(len(v) for v in sinks.values()) > 40_000 and sum(len(v) for v in dead.values()) > 50
+    assert (
+        sum(len(v) for v in sinks.values()) > 40_000
+        and sum(len(v) for v in dead.values()) > 50
+    )
 
     # One kill during start-up, then kills once random amounts of work are committed, each
     # delayed by a few random milliseconds more so they land anywhere in a batch or a commit.

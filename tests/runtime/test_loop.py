@@ -18,8 +18,20 @@ def order(i, item="widget", qty=2, price=1.5):
 def describe(wasm, **overrides):
     svc = {
         "name": "pricing",
-        "sources": [{"topic": "orders", "partitions": 2, "starting_offset": {"position": "Beginning"}}],
-        "stages": [{"name": "decode-order -> keep-positive -> price -> encode-total", "module": str(wasm), "export": "sscc_stage_0"}],
+        "sources": [
+            {
+                "topic": "orders",
+                "partitions": 2,
+                "starting_offset": {"position": "Beginning"},
+            }
+        ],
+        "stages": [
+            {
+                "name": "decode-order -> keep-positive -> price -> encode-total",
+                "module": str(wasm),
+                "export": "sscc_stage_0",
+            }
+        ],
         "sinks": [{"topic": "totals", "partitions": 2}],
         "limits": {"timeout_ms": 300, "memory_mb": 32},
         "batch_records": 7,
@@ -31,7 +43,11 @@ def describe(wasm, **overrides):
 def produce(store, topic, partition, values, partitions=2, chunk=5):
     store.ensure_topic(topic, partitions)
     for i in range(0, len(values), chunk):
-        store.append(topic, partition, *frames.build([(None, v, 1) for v in values[i : i + chunk]]))
+        store.append(
+            topic,
+            partition,
+            *frames.build([(None, v, 1) for v in values[i : i + chunk]]),
+        )
 
 
 def consume(store, topic, partition=0):
@@ -60,20 +76,46 @@ def test_end_to_end_with_dead_letters(store, fixture_wasm):
 
     counters = run(store, describe(fixture_wasm))["pricing"]
 
-    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 0)] == [i for i in range(20) if i not in (3, 11)]
-    assert [r.origin for r in consume(store, "totals", 0)] == [i for i in range(20) if i not in (3, 11)]
-    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 1)] == [101, 103, 105, 107, 109]
-    dead = sorted((json.loads(r.value) for r in consume(store, "pricing.dead-letters")), key=lambda d: d["offset"])
-    assert [(d["topic"], d["partition"], d["offset"], d["kind"], d["operator"]) for d in dead] == [
+    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 0)] == [
+        i for i in range(20) if i not in (3, 11)
+    ]
+    assert [r.origin for r in consume(store, "totals", 0)] == [
+        i for i in range(20) if i not in (3, 11)
+    ]
+    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 1)] == [
+        101,
+        103,
+        105,
+        107,
+        109,
+    ]
+    dead = sorted(
+        (json.loads(r.value) for r in consume(store, "pricing.dead-letters")),
+        key=lambda d: d["offset"],
+    )
+    assert [
+        (d["topic"], d["partition"], d["offset"], d["kind"], d["operator"])
+        for d in dead
+    ] == [
         ("orders", 0, 3, "decode", "decode-order"),
         ("orders", 1, 4, "operator", "price"),
         ("orders", 0, 11, "trap", "price"),
     ]
     assert dead[0]["value"] == "{broken" and dead[0]["service"] == "pricing"
-    assert "boom on order 11" in dead[2]["reason"] and dead[1]["reason"] == "qty 5000 too large"
+    assert (
+        "boom on order 11" in dead[2]["reason"]
+        and dead[1]["reason"] == "qty 5000 too large"
+    )
     assert dead[0]["stage"] == "decode-order -> keep-positive -> price -> encode-total"
-    assert (counters.records_in, counters.records_out, counters.dead_lettered) == (30, 23, 3)
-    assert store.position("pricing", "orders", 0) == 20 and store.position("pricing", "orders", 1) == 10
+    assert (counters.records_in, counters.records_out, counters.dead_lettered) == (
+        30,
+        23,
+        3,
+    )
+    assert (
+        store.position("pricing", "orders", 0) == 20
+        and store.position("pricing", "orders", 1) == 10
+    )
 
 
 def test_a_restart_continues_where_the_last_commit_left_off(store, fixture_wasm):
@@ -82,49 +124,76 @@ def test_a_restart_continues_where_the_last_commit_left_off(store, fixture_wasm)
     produce(store, "orders", 0, [order(i) for i in range(10, 15)])
     counters = run(store, describe(fixture_wasm))["pricing"]
     assert counters.records_in == 5
-    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 0)] == list(range(15))
+    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 0)] == list(
+        range(15)
+    )
 
 
 def test_starting_at_end_skips_history_and_is_remembered(store, fixture_wasm):
     produce(store, "orders", 0, [order(i) for i in range(10)])
     desc = describe(fixture_wasm)
-    desc["services"][0]["sources"][0]["starting_offset"] = {"position": "End", "value": 2}
+    desc["services"][0]["sources"][0]["starting_offset"] = {
+        "position": "End",
+        "value": 2,
+    }
     run(store, desc)
     assert [json.loads(r.value)["id"] for r in consume(store, "totals", 0)] == [8, 9]
     produce(store, "orders", 0, [order(i) for i in range(10, 12)])
     run(store, desc)  # End is resolved once, not again against the grown topic
-    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 0)] == [8, 9, 10, 11]
+    assert [json.loads(r.value)["id"] for r in consume(store, "totals", 0)] == [
+        8,
+        9,
+        10,
+        11,
+    ]
 
 
 def test_split_sinks_with_their_own_stages(store, fixture_wasm):
-    produce(store, "orders", 0, [order(0), order(1, item="spin"), order(2)], partitions=1)
+    produce(
+        store, "orders", 0, [order(0), order(1, item="spin"), order(2)], partitions=1
+    )
     desc = describe(
         fixture_wasm,
         sources=[{"topic": "orders", "starting_offset": {"position": "Beginning"}}],
         sinks=[
             {"topic": "all"},
-            {"topic": "checked", "stages": [{"module": str(fixture_wasm), "export": "sscc_stage_1"}]},
+            {
+                "topic": "checked",
+                "stages": [{"module": str(fixture_wasm), "export": "sscc_stage_1"}],
+            },
         ],
     )
     run(store, desc)
     assert len(consume(store, "all")) == 3
     assert [json.loads(r.value)["id"] for r in consume(store, "checked")] == [0, 2]
     (dead,) = [json.loads(r.value) for r in consume(store, "pricing.dead-letters")]
-    assert (dead["offset"], dead["stage"], dead["reason"]) == (1, "sscc_stage_1", "timeout: the stage ran over 300 ms")
+    assert (dead["offset"], dead["stage"], dead["reason"]) == (
+        1,
+        "sscc_stage_1",
+        "timeout: the stage ran over 300 ms",
+    )
 
 
 def test_chained_services_and_a_stage_free_copy_run_in_one_loop(store, fixture_wasm):
     produce(store, "orders", 0, [order(i) for i in range(12)], partitions=1)
-    desc = describe(fixture_wasm, sources=[{"topic": "orders", "starting_offset": {"position": "Beginning"}}], sinks=[{"topic": "totals"}])
+    desc = describe(
+        fixture_wasm,
+        sources=[{"topic": "orders", "starting_offset": {"position": "Beginning"}}],
+        sinks=[{"topic": "totals"}],
+    )
     desc["services"].append(
         {
             "name": "copy",
-            "sources": [{"topic": "totals", "starting_offset": {"position": "Beginning"}}],
+            "sources": [
+                {"topic": "totals", "starting_offset": {"position": "Beginning"}}
+            ],
             "sinks": [{"topic": "archive"}],
         }
     )
     counters = run(store, desc)
-    assert [r.value for r in consume(store, "archive")] == [r.value for r in consume(store, "totals")]
+    assert [r.value for r in consume(store, "archive")] == [
+        r.value for r in consume(store, "totals")
+    ]
     assert counters["copy"].records_in == 12
 
 
@@ -145,7 +214,10 @@ def test_progress_reports_counters_and_lag(store, fixture_wasm):
         ({"limits": {"timeout_ms": -1}}, "integer >= 0"),
         ({"batch_records": 0}, "integer >= 1"),
         ({"sinks": [{"topic": "t", "colour": "red"}]}, "unknown keys"),
-        ({"sources": [{"topic": "t", "starting_offset": {"position": "Soon"}}]}, "Beginning"),
+        (
+            {"sources": [{"topic": "t", "starting_offset": {"position": "Soon"}}]},
+            "Beginning",
+        ),
     ],
 )
 def test_bad_descriptions_name_the_offending_path(change, message):
@@ -156,14 +228,19 @@ def test_bad_descriptions_name_the_offending_path(change, message):
 
 def test_description_paths_are_relative_to_the_file(tmp_path):
     desc = describe("wasm/m.wasm")
-    assert service.load(desc, tmp_path)[0].stages[0].module == tmp_path / "wasm" / "m.wasm"
+    assert (
+        service.load(desc, tmp_path)[0].stages[0].module == tmp_path / "wasm" / "m.wasm"
+    )
     with pytest.raises(service.DescriptionError, match="format"):
         service.load({"format": 2, "services": []})
 
 
 def cli(*args, stdin=b""):
     return subprocess.run(
-        [sys.executable, "-m", "sscc_runtime", *args], input=stdin, capture_output=True, env={"PYTHONPATH": RUNTIME}
+        [sys.executable, "-m", "sscc_runtime", *args],
+        input=stdin,
+        capture_output=True,
+        env={"PYTHONPATH": RUNTIME},
     )
 
 
@@ -172,13 +249,25 @@ def test_cli_produce_run_consume(tmp_path, fixture_wasm):
     lines = b"".join(order(i, qty=i % 2) + b"\n" for i in range(6)) + b"oops\n"
     assert cli("produce", "orders", "--store", db, stdin=lines).returncode == 0
     desc = tmp_path / "services.json"
-    desc.write_text(json.dumps(describe(fixture_wasm, sources=[{"topic": "orders", "starting_offset": {"position": "Beginning"}}], sinks=[{"topic": "totals"}])))
+    desc.write_text(
+        json.dumps(
+            describe(
+                fixture_wasm,
+                sources=[
+                    {"topic": "orders", "starting_offset": {"position": "Beginning"}}
+                ],
+                sinks=[{"topic": "totals"}],
+            )
+        )
+    )
     result = cli("run", str(desc), "--store", db, "--until-idle")
     assert result.returncode == 0, result.stderr
     assert b"pricing: in 7  out 3  dead 1" in result.stderr
     out = cli("consume", "totals", "--store", db)
     assert [json.loads(line)["id"] for line in out.stdout.splitlines()] == [1, 3, 5]
-    keyed = cli("produce", "k", "--store", db, "--key-separator", "=", stdin=b"a=1\nb=2\n")
+    keyed = cli(
+        "produce", "k", "--store", db, "--key-separator", "=", stdin=b"a=1\nb=2\n"
+    )
     assert keyed.returncode == 0
     assert cli("consume", "k", "--store", db, "--keys").stdout == b"a\t1\nb\t2\n"
 
@@ -188,6 +277,9 @@ def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     desc.write_text(json.dumps({"format": 1, "services": [{"name": "x"}]}))
     result = cli("run", str(desc), "--store", str(tmp_path / "s.db"))
     assert result.returncode == 1
-    assert result.stderr.decode().startswith("error: ") and b"Traceback" not in result.stderr
+    assert (
+        result.stderr.decode().startswith("error: ")
+        and b"Traceback" not in result.stderr
+    )
     assert cli("consume", "missing", "--store", str(tmp_path / "s.db")).returncode == 1
     assert cli("frobnicate").returncode == 2

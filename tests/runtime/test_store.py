@@ -3,7 +3,13 @@ import sqlite3
 import pytest
 
 from sscc_runtime import frames
-from sscc_runtime.backend import Output, Position, PositionConflict, StateChange, starting_offset
+from sscc_runtime.backend import (
+    Output,
+    Position,
+    PositionConflict,
+    StateChange,
+    starting_offset,
+)
 from sscc_runtime.store import Store
 
 
@@ -45,7 +51,11 @@ def test_read_slices_the_first_and_last_batch(store):
     for chunk in ([b"0", b"1", b"2"], [b"3", b"4"], [b"5", b"6", b"7", b"8"]):
         append_values(store, "t", 0, chunk)
     batch = store.read("t", 0, 1, 5)
-    assert (batch.base_offset, batch.count, values(batch)) == (1, 5, [b"1", b"2", b"3", b"4", b"5"])
+    assert (batch.base_offset, batch.count, values(batch)) == (
+        1,
+        5,
+        [b"1", b"2", b"3", b"4", b"5"],
+    )
     assert values(store.read("t", 0, 4, 100)) == [b"4", b"5", b"6", b"7", b"8"]
     assert values(store.read("t", 0, 0, 3)) == [b"0", b"1", b"2"]
     assert store.read("t", 0, 9, 10).count == 0
@@ -78,12 +88,17 @@ def test_commit_is_all_or_nothing(store):
 def test_commit_writes_outputs_positions_and_state_together(store, tmp_path):
     store.ensure_topic("out")
     bases = store.commit(
-        [Output("out", 0, *frames.build([(None, b"a"), (None, b"b")])), Output("out", 0, *frames.build([(None, b"c")]))],
+        [
+            Output("out", 0, *frames.build([(None, b"a"), (None, b"b")])),
+            Output("out", 0, *frames.build([(None, b"c")])),
+        ],
         [Position("svc", "in", 0, None, 3)],
         [StateChange("svc", "count", b"k", b"\x00\x03")],
     )
     assert bases == [0, 2]
-    with Store(tmp_path / "store.db") as again:  # durable and visible to another connection
+    with Store(
+        tmp_path / "store.db"
+    ) as again:  # durable and visible to another connection
         assert values(again.read("out", 0, 0, 10)) == [b"a", b"b", b"c"]
         assert again.position("svc", "in", 0) == 3
         assert again.state_get("svc", "count", b"k") == b"\x00\x03"
@@ -105,7 +120,9 @@ def test_positions_are_fenced_against_a_second_runner(store):
 def test_store_is_sqlite_in_wal_mode(store):
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {
+    assert {
+        r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    } >= {
         "topics",
         "batches",
         "positions",

@@ -22,7 +22,9 @@ def guest(fixture_wasm):
 
 
 def test_fused_chain_decodes_filters_maps_and_encodes(guest):
-    data, _ = frames.build([(b"k%d" % i, order(i, qty=i % 3), 1000 + i) for i in range(6)])
+    data, _ = frames.build(
+        [(b"k%d" % i, order(i, qty=i % 3), 1000 + i) for i in range(6)]
+    )
     out = guest.run("sscc_stage_0", data, base_offset=40)
     assert out.errors == []
     recs = list(frames.iter_records(out.data))
@@ -30,11 +32,19 @@ def test_fused_chain_decodes_filters_maps_and_encodes(guest):
     assert [json.loads(r.value) for r in recs] == [
         {"id": i, "item": "widget", "total": (i % 3) * 1.5} for i in (1, 2, 4, 5)
     ]
-    assert [(r.key, r.timestamp, r.origin) for r in recs] == [(b"k%d" % i, 1000 + i, 40 + i) for i in (1, 2, 4, 5)]
+    assert [(r.key, r.timestamp, r.origin) for r in recs] == [
+        (b"k%d" % i, 1000 + i, 40 + i) for i in (1, 2, 4, 5)
+    ]
 
 
 def test_bad_records_become_errors_and_the_rest_passes(guest):
-    values = [order(0), b"{not json", order(2, item="boom"), order(3, qty=5000), order(4)]
+    values = [
+        order(0),
+        b"{not json",
+        order(2, item="boom"),
+        order(3, qty=5000),
+        order(4),
+    ]
     out = guest.run("sscc_stage_0", raw(*values), base_offset=100)
     assert [json.loads(r.value)["id"] for r in frames.iter_records(out.data)] == [0, 4]
     assert [(e.index, e.origin, e.kind, e.operator) for e in out.errors] == [
@@ -49,7 +59,9 @@ def test_bad_records_become_errors_and_the_rest_passes(guest):
 def test_many_panics_in_one_batch_each_cost_one_record(guest):
     values = [order(i, item="boom" if i % 3 == 0 else "ok") for i in range(30)]
     out = guest.run("sscc_stage_0", raw(*values), base_offset=0)
-    assert [json.loads(r.value)["id"] for r in frames.iter_records(out.data)] == [i for i in range(30) if i % 3]
+    assert [json.loads(r.value)["id"] for r in frames.iter_records(out.data)] == [
+        i for i in range(30) if i % 3
+    ]
     assert [e.index for e in out.errors] == list(range(0, 30, 3))
     assert all(e.kind == "trap" for e in out.errors)
 
@@ -69,14 +81,24 @@ def test_the_memory_cap_is_enforced(guest):
 
 
 def test_a_failed_record_leaves_none_of_its_outputs(guest):
-    out = guest.run("sscc_stage_2", raw(b"a b", b"x bad y", b"p panic q", b"z"), base_offset=0)
-    assert [(r.key, r.value) for r in frames.iter_records(out.data)] == [(b"a", b"a"), (b"b", b"b"), (b"z", b"z")]
+    out = guest.run(
+        "sscc_stage_2", raw(b"a b", b"x bad y", b"p panic q", b"z"), base_offset=0
+    )
+    assert [(r.key, r.value) for r in frames.iter_records(out.data)] == [
+        (b"a", b"a"),
+        (b"b", b"b"),
+        (b"z", b"z"),
+    ]
     assert [(e.index, e.kind) for e in out.errors] == [(1, "operator"), (2, "trap")]
 
 
 def test_chained_stages_carry_the_source_offset_in_origin(guest):
-    first = guest.run("sscc_stage_0", raw(order(0), order(1, item="spin"), order(2)), base_offset=70)
-    second = guest.run("sscc_stage_1", first.data)  # base_offset -1: offsets come from frames
+    first = guest.run(
+        "sscc_stage_0", raw(order(0), order(1, item="spin"), order(2)), base_offset=70
+    )
+    second = guest.run(
+        "sscc_stage_1", first.data
+    )  # base_offset -1: offsets come from frames
     assert [r.origin for r in frames.iter_records(second.data)] == [70, 72]
     assert [(e.index, e.origin) for e in second.errors] == [(1, 71)]
 
@@ -123,8 +145,7 @@ def test_modules_that_do_not_speak_the_abi_are_refused(tmp_path):
 def test_wild_guest_pointers_raise_instead_of_crashing(tmp_path):
     # A module that claims its outputs live far outside its memory.
     wat = tmp_path / "wild.wat"
-    wat.write_text(
-        """(module
+    wat.write_text("""(module
           (memory (export "memory") 1)
           (func (export "sscc_abi_version") (result i32) i32.const 1)
           (func (export "sscc_control") (result i32) i32.const 0)
@@ -135,8 +156,7 @@ def test_wild_guest_pointers_raise_instead_of_crashing(tmp_path):
           (func (export "sscc_stage_0") (param i32 i32 i64) (result i32)
             (i32.store (i32.const 12) (i32.const 65000))
             (i32.store (i32.const 16) (i32.const 100000))
-            i32.const 0))"""
-    )
+            i32.const 0))""")
     with pytest.raises(GuestFault, match="outside"):
         Guest(wat).run("sscc_stage_0", raw(b"x"))
 
@@ -158,6 +178,6 @@ def test_export_checks_signatures():
 
 def test_without_a_timeout_the_same_module_runs_uninterruptible(fixture_wasm):
     data = raw(order(0), b"{", order(2, item="boom"), order(3))
-    assert Guest(fixture_wasm, Limits(timeout_ms=0)).run("sscc_stage_0", data, 0) == Guest(fixture_wasm).run(
+    assert Guest(fixture_wasm, Limits(timeout_ms=0)).run(
         "sscc_stage_0", data, 0
-    )
+    ) == Guest(fixture_wasm).run("sscc_stage_0", data, 0)
