@@ -7,7 +7,6 @@ import os
 
 import pytest
 import yaml
-from conftest import CORPUS
 
 from sscc.diagnostics import Span
 from sscc.syntax import (
@@ -20,6 +19,8 @@ from sscc.syntax import (
     unwrap_result,
 )
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(ROOT, "..", "shared", "conformance", "corpus")  # as tests/conftest.py has it
 FILES = sorted(glob.glob(os.path.join(CORPUS, "*.yaml")))
 DURATION_KEYS = {"duration", "slide", "offset", "idleness", "grace-period", "grace_period", "ttl"}
 SPAN = Span("corpus", 1, 1)

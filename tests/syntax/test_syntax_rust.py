@@ -66,7 +66,7 @@ def test_key_value_output_and_key_input():
         ("impl Iterator<Item = u32> + Send", "impl", "impl Iterator<Item = u32> + Send"),
         ("Box<dyn Fn(u32) -> u32 + 'static>", "path", "Box<dyn Fn(u32) -> u32 + 'static>"),
         ("fn(u32) -> u32", "fn", "fn(u32) -> u32"),
-        ("unsafe extern \"C\" fn(x: u8)", "fn", 'unsafe extern "C" fn(x: u8)'),
+        ('unsafe extern "C" fn(x: u8)', "fn", 'unsafe extern "C" fn(x: u8)'),
         ("!", "never", "!"),
         ("Cow<'a, str>", "path", "Cow<'a, str>"),
     ],
@@ -120,8 +120,8 @@ def test_qualifiers_attributes_and_doc_comments():
         "/// Masks the SSN.\n"
         "/// Keeps the last four digits.\n"
         "#[inline]\n"
-        "#[cfg(feature = \"x\")]\n"
-        "pub(crate) const unsafe extern \"C\" fn mask(x: String) -> String { x }\n"
+        '#[cfg(feature = "x")]\n'
+        'pub(crate) const unsafe extern "C" fn mask(x: String) -> String { x }\n'
     )
     fn = one(code)
     assert fn.qualifiers == ("pub(crate)", "const", "unsafe", 'extern "C"')
@@ -298,7 +298,12 @@ def test_helper_before_or_after_the_operator():
 
 
 def test_helper_passed_as_a_value_counts_as_used():
-    assert pick("fn double(x: u32) -> u32 { x * 2 }\nfn op(v: Vec<u32>) -> Vec<u32> { v.into_iter().map(double).collect() }") == "op"
+    assert (
+        pick(
+            "fn double(x: u32) -> u32 { x * 2 }\nfn op(v: Vec<u32>) -> Vec<u32> { v.into_iter().map(double).collect() }"
+        )
+        == "op"
+    )
 
 
 def test_mentions_in_strings_and_comments_do_not_count():
@@ -313,4 +318,7 @@ def test_ambiguous_blocks_have_no_operator():
 
 
 def test_recursion_does_not_hide_the_operator():
-    assert pick("fn fact(n: u64) -> u64 { if n == 0 { 1 } else { n * fact(n - 1) } }\nfn op(n: u64) -> u64 { fact(n) }") == "op"
+    assert (
+        pick("fn fact(n: u64) -> u64 { if n == 0 { 1 } else { n * fact(n - 1) } }\nfn op(n: u64) -> u64 { fact(n) }")
+        == "op"
+    )

@@ -32,10 +32,14 @@ class FastLexer(Lexer):
     def __init__(self, conf):
         strings = [t for t in conf.terminals if isinstance(t.pattern, PatternStr)]
         self.keywords = {t.pattern.value: t.name for t in strings if t.pattern.value.isidentifier()}
-        symbols = sorted((t for t in strings if t.name not in self.keywords.values()), key=lambda t: -len(t.pattern.value))
+        symbols = sorted(
+            (t for t in strings if t.name not in self.keywords.values()), key=lambda t: -len(t.pattern.value)
+        )
         regexes = [t for t in conf.terminals if not isinstance(t.pattern, PatternStr)]
         self.ignore = set(conf.ignore)
-        ordered = [t for t in regexes if t.name in self.ignore] + symbols + [t for t in regexes if t.name not in self.ignore]
+        ordered = (
+            [t for t in regexes if t.name in self.ignore] + symbols + [t for t in regexes if t.name not in self.ignore]
+        )
         self.regex = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered))
 
     def lex(self, data: str):

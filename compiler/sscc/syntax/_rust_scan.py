@@ -109,7 +109,9 @@ class Scanner:
             m = _NEXT_IN_GROUP.search(code, scan)
             if m is None:
                 opener = code[stack[-1]]
-                raise self.problem(f"this `{opener}` is never closed", stack[-1], 1, f"add the matching `{CLOSE[opener]}`")
+                raise self.problem(
+                    f"this `{opener}` is never closed", stack[-1], 1, f"add the matching `{CLOSE[opener]}`"
+                )
             at, text = m.start(), m.group()
             if text in CLOSE:
                 stack.append(at)

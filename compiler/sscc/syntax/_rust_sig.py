@@ -153,7 +153,9 @@ class _ToRust(Transformer):
     def fn_ptr(self, c):
         quals, args, ret = c[0], c[3], c[5]
         text = " ".join(quals + ["fn"]) + f"({', '.join(a.text for a in args)})" + (f" -> {ret.text}" if ret else "")
-        return RustType("fn", "", (), tuple(a.type for a in args) + (ret or UNIT,), text, **_at(quals[0] if quals else c[1]))
+        return RustType(
+            "fn", "", (), tuple(a.type for a in args) + (ret or UNIT,), text, **_at(quals[0] if quals else c[1])
+        )
 
     def fn_qualifiers(self, c):
         return c

@@ -55,7 +55,9 @@ class _Field:
         if upper in self.names:
             return self.low + self.names.index(upper)
         if upper in ("L", "W", "LW"):
-            raise _at(f"`{tok}` is not supported", tok, col, "sscc expands schedules to fixed sets; list the days instead")
+            raise _at(
+                f"`{tok}` is not supported", tok, col, "sscc expands schedules to fixed sets; list the days instead"
+            )
         if not self.names:
             raise _at(f"`{tok}` is not a number; the {self.name} field takes {self.low}-{self.high}", tok, col)
         close = suggest(upper, self.names)
@@ -173,7 +175,9 @@ def _syntax(exc: UnexpectedInput, lark, text: str) -> SyntaxProblem:
     u = unexpected(exc)
     lead = len(text) - len(text.lstrip())
     if u.at_end and not text.strip():
-        return SyntaxProblem("empty cron schedule", 1, 1, None, "write five fields, e.g. `*/5 * * * *` (every 5 minutes)")
+        return SyntaxProblem(
+            "empty cron schedule", 1, 1, None, "write five fields, e.g. `*/5 * * * *` (every 5 minutes)"
+        )
     col = len(text.rstrip()) + 1 if u.at_end else u.col + lead
     if u.text == "#":
         return SyntaxProblem("`#` (nth weekday) is not supported", 1, col, col + 1, "list the days instead")

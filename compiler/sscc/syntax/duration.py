@@ -82,4 +82,6 @@ def _problem(text: str, exc: UnexpectedInput, lark) -> SyntaxProblem:
         hint = "use whole numbers in a smaller unit, e.g. `1500ms` for 1.5 seconds"
     else:
         hint = f"expected {u.wanted(lark, {'INT': 'a number', 'UNIT': 'a time unit'})}; {_EXAMPLE}"
-    return SyntaxProblem(f"unexpected `{u.text}` in duration `{text.strip()}`", u.line, u.col, u.col + len(u.text), hint)
+    return SyntaxProblem(
+        f"unexpected `{u.text}` in duration `{text.strip()}`", u.line, u.col, u.col + len(u.text), hint
+    )
