@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "runtime_stub"), str(ROOT / "tests" / "runtime")]
 
 import orjson  # noqa: E402
-import rustbuild  # noqa: E402
+import runtime_build  # noqa: E402
 from sscc_runtime import fastcall, frames, service  # noqa: E402
 from sscc_runtime.backend import Output, Position  # noqa: E402
 from sscc_runtime.loop import Loop  # noqa: E402
@@ -180,10 +180,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=4096)
     args = parser.parse_args()
-    reason = rustbuild.missing_toolchain()
+    reason = runtime_build.missing_toolchain()
     if reason:
         sys.exit(reason)
-    wasm = rustbuild.build_fixture()
+    wasm = runtime_build.build_fixture()
     print(f"wasmtime fast path available: {fastcall.AVAILABLE}")
 
     print("\nhost overhead (best of 5, µs)")

@@ -154,7 +154,7 @@ class Store:
             take = min(count - skip, max_records - total)
             begin = frames.skip(data, skip) if skip else 0
             end = len(data) if skip + take == count else frames.skip(data, take, begin)
-            parts.append(data[begin:end] if (begin, end) != (0, len(data)) else data)
+            parts.append(data[begin:end])
             total += take
             if total >= max_records:
                 break

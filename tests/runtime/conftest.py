@@ -10,12 +10,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "runtime_stub"))
 sys.path.insert(0, str(HERE))
 
-import rustbuild  # noqa: E402
+import runtime_build  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def fixture_wasm() -> Path:
-    reason = rustbuild.missing_toolchain()
+    reason = runtime_build.missing_toolchain()
     if reason:
         pytest.skip(reason)
-    return rustbuild.build_fixture()
+    return runtime_build.build_fixture()
