@@ -13,6 +13,10 @@ from sscc.load.yaml_loader import load_file, load_text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "cases")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CONFORMANCE = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance"))
+CORPUS = os.path.join(CONFORMANCE, "corpus")
+MANIFEST = os.path.join(CONFORMANCE, "manifest.json")
 LEGACY = ("0.1.0", "0.2.0", "0.3.0", "0.4.0")
 CHECK_CODE = re.compile(r"^(E0[4-9]\d|W0[4-7]\d)$")
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from helpers import CASES, CHECK_CODE, check_case
+from check_helpers import CASES, CHECK_CODE, ROOT, check_case
 
 FILES = sorted(glob.glob(os.path.join(CASES, "*.yaml")))
 EXPECT = re.compile(r"^# expect: ([EW]\d{3}) (\d+):(\d+) (.+)$", re.M)
@@ -41,7 +41,7 @@ def test_case(path):
 
 def test_catalogue_covers_every_check_code():
     """Every code the checker can emit has a case (and so a test that triggers it)."""
-    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "compiler", "sscc", "check")
+    root = os.path.join(ROOT, "compiler", "sscc", "check")
     emitted = set()
     for src in glob.glob(os.path.join(root, "*.py")):
         with open(src) as fh:

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from helpers import check_text, codes
+from check_helpers import check_text, codes
 from sscc import ast as A
 from sscc.check.typesys import Env, RT, hashable, resolve, same
 from sscc.diagnostics import Span

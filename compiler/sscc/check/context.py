@@ -7,6 +7,7 @@ step's signature), so no rule resolves a name twice and no rule depends on a lat
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
@@ -14,6 +15,12 @@ from .. import ast as A
 from ..diagnostics import Diagnostics, Span, suggest
 from .model import Checked
 from .typesys import Env
+
+
+@functools.lru_cache(maxsize=None)
+def kebab(name: str) -> str:
+    """sscc.ast.kebab, memoised: the rules normalise the same few names over and over."""
+    return A.kebab(name)
 
 
 @dataclass
@@ -40,6 +47,8 @@ class Ctx:
     imported_states: dict[str, A.StateDecl] = field(default_factory=dict)  # kebab -> decl (packages)
     opaque_functions: set[str] = field(default_factory=set)  # `uses` names from packages not loaded
     sigs: dict = field(default_factory=dict)  # id(Step) -> signature.Sig, filled on first use
+    type_nodes: list = field(default_factory=list)  # every type expression in the file, nested ones too
+    arrow_columns: set = field(default_factory=set)  # id() of the types of arrow-row columns
     _steps: Optional[list] = None
 
     # ------------------------------------------------------------------ reporting

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import ast as A
-from .context import Ctx, code_span
+from .context import Ctx, code_span, kebab
 from .states import state_kind, states_in_scope
 
 # patterns start with a literal where they can: re then skips ahead instead of trying every position
@@ -97,7 +97,7 @@ def _imported_names(masked: str) -> set[str]:
 
 def check_inline_code(ctx: Ctx) -> None:
     """E074 accessors, E075 SQL tables, E073 writes through `from:` refs, E076 misuse."""
-    all_states = {A.kebab(n): svc.name for svc in ctx.pipe.services.values() for n, s in svc.states.items() if not s.is_ref}
+    all_states = {kebab(n): svc.name for svc in ctx.pipe.services.values() for n, s in svc.states.items() if not s.is_ref}
     scopes: dict[int, dict] = {}
     for step, where in ctx.steps():
         code = step.function.inline
@@ -138,12 +138,12 @@ def _check_code(ctx: Ctx, code: A.InlineCode, scope: dict, all_states: dict, svc
     for m in LET_BINDING.finditer(masked):
         if m.group(3):  # `let f = |..|`: a closure, callable as `f()`
             defined.add(m.group(1))
-        elif A.kebab(m.group(2)) in scope:
-            bindings[m.group(1)] = A.kebab(m.group(2))
+        elif kebab(m.group(2)) in scope:
+            bindings[m.group(1)] = kebab(m.group(2))
     for name, at, end in _free_calls(masked):
         if name in defined or name in RUST_KEYWORDS:
             continue
-        k = A.kebab(name)
+        k = kebab(name)
         line, col = lx.pos(at)
         span = code_span(code, line, col, len(name))
         if k not in scope:
@@ -209,7 +209,7 @@ def _check_sql(ctx: Ctx, code: A.InlineCode, lx: Lexed, scope: dict, all_states:
             name = raw.strip('`"')
             if not name or "{" in name or name.lower() in ctes:
                 continue
-            k = A.kebab(name)
+            k = kebab(name)
             line, col = lx.pos(start + m.start(1))
             span = code_span(code, line, col, len(raw))
             st = scope.get(k)

@@ -11,7 +11,7 @@ from typing import Iterable
 
 from .. import ast as A
 from ..diagnostics import Span
-from .context import Ctx, fn_span, service_steps
+from .context import Ctx, fn_span, kebab, service_steps
 
 LEGACY_OPERATORS = {"group-by": "assign-key", "process": "update-state", "aggregate": "flush"}
 
@@ -41,7 +41,7 @@ def check_endpoints(ctx: Ctx) -> None:
 def check_uses(ctx: Ctx) -> None:
     """E048: `uses:` names a function no import (or, in a package, no definition) provides."""
     known = set(ctx.out.functions) | set(ctx.pipe.functions)
-    aliases = {A.kebab(i.name): A.kebab(i.alias) for imp in ctx.pipe.imports for i in imp.functions if i.alias}
+    aliases = {kebab(i.name): kebab(i.alias) for imp in ctx.pipe.imports for i in imp.functions if i.alias}
     for step, _where in ctx.steps():
         name = step.function.uses
         if not name or step.function.inline is not None or name in known:
@@ -94,7 +94,7 @@ def check_duplicates(ctx: Ctx) -> None:
 def _collisions(ctx: Ctx, what: str, items: Iterable[tuple[str, Span]], exact_too: bool = False) -> None:
     first: dict[str, tuple[str, Span]] = {}
     for name, span in items:
-        k = A.kebab(name)
+        k = kebab(name)
         if k not in first:
             first[k] = (name, span)
             continue

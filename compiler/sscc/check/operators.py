@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 from .. import ast as A
-from .context import Ctx, Where, fn_label
+from .context import Ctx, Where, fn_label, kebab
 from .signature import Sig, signature
 from .typesys import RT, hashable, resolve
 
@@ -184,7 +184,7 @@ def _state_params(ctx: Ctx, params: list[A.Param], where: Where) -> bool:
     svc = where.service
     if svc is None:
         return False
-    names = {A.kebab(n) for n in svc.states}
+    names = {kebab(n) for n in svc.states}
     return all(p.type is not None and p.type.kind == "named" and p.type.name in names for p in params)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .. import ast as A
-from .context import Ctx
+from .context import Ctx, kebab
 from .typesys import Env
 
 
@@ -53,15 +53,19 @@ def function_types(fn: A.Function) -> Iterator[A.Type]:
         yield fn.output.type
 
 
-def local_env(pipe: A.Pipeline) -> Env:
+def type_nodes(pipe: A.Pipeline, functions: bool = True) -> list[A.Type]:
+    """Every type expression of a file, nested ones included, in one flat list."""
+    return [t for root in pipeline_types(pipe, functions) for t in walk_types(root)]
+
+
+def local_env(pipe: A.Pipeline, nodes: Optional[list] = None) -> Env:
     """A file's own named types plus the inline composites it names with `type-name`."""
     env = Env(pipe.path)
     for name, td in pipe.types.items():
         env.define(name, td.type)
-    for root in pipeline_types(pipe):
-        for t in walk_types(root):
-            if t.type_name and t.kind in ("object", "enum", "list", "option", "arrow-row", "key-value"):
-                env.defs.setdefault(A.kebab(t.type_name), t)
+    for t in type_nodes(pipe) if nodes is None else nodes:
+        if t.type_name and t.kind in ("object", "enum", "list", "option", "arrow-row", "key-value"):
+            env.defs.setdefault(kebab(t.type_name), t)
     return env
 
 
@@ -75,11 +79,11 @@ def _package_env(ctx: Ctx, pkg: A.Pipeline, cache: dict, depth: int = 0) -> Env:
         for imp in pkg.imports:
             sub = ctx.packages.get(imp.pkg)
             if sub is None:
-                env.opaque.update(A.kebab(i.name) for i in imp.types)
+                env.opaque.update(kebab(i.name) for i in imp.types)
                 continue
             sub_env = _package_env(ctx, sub, cache, depth + 1)
             for item in imp.types:
-                name = A.kebab(item.name)
+                name = kebab(item.name)
                 if name in sub.types:
                     env.defs.setdefault(name, sub_env.defs[name])
                     env.homes.setdefault(name, sub_env.home_of(name))
@@ -89,7 +93,9 @@ def _package_env(ctx: Ctx, pkg: A.Pipeline, cache: dict, depth: int = 0) -> Env:
 def build_scope(ctx: Ctx) -> None:
     """Fill ctx.env, ctx.out.types/functions/states; check each import item exists (E049)."""
     pipe = ctx.pipe
-    env = local_env(pipe)
+    ctx.type_nodes = type_nodes(pipe, functions=False)
+    ctx.arrow_columns = {id(f.type) for t in ctx.type_nodes if t.kind == "arrow-row" for f in t.fields if f.type is not None}
+    env = local_env(pipe, ctx.type_nodes + [t for fn in pipe.functions.values() for r in function_types(fn) for t in walk_types(r)])
     ctx.env = env
     cache: dict = {id(pipe): env}
     for imp in pipe.imports:
@@ -99,25 +105,25 @@ def build_scope(ctx: Ctx) -> None:
             continue
         pkg_env = _package_env(ctx, pkg, cache)
         for item in imp.types:
-            name = A.kebab(item.name)
+            name = kebab(item.name)
             if name not in pkg.types:
                 _missing(ctx, imp, item, "type", pkg.types)
             elif name not in pipe.types:  # a local definition wins over an imported one
                 env.define(name, pkg_env.defs[name], pkg_env.home_of(name))
         for item in imp.functions:
-            name = A.kebab(item.name)
+            name = kebab(item.name)
             fn = pkg.functions.get(name)
             if fn is None:
                 _missing(ctx, imp, item, "function", pkg.functions)
                 continue
-            ctx.out.functions[A.kebab(item.alias) if item.alias else name] = fn
+            ctx.out.functions[kebab(item.alias) if item.alias else name] = fn
             ctx.fn_envs[id(fn)] = pkg_env
         for item in imp.states:
             st = _find_state(pkg, item.name)
             if st is None:
                 _missing(ctx, imp, item, "state", pkg.package_states)
             else:
-                ctx.imported_states[A.kebab(item.name)] = st
+                ctx.imported_states[kebab(item.name)] = st
     for fn in pipe.functions.values():
         ctx.fn_envs[id(fn)] = env
     # types a resolved package function needs but the file did not import (the IR wants them too)
@@ -134,9 +140,9 @@ def build_scope(ctx: Ctx) -> None:
 
 
 def _find_state(pkg: A.Pipeline, name: str) -> Optional[A.StateDecl]:
-    want = A.kebab(name)
+    want = kebab(name)
     for sname, st in pkg.package_states.items():
-        if A.kebab(sname) == want:
+        if kebab(sname) == want:
             return st
     return None
 
@@ -144,13 +150,13 @@ def _find_state(pkg: A.Pipeline, name: str) -> Optional[A.StateDecl]:
 def _unresolved_import(ctx: Ctx, imp: A.Import) -> None:
     if imp.pkg and imp.pkg not in ctx.out.unresolved_packages:
         ctx.out.unresolved_packages.append(imp.pkg)
-    ctx.env.opaque.update(A.kebab(i.name) for i in imp.types)
+    ctx.env.opaque.update(kebab(i.name) for i in imp.types)
     for item in imp.functions:
-        name = A.kebab(item.alias or item.name)
+        name = kebab(item.alias or item.name)
         ctx.opaque_functions.add(name)
-        ctx.out.functions.setdefault(name, A.Function(name=A.kebab(item.name), span=item.span, resolved=False))
+        ctx.out.functions.setdefault(name, A.Function(name=kebab(item.name), span=item.span, resolved=False))
     for item in imp.states:
-        ctx.imported_states.setdefault(A.kebab(item.name), A.StateDecl(name=item.name, span=item.span))
+        ctx.imported_states.setdefault(kebab(item.name), A.StateDecl(name=item.name, span=item.span))
 
 
 def _missing(ctx: Ctx, imp: A.Import, item: A.ImportItem, what: str, have) -> None:
@@ -159,5 +165,5 @@ def _missing(ctx: Ctx, imp: A.Import, item: A.ImportItem, what: str, have) -> No
         "E049",
         item.span,
         f"package `{imp.pkg}` has no {what} `{item.name}`",
-        ctx.hint(A.kebab(item.name), names, f"`{imp.pkg}` defines the {what}s", f"`{imp.pkg}` defines no {what}s"),
+        ctx.hint(kebab(item.name), names, f"`{imp.pkg}` defines the {what}s", f"`{imp.pkg}` defines no {what}s"),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .. import ast as A
-from .context import Ctx
+from .context import Ctx, kebab
 from .typesys import RT, hashable, resolve, unfold
 
 INT_VALUE_TYPES = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
@@ -67,8 +67,8 @@ def _state(svc: A.Service, name: str) -> Optional[A.StateDecl]:
     st = svc.states.get(name)
     if st is not None:
         return st
-    k = A.kebab(name)
-    return next((s for n, s in svc.states.items() if A.kebab(n) == k), None)
+    k = kebab(name)
+    return next((s for n, s in svc.states.items() if kebab(n) == k), None)
 
 
 def owner_decl(ctx: Ctx, st: A.StateDecl) -> Optional[A.StateDecl]:
@@ -154,15 +154,15 @@ def states_in_scope(ctx: Ctx, svc: Optional[A.Service]) -> dict[str, A.StateDecl
     A `from:` reference is in scope under its own key and under the referenced state's name:
     the corpus has `tracker: {from: svc.commentlist}` read as `commentlist()`, and no file
     tells the two apart otherwise."""
-    out = {A.kebab(n): s for n, s in ctx.imported_states.items()}
+    out = {kebab(n): s for n, s in ctx.imported_states.items()}
     for n, s in ctx.pipe.package_states.items():
-        out[A.kebab(n)] = s
+        out[kebab(n)] = s
     if svc is not None:
         for n, s in svc.states.items():
             if s.is_ref and s.from_ref[1]:
-                out.setdefault(A.kebab(s.from_ref[1]), s)
+                out.setdefault(kebab(s.from_ref[1]), s)
         for n, s in svc.states.items():
-            out[A.kebab(n)] = s
+            out[kebab(n)] = s
     return out
 
 
@@ -175,10 +175,10 @@ def check_function_states(ctx: Ctx) -> None:
             continue
         scope = states_in_scope(ctx, svc)
         for name in fn.states:
-            if name and A.kebab(name) not in scope:
+            if name and kebab(name) not in scope:
                 ctx.error(
                     "E078",
                     fn.span,
                     f"function `{fn.name}` lists state `{name}`, which is not in scope",
-                    ctx.hint(A.kebab(name), scope, "states in scope", "declare the state under `states:`"),
+                    ctx.hint(kebab(name), scope, "states in scope", "declare the state under `states:`"),
                 )

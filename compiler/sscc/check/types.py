@@ -12,8 +12,8 @@ from typing import Optional
 
 from .. import ast as A
 from ..syntax.rust_map import rust_to_sdf, unwrap_result
-from .context import Ctx, Where, rust_span, service_steps
-from .scope import pipeline_types, walk_types
+from .context import Ctx, Where, kebab, rust_span, service_steps
+from .scope import walk_types
 from .typesys import resolve
 
 RUST_PRIMITIVES = ("String", "bool", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "Vec<u8>")
@@ -33,9 +33,9 @@ def check_definitions(ctx: Ctx) -> None:
                 f"rename it, e.g. `{name}-type`, and update the places that use it",
             )
     seen: dict[str, A.Type] = {}
-    named = [t for root in pipeline_types(ctx.pipe) for t in walk_types(root) if t.type_name]
+    named = [t for t in ctx.type_nodes if t.type_name]
     for t in sorted(named, key=lambda t: (t.span.line, t.span.col)):
-        name = A.kebab(t.type_name)
+        name = kebab(t.type_name)
         first = seen.setdefault(name, t)
         if first is not t:
             ctx.error(
@@ -55,29 +55,27 @@ def check_definitions(ctx: Ctx) -> None:
 
 def check_arrow_columns(ctx: Ctx) -> None:
     """E044: arrow-row columns are primitives (u8..u64, i8..i64, f32, f64, bool, string, timestamp)."""
-    for root in pipeline_types(ctx.pipe):
-        for t in walk_types(root):
-            if t.kind != "arrow-row":
+    for t in ctx.type_nodes:
+        if t.kind != "arrow-row":
+            continue
+        for f in t.fields:
+            ft = f.type
+            if ft is None or ft.kind == "prim" and ft.name in A.ARROW_COLUMN_TYPES or ft.kind == "named" and ft.name in ARROW_EXTRA:
                 continue
-            for f in t.fields:
-                ft = f.type
-                if ft is None or ft.kind == "prim" and ft.name in A.ARROW_COLUMN_TYPES or ft.kind == "named" and ft.name in ARROW_EXTRA:
-                    continue
-                rt = resolve(ft, ctx.env)
-                if rt.kind == "?" or rt.kind == "prim" and rt.name in A.ARROW_COLUMN_TYPES:
-                    continue
-                ctx.error(
-                    "E044",
-                    ft.span,
-                    f"arrow-row column `{f.name}` must have a primitive type, found `{rt.describe()}`",
-                    "columns are u8..u64, i8..i64, f32, f64, bool, string or timestamp; store a composite as a string (e.g. JSON)",
-                )
+            rt = resolve(ft, ctx.env)
+            if rt.kind == "?" or rt.kind == "prim" and rt.name in A.ARROW_COLUMN_TYPES:
+                continue
+            ctx.error(
+                "E044",
+                ft.span,
+                f"arrow-row column `{f.name}` must have a primitive type, found `{rt.describe()}`",
+                "columns are u8..u64, i8..i64, f32, f64, bool, string or timestamp; store a composite as a string (e.g. JSON)",
+            )
 
 
 def check_references(ctx: Ctx) -> None:
     """E040: every `type:` written in YAML names a primitive, a defined or an imported type."""
-    for root in pipeline_types(ctx.pipe, functions=False):
-        _check_yaml_type(ctx, root)
+    _check_yaml_types(ctx, ctx.type_nodes, ctx.env)
     for fn in ctx.pipe.functions.values():
         _check_function_types(ctx, fn, Where(None, "function"))
     for svc in ctx.pipe.services.values():
@@ -85,12 +83,11 @@ def check_references(ctx: Ctx) -> None:
             _check_function_types(ctx, step.function, where)
 
 
-def _check_yaml_type(ctx: Ctx, root: Optional[A.Type], env=None) -> None:
-    env = env or ctx.env
-    for t in walk_types(root):
+def _check_yaml_types(ctx: Ctx, nodes, env) -> None:
+    for t in nodes:
         if t.kind != "named" or not t.name or t.name == "?":
             continue
-        if env.knows(t.name) or (t.name in ARROW_EXTRA and _in_arrow_row(root, t)):
+        if env.knows(t.name) or (t.name in ARROW_EXTRA and id(t) in ctx.arrow_columns):
             continue
         ctx.error(
             "E040",
@@ -100,21 +97,12 @@ def _check_yaml_type(ctx: Ctx, root: Optional[A.Type], env=None) -> None:
         )
 
 
-def _in_arrow_row(root: A.Type, target: A.Type) -> bool:
-    for t in walk_types(root):
-        if t.kind == "arrow-row" and any(f.type is target for f in t.fields):
-            return True
-    return False
-
-
 def _check_function_types(ctx: Ctx, fn: A.Function, where: Where) -> None:
     """Types in a step's own declaration: the Rust signature, or `inputs:`/`output:` of a `uses`."""
     env = ctx.env_of(fn)
     if fn.inline is None:
-        for p in fn.inputs:
-            _check_yaml_type(ctx, p.type, env)
-        if fn.output is not None:
-            _check_yaml_type(ctx, fn.output.type, env)
+        roots = [p.type for p in fn.inputs] + ([fn.output.type] if fn.output is not None else [])
+        _check_yaml_types(ctx, [t for r in roots for t in walk_types(r)], env)
         return
     rust = fn.inline.signature
     if rust is None:
@@ -153,7 +141,7 @@ def _find_rust_path(rtype, kebab_name: str):
     stack = [rtype]
     while stack:
         cur = stack.pop()
-        if cur.kind == "path" and cur.name and A.kebab(cur.name) == kebab_name:
+        if cur.kind == "path" and cur.name and kebab(cur.name) == kebab_name:
             return cur
         stack.extend(reversed(cur.args))
     return None
@@ -164,5 +152,5 @@ def _is_state_param(ctx: Ctx, p: A.Param, where: Where) -> bool:
     Not a type reference; the flush rule (operators) decides whether the version allows it."""
     if where.slot != "flush" or where.service is None or p.type is None or p.type.kind != "named":
         return False
-    return any(A.kebab(s) == p.type.name for s in where.service.states)
+    return any(kebab(s) == p.type.name for s in where.service.states)
 
