@@ -49,3 +49,11 @@ def test_catalogue_covers_every_check_code():
     cased = {os.path.basename(f)[:4] for f in FILES}
     assert emitted - cased == set(), f"codes without a case: {sorted(emitted - cased)}"
     assert len(cased) >= 25
+
+
+def test_errors_doc_is_generated_from_the_cases():
+    """docs/errors.d/check.md documents every check code, and is what the cases render today."""
+    import check_errors_doc
+
+    with open(check_errors_doc.DOC) as fh:
+        assert fh.read() == check_errors_doc.build_doc(), "run `python3 tests/check/check_errors_doc.py > docs/errors.d/check.md`"

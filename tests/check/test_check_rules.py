@@ -68,6 +68,7 @@ def test_unknown_matches_everything_and_hashable_follows_aliases():
 
 # ---------------------------------------------------------------------------- no cascades
 
+
 def test_unknown_topic_type_gives_one_error_not_a_cascade():
     _c, diags = flow("""
         topics:
@@ -152,18 +153,23 @@ def test_resolved_package_supplies_types_and_signatures():
 
 
 def test_resolved_package_signature_is_type_checked():
-    text = DATAFLOW_WITH_IMPORT.replace("sentences: {schema: {value: {type: string}}}", "sentences: {schema: {value: {type: u64}}}")
+    text = DATAFLOW_WITH_IMPORT.replace(
+        "sentences: {schema: {value: {type: string}}}", "sentences: {schema: {value: {type: u64}}}"
+    )
     _c, diags = flow(text, packages={"example/text@0.1.0": PACKAGE})
     assert codes(diags) == ["E054"]
 
 
 def test_missing_package_with_declared_signature_is_checked_as_declared():
-    text = DATAFLOW_WITH_IMPORT.replace("            uses: split", "            uses: split\n            inputs: [{name: s, type: u64}]")
+    text = DATAFLOW_WITH_IMPORT.replace(
+        "            uses: split", "            uses: split\n            inputs: [{name: s, type: u64}]"
+    )
     _c, diags = flow(text)
     assert codes(diags) == ["E054"]
 
 
 # ---------------------------------------------------------------------------- keys
+
 
 def test_keyed_output_sets_the_key_that_later_steps_read():
     checked, diags = flow("""
@@ -307,6 +313,7 @@ def test_reference_is_in_scope_under_both_names():
 
 # ---------------------------------------------------------------------------- services and packages
 
+
 def test_service_order_puts_producers_first():
     checked, diags = flow("""
         topics:
@@ -349,8 +356,7 @@ def test_types_fragment_checks_its_references():
 
 def test_package_function_signatures_are_checked():
     _c, diags = check_text(
-        HEAD
-        + textwrap.dedent("""
+        HEAD + textwrap.dedent("""
         functions:
           keep:
             operator: filter

@@ -161,7 +161,9 @@ def _step(ctx: Ctx, step: A.Step, rec: Optional[Rec], where: Where) -> Optional[
     if sig.known_inputs:
         _check_inputs(ctx, step, sig, rec)
     out = _output(ctx, step, sig, rec)
-    ctx.out.step_io[step.loc] = StepIO(rec.value.ast, out.value.ast if out else None, _ast(rec.key), _ast(out.key) if out else None)
+    ctx.out.step_io[step.loc] = StepIO(
+        rec.value.ast, out.value.ast if out else None, _ast(rec.key), _ast(out.key) if out else None
+    )
     return out
 
 
@@ -204,7 +206,11 @@ def _check_inputs(ctx: Ctx, step: A.Step, sig: Sig, rec: Rec) -> None:
                 "E055",
                 (sig.key.span if own and sig.key.span else step.span),
                 f"`{name}` reads a key of type `{want.describe()}`, but the records here have `{rec.key.describe()}` keys",
-                f"declare the key parameter as `Option<{rust_name(rec.key.rt)}>`" if sig.inline else "convert the key with a map first",
+                (
+                    f"declare the key parameter as `Option<{rust_name(rec.key.rt)}>`"
+                    if sig.inline
+                    else "convert the key with a map first"
+                ),
             )
 
 

@@ -151,7 +151,12 @@ def _check_code(ctx: Ctx, code: A.InlineCode, scope: dict, all_states: dict, svc
             if owner and svc is not None and owner != svc.name:
                 hint = f"state `{k}` belongs to service `{owner}`; read it here with `states: {{{k}: {{from: {owner}.{k}}}}}`"
             else:
-                hint = ctx.hint(name, [A.snake(s) for s in scope], "state accessors in scope", "declare the state under this service's `states:`")
+                hint = ctx.hint(
+                    name,
+                    [A.snake(s) for s in scope],
+                    "state accessors in scope",
+                    "declare the state under this service's `states:`",
+                )
             ctx.error("E074", span, f"`{name}()` is not the accessor of a state in scope", hint)
             continue
         member = MEMBER.match(masked, end)
@@ -164,7 +169,9 @@ def _check_code(ctx: Ctx, code: A.InlineCode, scope: dict, all_states: dict, svc
             if member:
                 line, col = lx.pos(m.start())
                 k = bindings[m.group(1)]
-                _check_member(ctx, k, scope[k], member.group(1), member.group(2) != "(", code_span(code, line, col, len(m.group(1))))
+                _check_member(
+                    ctx, k, scope[k], member.group(1), member.group(2) != "(", code_span(code, line, col, len(m.group(1)))
+                )
     if "sql" in masked:
         _check_sql(ctx, code, lx, scope, all_states, svc)
 
@@ -218,7 +225,12 @@ def _check_sql(ctx: Ctx, code: A.InlineCode, lx: Lexed, scope: dict, all_states:
                 if owner and svc is not None and owner != svc.name:
                     hint = f"state `{k}` belongs to service `{owner}`; add `{k}: {{from: {owner}.{k}}}` under this service's `states:`"
                 else:
-                    hint = ctx.hint(A.snake(name), [A.snake(s) for s in scope], "tables in scope", "only the arrow-row states a service sees are SQL tables")
+                    hint = ctx.hint(
+                        A.snake(name),
+                        [A.snake(s) for s in scope],
+                        "tables in scope",
+                        "only the arrow-row states a service sees are SQL tables",
+                    )
                 ctx.error("E075", span, f"SQL table `{name}` is not a state in scope", hint)
             elif state_kind(ctx, st) == "value":
                 ctx.error(

@@ -1,8 +1,8 @@
 """Names that must resolve or stay distinct: topics, schedules, `uses`, operators, duplicates.
 
-    sources: [{type: topic, id: sentense}]      # E046 unknown topic, did you mean `sentence`?
-    transforms: [{operator: flatmap, ...}]      # E051 unknown operator, did you mean `flat-map`?
-    services: {word-count: ..., word_count: ...} # E042 both are `word-count` once normalised
+sources: [{type: topic, id: sentense}]      # E046 unknown topic, did you mean `sentence`?
+transforms: [{operator: flatmap, ...}]      # E051 unknown operator, did you mean `flat-map`?
+services: {word-count: ..., word_count: ...} # E042 both are `word-count` once normalised
 """
 
 from __future__ import annotations
@@ -51,7 +51,13 @@ def check_uses(ctx: Ctx) -> None:
             "E048",
             step.span,
             f"unknown function `{name}` in `uses`",
-            hint or ctx.hint(name, known, "imported functions", "import it: `imports: [{pkg: ns/name@version, functions: [{name: " + name + "}]}]`"),
+            hint
+            or ctx.hint(
+                name,
+                known,
+                "imported functions",
+                "import it: `imports: [{pkg: ns/name@version, functions: [{name: " + name + "}]}]`",
+            ),
         )
 
 
@@ -70,7 +76,10 @@ def check_operators(ctx: Ctx) -> None:
         op = (fn.declared_operator or "").replace("_", "-")
         if op and op not in A.OPERATORS and op != "aggregate":
             ctx.error(
-                "E051", fn.span, f"unknown operator `{fn.declared_operator}`", ctx.hint(op, A.OPERATORS + ("aggregate",), "operators are")
+                "E051",
+                fn.span,
+                f"unknown operator `{fn.declared_operator}`",
+                ctx.hint(op, A.OPERATORS + ("aggregate",), "operators are"),
             )
 
 
@@ -101,7 +110,11 @@ def _collisions(ctx: Ctx, what: str, items: Iterable[tuple[str, Span]], exact_to
         other, ospan = first[k]
         if other == name and not exact_too:
             continue
-        same = f"`{name}` is already defined" if other == name else f"`{name}` and `{other}` are the same name once normalised to `{k}`"
+        same = (
+            f"`{name}` is already defined"
+            if other == name
+            else f"`{name}` and `{other}` are the same name once normalised to `{k}`"
+        )
         ctx.error(
             "E042",
             span,

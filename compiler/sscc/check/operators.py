@@ -77,7 +77,9 @@ def check_signatures(ctx: Ctx) -> None:
         if step.operator in A.OPERATORS:
             _check_step(ctx, step, where)
     for fn in ctx.pipe.functions.values():
-        op = PACKAGE_OPERATOR_ALIASES.get((fn.declared_operator or "").replace("_", "-"), (fn.declared_operator or "").replace("_", "-"))
+        op = PACKAGE_OPERATOR_ALIASES.get(
+            (fn.declared_operator or "").replace("_", "-"), (fn.declared_operator or "").replace("_", "-")
+        )
         if op in A.OPERATORS:
             step = A.Step(operator=op, function=fn, span=fn.span, loc=f"functions/{fn.name}")
             _check_step(ctx, step, Where(None, "function"))
@@ -211,7 +213,12 @@ def _returns(ctx: Ctx, step: A.Step, sig: Sig, own: bool) -> None:
     name = fn_label(step.function)
     found = rt.describe()
     if op == "filter" and not _is(rt, "bool"):
-        ctx.error("E056", span, f"a filter function returns `bool`, `{name}` returns `{found}`", "return `Result<bool>`; use filter-map to change the value")
+        ctx.error(
+            "E056",
+            span,
+            f"a filter function returns `bool`, `{name}` returns `{found}`",
+            "return `Result<bool>`; use filter-map to change the value",
+        )
     elif op == "filter-map" and rt.kind != "option":
         ctx.error(
             "E057",
@@ -234,7 +241,12 @@ def _returns(ctx: Ctx, step: A.Step, sig: Sig, own: bool) -> None:
             "return a String, an integer, a bool or a float (e.g. a field of the value)",
         )
     elif op == "assign-timestamp" and not _is(rt, "i64"):
-        ctx.error("E060", span, f"an assign-timestamp function returns the timestamp as `i64` (ms), `{name}` returns `{found}`", "return `Result<i64>`")
+        ctx.error(
+            "E060",
+            span,
+            f"an assign-timestamp function returns the timestamp as `i64` (ms), `{name}` returns `{found}`",
+            "return `Result<i64>`",
+        )
     elif op == "update-state" and rt.kind != "null":
         ctx.error(
             "E061",

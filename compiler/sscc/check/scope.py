@@ -95,7 +95,9 @@ def build_scope(ctx: Ctx) -> None:
     pipe = ctx.pipe
     ctx.type_nodes = type_nodes(pipe, functions=False)
     ctx.arrow_columns = {id(f.type) for t in ctx.type_nodes if t.kind == "arrow-row" for f in t.fields if f.type is not None}
-    env = local_env(pipe, ctx.type_nodes + [t for fn in pipe.functions.values() for r in function_types(fn) for t in walk_types(r)])
+    env = local_env(
+        pipe, ctx.type_nodes + [t for fn in pipe.functions.values() for r in function_types(fn) for t in walk_types(r)]
+    )
     ctx.env = env
     cache: dict = {id(pipe): env}
     for imp in pipe.imports:

@@ -1,8 +1,8 @@
 """Type definitions and references: every name resolves, none is reserved or defined twice.
 
-    types:
-      word-count: {type: object, properties: {count: {type: u23}}}   # E040 unknown type `u23`
-      object: {type: string}                                         # E041 reserved
+types:
+  word-count: {type: object, properties: {count: {type: u23}}}   # E040 unknown type `u23`
+  object: {type: string}                                         # E041 reserved
 """
 
 from __future__ import annotations
@@ -60,7 +60,13 @@ def check_arrow_columns(ctx: Ctx) -> None:
             continue
         for f in t.fields:
             ft = f.type
-            if ft is None or ft.kind == "prim" and ft.name in A.ARROW_COLUMN_TYPES or ft.kind == "named" and ft.name in ARROW_EXTRA:
+            if (
+                ft is None
+                or ft.kind == "prim"
+                and ft.name in A.ARROW_COLUMN_TYPES
+                or ft.kind == "named"
+                and ft.name in ARROW_EXTRA
+            ):
                 continue
             rt = resolve(ft, ctx.env)
             if rt.kind == "?" or rt.kind == "prim" and rt.name in A.ARROW_COLUMN_TYPES:
@@ -93,7 +99,9 @@ def _check_yaml_types(ctx: Ctx, nodes, env) -> None:
             "E040",
             t.span,
             f"unknown type `{t.name}`",
-            ctx.hint(t.name, list(env.defs) + list(env.opaque) + list(YAML_PRIMITIVES), "types in scope", "define it under `types:`"),
+            ctx.hint(
+                t.name, list(env.defs) + list(env.opaque) + list(YAML_PRIMITIVES), "types in scope", "define it under `types:`"
+            ),
         )
 
 
@@ -133,8 +141,18 @@ def _check_rust_type(ctx: Ctx, code: A.InlineCode, rtype, t: A.Type, env) -> Non
             hint = f"`{written}` is declared inside the `run:` block; a signature type must come from `types:`, which SDF turns into Rust (define `{sub.name}` there)"
         else:
             cands = [A.pascal(n) for n in list(env.defs) + list(env.opaque)] + list(RUST_PRIMITIVES)
-            hint = ctx.hint(written, cands, "types in scope", f"define `{sub.name}` under `types:` (Rust `{written}` is the type `{sub.name}`)")
-        ctx.error("E040", rust_span(code, node) if node is not None else sub.span, f"unknown type `{written}` in the Rust signature", hint)
+            hint = ctx.hint(
+                written,
+                cands,
+                "types in scope",
+                f"define `{sub.name}` under `types:` (Rust `{written}` is the type `{sub.name}`)",
+            )
+        ctx.error(
+            "E040",
+            rust_span(code, node) if node is not None else sub.span,
+            f"unknown type `{written}` in the Rust signature",
+            hint,
+        )
 
 
 def _find_rust_path(rtype, kebab_name: str):
@@ -153,4 +171,3 @@ def _is_state_param(ctx: Ctx, p: A.Param, where: Where) -> bool:
     if where.slot != "flush" or where.service is None or p.type is None or p.type.kind != "named":
         return False
     return any(kebab(s) == p.type.name for s in where.service.states)
-

@@ -1,9 +1,9 @@
 """Windows and partitions: the shape SDF needs before it can run them.
 
-    window:
-      tumbling: {duration: 10s}
-      sliding: {duration: 1m, slide: 2m}   # E063 both kinds; E065 slide longer than duration
-      flush: ...                           # E064 no assign-timestamp
+window:
+  tumbling: {duration: 10s}
+  sliding: {duration: 1m, slide: 2m}   # E063 both kinds; E065 slide longer than duration
+  flush: ...                           # E064 no assign-timestamp
 """
 
 from __future__ import annotations
@@ -34,10 +34,20 @@ def check_windows(ctx: Ctx) -> None:
                 "windows are event-time: add `assign-timestamp:` with `fn f(value: T, event_time: i64) -> Result<i64>`",
             )
         if w.kind and w.duration_ms is not None and w.duration_ms <= 0:
-            ctx.error("E065", w.span, f"the window duration must be longer than 0, found `{w.duration}`", "give a duration such as `10s`")
+            ctx.error(
+                "E065",
+                w.span,
+                f"the window duration must be longer than 0, found `{w.duration}`",
+                "give a duration such as `10s`",
+            )
         if w.kind == "sliding":
             if w.slide is None:
-                ctx.error("E065", w.span, "a sliding window needs `slide:`", "add `slide:` no longer than the duration, e.g. `slide: 10s`")
+                ctx.error(
+                    "E065",
+                    w.span,
+                    "a sliding window needs `slide:`",
+                    "add `slide:` no longer than the duration, e.g. `slide: 10s`",
+                )
             elif w.slide_ms is not None and w.duration_ms is not None and (w.slide_ms <= 0 or w.slide_ms > w.duration_ms):
                 ctx.error(
                     "E065",
