@@ -152,6 +152,10 @@ def test_bodies_with_braces_in_literals_and_comments():
     let e = r#"}" not the end "#;
     let f = br##"}"#}"##;
     let g = "\"}";
+    let i = r"\";
+    let j = '\\';
+    let k = '\u{7D}';
+    let l = c"}";
     let h: &'static str = "x";          // '}' in a comment
     /* } /* nested { */ still comment } */
     fn nested() -> u32 { 1 }
@@ -161,7 +165,7 @@ fn after() {}
 """
     fns = parse_functions(code)
     assert [f.name for f in fns] == ["f", "after"]
-    assert (fns[0].end_line, fns[0].end_col) == (13, 2)
+    assert (fns[0].end_line, fns[0].end_col) == (17, 2)
 
 
 def test_lifetime_is_not_a_char_literal():

@@ -22,7 +22,7 @@ def load(name: str, **options) -> Lark:
 
 
 class FastLexer(Lexer):
-    """One compiled regex for the whole grammar, ~3x faster than Lark's contextual lexer.
+    """One compiled regex for the whole grammar: a signature parses ~2.5x faster than with Lark's lexer.
 
     Lark spends most of a short parse lexing (per-token line counting, per-state lexers). This
     lexer suits grammars whose terminals never overlap except keywords, which are looked up
