@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from runtime_fixtures import fixture_wasm  # noqa: F401
+
 from sscc_runtime import frames, service
 from sscc_runtime.store import Store
 

@@ -4,6 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import runtime_fixtures  # noqa: F401
+
 from sscc_runtime import frames
 
 records = st.lists(

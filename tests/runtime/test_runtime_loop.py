@@ -1,14 +1,17 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from runtime_fixtures import fixture_wasm  # noqa: F401
 
 from sscc_runtime import frames, service
 from sscc_runtime.loop import Loop
 from sscc_runtime.store import Store
 
-RUNTIME = str(__import__("pathlib").Path(service.__file__).resolve().parents[1])
+RUNTIME = str(Path(service.__file__).resolve().parents[1])
 
 
 def order(i, item="widget", qty=2, price=1.5):

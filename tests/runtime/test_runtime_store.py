@@ -2,6 +2,8 @@ import sqlite3
 
 import pytest
 
+import runtime_fixtures  # noqa: F401
+
 from sscc_runtime import frames
 from sscc_runtime.backend import (
     Output,

@@ -3,6 +3,8 @@ import json
 import pytest
 import wasmtime
 
+from runtime_fixtures import fixture_wasm  # noqa: F401
+
 from sscc_runtime import fastcall, frames
 from sscc_runtime.fastcall import GuestFault
 from sscc_runtime.wasm_host import Guest, Limits
