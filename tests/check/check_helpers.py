@@ -74,6 +74,7 @@ def check_text(text: str, packages: dict | None = None, path: str = "dataflow.ya
     """Check YAML text; `packages` maps a pkg id to package YAML text. -> (Checked, Diagnostics)."""
     diags = Diagnostics()
     kind, pipe = build(path, diags, text=text)
+    assert pipe is not None, [str(d) for d in diags.items]
     if upgraded_from:
         pipe.upgraded_from = upgraded_from
     pkgs = {}

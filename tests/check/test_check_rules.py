@@ -370,3 +370,93 @@ def test_package_function_signatures_are_checked():
         path="sdf-package.yaml",
     )
     assert codes(diags) == ["E056"]
+
+
+# ---------------------------------------------------------------------------- inline code
+
+STATES = """
+    topics:
+      a: {schema: {value: {type: string}}}
+      b: {schema: {value: {type: string}}}
+    services:
+      owner:
+        sources: [{type: topic, id: a}]
+        states:
+          counter: {type: keyed-state, properties: {key: {type: string}, value: {type: u32}}}
+          rows: {type: keyed-state, properties: {key: {type: string}, value: {type: arrow-row, properties: {n: {type: u32}}}}}
+        partition:
+          assign-key:
+            run: |
+              fn k(w: String) -> Result<String> { Ok(w) }
+          update-state:
+            run: |
+              fn u(_w: String) -> Result<()> {
+                %s
+                Ok(())
+              }
+      reader:
+        sources: [{type: topic, id: b}]
+        states:
+          counter: {from: owner.counter}
+          rows: {from: owner.rows}
+        transforms:
+          - operator: map
+            run: |
+              fn m(w: String) -> Result<String> {
+                %s
+                Ok(w)
+              }
+        sinks: []
+    """
+
+
+def inline(owner_code: str, reader_code: str = "", extra: str = "") -> list:
+    def block(code):
+        return code.replace("\n", "\n" + " " * 16)
+
+    _c, diags = flow(STATES % (block(owner_code), block(reader_code)) + extra)
+    return codes(diags)
+
+
+def test_state_apis_by_kind():
+    assert inline("counter().increment(1); let mut r = rows(); r.n += 1; r.update()?;") == []
+    assert inline('let r = rows(); let total = r.n; let df = sql("select * from rows")?;') == []
+    assert inline("rows().increment(1);") == ["E076"]
+    assert inline("counter().update();") == ["E076"]
+    assert inline('let df = sql("select * from counter")?;') == ["E076"]
+
+
+def test_writes_through_references():
+    assert inline("", "let df = sql(&format!(\"select n from rows where _key = '{}'\", w))?;") == []
+    assert inline("", "counter().increment(1);") == ["E073"]
+    assert inline("", "let mut r = rows(); r.n = 0; r.update()?;") == ["E073", "E073"]
+
+
+def test_strings_comments_closures_and_helpers_are_not_accessors():
+    code = (
+        "// counters() in a comment\n"
+        'let s = "also counters() in a string";\n'
+        "let f = || 1; let x = f();\n"
+        "fn helper() -> u32 { 1 }\n"
+        "let y = helper(); let z = key(); let v = Vec::<u32>::new(); println!();"
+    )
+    assert inline(code) == []
+
+
+def test_a_state_of_another_service_is_named_in_the_hint():
+    third = """
+      third:
+        sources: [{type: topic, id: b}]
+        transforms:
+          - operator: map
+            run: |
+              fn t(w: String) -> Result<String> { let c = counter(); Ok(w) }
+        sinks: []
+    """
+    _c, diags = flow(STATES % ("", "") + third)
+    assert codes(diags) == ["E074"]
+    assert "from: owner.counter" in diags.items[0].hint
+
+
+def test_sql_over_an_expression_result_binds_no_state():
+    assert inline("", 'let top = rows().sql("select * from rows")?; let n = top.rows()?;') == []

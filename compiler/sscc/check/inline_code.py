@@ -26,7 +26,7 @@ from .states import state_kind, states_in_scope
 # patterns start with a literal where they can: re then skips ahead instead of trying every position
 EMPTY_CALL = re.compile(r"\(\s*\)")
 DEFINED_FN = re.compile(r"fn\s+([A-Za-z_]\w*)")
-LET_BINDING = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)\s*(?::[^=;]+)?=\s*(?:([a-z_]\w*)\s*\(\s*\)|(\|))")
+LET_BINDING = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)\s*(?::[^=;]+)?=\s*(?:([a-z_]\w*)\s*\(\s*\)\s*\??\s*;|(\|))")
 USE_ITEMS = re.compile(r"use\s+([^;]+);")
 MEMBER = re.compile(r"\s*\.\s*(\w+)\s*(\(|[-+*/]?=(?!=))")
 SQL_TABLE = re.compile(r"(?i)\b(?:from|join)\s+(`[^`]*`|\"[^\"]*\"|[A-Za-z_][\w\-]*|\{[^}]*\}|\()")
