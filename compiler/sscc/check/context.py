@@ -45,7 +45,6 @@ class Ctx:
     env: Env = field(default_factory=lambda: Env("<file>"))
     fn_envs: dict[int, Env] = field(default_factory=dict)  # id(Function) -> Env its types resolve in
     imported_states: dict[str, A.StateDecl] = field(default_factory=dict)  # kebab -> decl (packages)
-    opaque_functions: set[str] = field(default_factory=set)  # `uses` names from packages not loaded
     sigs: dict = field(default_factory=dict)  # id(Step) -> signature.Sig, filled on first use
     type_nodes: list = field(default_factory=list)  # every type expression in the file, nested ones too
     arrow_columns: set = field(default_factory=set)  # id() of the types of arrow-row columns
@@ -131,7 +130,7 @@ def fn_span(fn: A.Function) -> Span:
     code = fn.inline
     sig = code.signature if code else None
     if sig is not None and getattr(sig, "line", None):
-        return Span(code.span.path, code.line + sig.line - 1, code.col + sig.col - 1)
+        return code_span(code, sig.line, sig.col, len(sig.name))
     return fn.span
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from .. import ast as A
-from .context import Ctx, Where, fn_label, partition_steps
+from .context import Ctx, fn_label
 from .model import StepIO
 from .operators import output_rt
 from .signature import Sig, signature
@@ -43,16 +43,16 @@ def _service(ctx: Ctx, svc: A.Service) -> None:
     outs = []
     for src in svc.sources:
         rec = _source(ctx, src)
-        rec = _run_list(ctx, src.transforms, rec, Where(svc, "source", listed=True))
+        rec = _run_list(ctx, src.transforms, rec)
         outs.append((src, rec))
     rec = _merge(ctx, svc, outs)
-    rec = _run_list(ctx, svc.transforms, rec, Where(svc, "transforms", listed=True))
+    rec = _run_list(ctx, svc.transforms, rec)
     if svc.partition is not None:
-        rec = _partition(ctx, svc, svc.partition, rec)
+        rec = _partition(ctx, svc.partition, rec)
     if svc.window is not None:
-        rec = _window(ctx, svc, svc.window, rec)
+        rec = _window(ctx, svc.window, rec)
     for snk in svc.sinks:
-        out = _run_list(ctx, snk.transforms, rec, Where(svc, "sink", listed=True))
+        out = _run_list(ctx, snk.transforms, rec)
         _sink(ctx, svc, snk, out)
 
 
@@ -124,30 +124,29 @@ def _sink(ctx: Ctx, svc: A.Service, snk: A.Endpoint, rec: Optional[Rec]) -> None
 # ---------------------------------------------------------------------------- middles
 
 
-def _run_list(ctx: Ctx, steps: list, rec: Optional[Rec], where: Where) -> Optional[Rec]:
+def _run_list(ctx: Ctx, steps: list, rec: Optional[Rec]) -> Optional[Rec]:
     for st in steps:
-        rec = _step(ctx, st, rec, where)
+        rec = _step(ctx, st, rec)
     return rec
 
 
-def _partition(ctx: Ctx, svc: A.Service, part: A.Partition, rec: Optional[Rec]) -> Optional[Rec]:
-    for st, where in partition_steps(part, svc):
-        rec = _step(ctx, st, rec, where)
-    return rec
+def _partition(ctx: Ctx, part: A.Partition, rec: Optional[Rec]) -> Optional[Rec]:
+    steps = ([part.assign_key] if part.assign_key else []) + part.transforms + ([part.update_state] if part.update_state else [])
+    return _run_list(ctx, steps, rec)
 
 
-def _window(ctx: Ctx, svc: A.Service, w: A.Window, rec: Optional[Rec]) -> Optional[Rec]:
+def _window(ctx: Ctx, w: A.Window, rec: Optional[Rec]) -> Optional[Rec]:
     if w.assign_timestamp is not None:
-        rec = _step(ctx, w.assign_timestamp, rec, Where(svc, "window"))
-    rec = _run_list(ctx, w.transforms, rec, Where(svc, "window", listed=True))
+        rec = _step(ctx, w.assign_timestamp, rec)
+    rec = _run_list(ctx, w.transforms, rec)
     if w.partition is not None:
-        rec = _partition(ctx, svc, w.partition, rec)
+        rec = _partition(ctx, w.partition, rec)
     if w.flush is None:
         return rec
-    return _step(ctx, w.flush, rec, Where(svc, "flush"))
+    return _step(ctx, w.flush, rec)
 
 
-def _step(ctx: Ctx, step: A.Step, rec: Optional[Rec], where: Where) -> Optional[Rec]:
+def _step(ctx: Ctx, step: A.Step, rec: Optional[Rec]) -> Optional[Rec]:
     op = step.operator
     if op == "flush":
         return _flush(ctx, step)

@@ -155,7 +155,6 @@ def _unresolved_import(ctx: Ctx, imp: A.Import) -> None:
     ctx.env.opaque.update(kebab(i.name) for i in imp.types)
     for item in imp.functions:
         name = kebab(item.alias or item.name)
-        ctx.opaque_functions.add(name)
         ctx.out.functions.setdefault(name, A.Function(name=kebab(item.name), span=item.span, resolved=False))
     for item in imp.states:
         ctx.imported_states.setdefault(kebab(item.name), A.StateDecl(name=item.name, span=item.span))
