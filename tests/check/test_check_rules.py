@@ -460,3 +460,15 @@ def test_a_state_of_another_service_is_named_in_the_hint():
 
 def test_sql_over_an_expression_result_binds_no_state():
     assert inline("", 'let top = rows().sql("select * from rows")?; let n = top.rows()?;') == []
+
+
+def test_types_in_scope_include_what_imports_reach():
+    package = PACKAGE.replace(
+        "  word: {type: string}", "  word: {type: string}\n  words: {type: list, items: {type: word}}\n  unused: {type: u8}"
+    )
+    text = DATAFLOW_WITH_IMPORT.replace("types: [{name: word}]", "types: [{name: words}]").replace(
+        "{type: word}", "{type: words}"
+    )
+    checked, diags = flow(text, packages={"example/text@0.1.0": package})
+    assert set(checked.types) == {"words", "word"}
+    assert codes(diags) == ["E067"]  # the flat-map gives `word`, the topic holds `words`

@@ -12,6 +12,7 @@ from typing import Iterable
 from .. import ast as A
 from ..diagnostics import Span
 from .context import Ctx, fn_span, kebab, service_steps
+from .signature import declared_kind
 
 LEGACY_OPERATORS = {"group-by": "assign-key", "process": "update-state", "aggregate": "flush"}
 
@@ -73,8 +74,8 @@ def check_operators(ctx: Ctx) -> None:
             hint = ctx.hint(op, A.STEP_OPERATORS, "operators are", None)
         ctx.error("E051", step.span, f"unknown operator `{op}`", hint)
     for fn in ctx.pipe.functions.values():
-        op = (fn.declared_operator or "").replace("_", "-")
-        if op and op not in A.OPERATORS and op != "aggregate":
+        op = declared_kind(fn)
+        if op and op not in A.OPERATORS:
             ctx.error(
                 "E051",
                 fn.span,

@@ -21,11 +21,11 @@
 from __future__ import annotations
 
 from .. import ast as A
+from ..syntax import SyntaxProblem
+from ..syntax import rust as rust_syntax
 from .context import Ctx, Where, fn_label, kebab
-from .signature import Sig, signature
+from .signature import Sig, declared_kind, signature
 from .typesys import RT, hashable, resolve
-
-PACKAGE_OPERATOR_ALIASES = {"aggregate": "flush"}
 
 
 def check_positions(ctx: Ctx) -> None:
@@ -60,8 +60,7 @@ def check_declared_kind(ctx: Ctx) -> None:
         decl = ctx.out.functions.get(fn.uses)
         if decl is None or not decl.resolved or not decl.declared_operator:
             continue
-        declared = decl.declared_operator.replace("_", "-")
-        declared = PACKAGE_OPERATOR_ALIASES.get(declared, declared)
+        declared = declared_kind(decl)
         if declared in A.OPERATORS and step.operator in A.OPERATORS and declared != step.operator:
             ctx.error(
                 "E050",
@@ -77,9 +76,7 @@ def check_signatures(ctx: Ctx) -> None:
         if step.operator in A.OPERATORS:
             _check_step(ctx, step, where)
     for fn in ctx.pipe.functions.values():
-        op = PACKAGE_OPERATOR_ALIASES.get(
-            (fn.declared_operator or "").replace("_", "-"), (fn.declared_operator or "").replace("_", "-")
-        )
+        op = declared_kind(fn)
         if op in A.OPERATORS:
             step = A.Step(operator=op, function=fn, span=fn.span, loc=f"functions/{fn.name}")
             _check_step(ctx, step, Where(None, "function"))
@@ -108,10 +105,8 @@ def _check_step(ctx: Ctx, step: A.Step, where: Where) -> None:
 def _no_operator_function(ctx: Ctx, step: A.Step, code: A.InlineCode) -> None:
     """E080: several top-level functions and none of them is the operator (build_ast left it)."""
     try:
-        from ..syntax import rust as rust_syntax
-
         names = [f"`{f.name}`" for f in rust_syntax.parse_functions(code.text)]
-    except Exception:  # noqa: BLE001 - only for the message
+    except SyntaxProblem:
         names = []
     ctx.error(
         "E080",

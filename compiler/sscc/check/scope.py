@@ -128,17 +128,25 @@ def build_scope(ctx: Ctx) -> None:
                 ctx.imported_states[kebab(item.name)] = st
     for fn in pipe.functions.values():
         ctx.fn_envs[id(fn)] = env
-    # types a resolved package function needs but the file did not import (the IR wants them too)
-    types = {name: t for name, t in env.defs.items()}
-    for fn in ctx.out.functions.values():
-        fenv = ctx.env_of(fn)
-        for root in function_types(fn):
-            for t in walk_types(root):
-                if t.kind == "named" and t.name in fenv.defs:
-                    types.setdefault(t.name, fenv.defs[t.name])
-    ctx.out.types = types
+    ctx.out.types = _types_in_scope(ctx, env)
     for svc in pipe.services.values():
         ctx.out.states[svc.name] = dict(svc.states)
+
+
+def _types_in_scope(ctx: Ctx, env: Env) -> dict[str, A.Type]:
+    """The file's types plus every definition they, or the imported functions, reach in packages
+    (an imported record's field types, a package function's output type): the IR needs them all."""
+    types = dict(env.defs)
+    todo = [(t, env.home_of(name)) for name, t in env.defs.items()]
+    for fn in ctx.out.functions.values():
+        todo += [(t, ctx.env_of(fn)) for t in function_types(fn)]
+    while todo:
+        root, home = todo.pop()
+        for t in walk_types(root):
+            if t.kind == "named" and t.name not in types and t.name in home.defs:
+                types[t.name] = home.defs[t.name]
+                todo.append((home.defs[t.name], home.home_of(t.name)))
+    return types
 
 
 def _find_state(pkg: A.Pipeline, name: str) -> Optional[A.StateDecl]:

@@ -36,6 +36,12 @@ class Sig:
         return ([self.key] if self.key else []) + self.values
 
 
+def declared_kind(fn: A.Function) -> str:
+    """A package function's `operator:` as a step operator: `aggregate` is flush, `_` is `-`."""
+    op = (fn.declared_operator or "").replace("_", "-")
+    return "flush" if op == "aggregate" else op
+
+
 def signature(ctx: Ctx, step: A.Step) -> Sig:
     hit = ctx.sigs.get(id(step))
     if hit is None:
