@@ -80,6 +80,12 @@ def test_upgraded_documents_start_with_their_provenance_and_notes():
     assert emit_yaml(doc) == "# Upgraded from apiVersion 0.2.0 to 0.6.0 by `sscc upgrade`.\n# note: line 3: something\napiVersion: 0.6.0\n"
 
 
+def test_a_block_keeping_its_trailing_newlines_is_followed_directly_by_the_next_section():
+    text = emit({"a": "x\n\n", "b": 1})
+    assert text == "a: |+\n  x\n\nb: 1\n"
+    assert reload(text) == {"a": "x\n\n", "b": 1}
+
+
 def test_output_is_deterministic():
     data = {"b": {"z": 1, "a": [1, {"y": "x\n"}]}, "a": "s"}
     assert emit(data) == emit(data)
@@ -99,5 +105,5 @@ CODE_LIKE = st.lists(st.sampled_from(["\n", " ", "  ", "\t", "x", "fn f() {", "}
 @settings(max_examples=1000, deadline=None)
 @given(CODE_LIKE)
 def test_any_code_like_text_reads_back_unchanged(value):
-    text = emit({"run": value})
-    assert reload(text) == {"run": value}
+    data = {"run": value, "next": [value, {"run": value}], "last": value}
+    assert reload(emit(data)) == data

@@ -22,6 +22,7 @@ from .upgrade import TARGET, UpgradedDocument
 from .yaml_loader import Document
 
 _NO_WRAP = 1 << 30
+_DOCUMENT_END = "\n...\n"
 # Lines the loader refuses (tab indentation) must not be produced by a literal block.
 _TAB_AFTER_SPACES = re.compile(r"^ *\t", re.M)
 # Line breaks of YAML 1.1 besides \n: only a double-quoted string keeps them (as escapes).
@@ -91,5 +92,18 @@ def emit_yaml(doc: Document) -> str:
     data = doc.data
     if not isinstance(data, dict):
         return _header(doc) + _dump(data)
-    sections = [_dump({key: value}) for key, value in data.items()]
-    return _header(doc) + "\n".join(sections)
+    return _header(doc) + _sections(data)
+
+
+def _sections(data: dict) -> str:
+    """The top-level entries, a blank line between them; but none after a block kept with `|+`
+    (whose trailing blank lines are its content): PyYAML ends that one with the document end
+    marker `...`, which is dropped there so the next entry continues the same document."""
+    text = ""
+    for key, value in data.items():
+        if text.endswith(_DOCUMENT_END):
+            text = text[: -len(_DOCUMENT_END) + 1]
+        elif text:
+            text += "\n"
+        text += _dump({key: value})
+    return text
