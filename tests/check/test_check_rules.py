@@ -438,9 +438,12 @@ def test_strings_comments_closures_and_helpers_are_not_accessors():
         'let s = "also counters() in a string";\n'
         "let f = || 1; let x = f();\n"
         "fn helper() -> u32 { 1 }\n"
-        "let y = helper(); let z = key(); let v = Vec::<u32>::new(); println!();"
+        "let y = helper(); let z = key(); let v = Vec::<u32>::new(); println!();\n"
+        "let g = move || 2; let h = g(); let k = [1].iter().map(|f| f()).count();\n"
+        "fn apply(cb: fn() -> u32) -> u32 { cb() }"
     )
     assert inline(code) == []
+    assert inline("use rand::*; let r = random(); let c = counterr();") == ["E074"]
 
 
 def test_a_state_of_another_service_is_named_in_the_hint():

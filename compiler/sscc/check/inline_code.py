@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import ast as A
+from ..diagnostics import suggest
 from .context import Ctx, code_span, kebab
 from .states import state_kind, states_in_scope
 
 # patterns start with a literal where they can: re then skips ahead instead of trying every position
 EMPTY_CALL = re.compile(r"\(\s*\)")
 DEFINED_FN = re.compile(r"fn\s+([A-Za-z_]\w*)")
-LET_BINDING = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)\s*(?::[^=;]+)?=\s*(?:([a-z_]\w*)\s*\(\s*\)\s*\??\s*;|(\|))")
+LET_BINDING = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)\s*(?::[^=;]+)?=\s*([a-z_]\w*)\s*\(\s*\)\s*\??\s*;")
+LOCAL_NAME = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)|fn\s+\w+\s*(?:<[^>]*>)?\s*\(([^)]*)\)|\|([^|]*)\|")
 USE_ITEMS = re.compile(r"use\s+([^;]+);")
 MEMBER = re.compile(r"\s*\.\s*(\w+)\s*(\(|[-+*/]?=(?!=))")
 SQL_TABLE = re.compile(r"(?i)\b(?:from|join)\s+(`[^`]*`|\"[^\"]*\"|[A-Za-z_][\w\-]*|\{[^}]*\}|\()")
@@ -130,20 +132,36 @@ def _free_calls(masked: str):
         yield name, at, m.end()
 
 
+def _local_names(masked: str) -> set[str]:
+    """Names bound in the block (let, fn and closure parameters): a call of one is not a state."""
+    names: set[str] = set()
+    for m in LOCAL_NAME.finditer(masked):
+        if m.group(1):
+            names.add(m.group(1))
+        else:
+            for param in (m.group(2) or m.group(3) or "").split(","):
+                ident = re.match(r"\s*(?:mut\s+)?([a-z_]\w*)", param)
+                if ident:
+                    names.add(ident.group(1))
+    return names
+
+
 def _check_code(ctx: Ctx, code: A.InlineCode, scope: dict, all_states: dict, svc: Optional[A.Service]) -> None:
     lx = lex(code.text)
     masked = lx.masked
-    defined = set(DEFINED_FN.findall(masked)) | _imported_names(masked) | CONTEXT_FUNCTIONS
+    imported = _imported_names(masked)
+    defined = set(DEFINED_FN.findall(masked)) | imported | _local_names(masked) | CONTEXT_FUNCTIONS
+    glob_import = "*" in imported  # `use x::*;` may bring any free function into scope
     bindings: dict[str, str] = {}  # local variable -> state (kebab) it holds
     for m in LET_BINDING.finditer(masked):
-        if m.group(3):  # `let f = |..|`: a closure, callable as `f()`
-            defined.add(m.group(1))
-        elif kebab(m.group(2)) in scope:
+        if kebab(m.group(2)) in scope:
             bindings[m.group(1)] = kebab(m.group(2))
     for name, at, end in _free_calls(masked):
-        if name in defined or name in RUST_KEYWORDS:
-            continue
         k = kebab(name)
+        if name in RUST_KEYWORDS or (name in defined and k not in scope):
+            continue
+        if k not in scope and glob_import and suggest(name, [A.snake(s) for s in scope]) is None:
+            continue
         line, col = lx.pos(at)
         span = code_span(code, line, col, len(name))
         if k not in scope:
