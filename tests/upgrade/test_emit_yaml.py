@@ -21,7 +21,13 @@ def reload(text):
 
 
 def test_layout_keeps_key_order_indents_lists_and_separates_sections():
-    text = emit({"apiVersion": "0.6.0", "meta": {"name": "x", "version": "0.1.0"}, "services": {"s": {"sources": [{"type": "topic", "id": "a"}]}}})
+    text = emit(
+        {
+            "apiVersion": "0.6.0",
+            "meta": {"name": "x", "version": "0.1.0"},
+            "services": {"s": {"sources": [{"type": "topic", "id": "a"}]}},
+        }
+    )
     assert text == (
         "apiVersion: 0.6.0\n"
         "\n"
@@ -39,7 +45,26 @@ def test_layout_keeps_key_order_indents_lists_and_separates_sections():
 
 def test_strings_are_quoted_only_when_plain_text_would_read_differently():
     plain = ["0.6.0", "20s", "word-count", "https://x.y/z?a=b", "hello world", "a:b"]
-    quoted = ["yes", "No", "on", "null", "~", "", "1e3", "1.5", "10", "0o17", "0x1F", ".inf", "true", "2024-01-01", "- a", "a: b", "#x", "*a"]
+    quoted = [
+        "yes",
+        "No",
+        "on",
+        "null",
+        "~",
+        "",
+        "1e3",
+        "1.5",
+        "10",
+        "0o17",
+        "0x1F",
+        ".inf",
+        "true",
+        "2024-01-01",
+        "- a",
+        "a: b",
+        "#x",
+        "*a",
+    ]
     for value in plain:
         assert emit({"k": value}) == f"k: {value}\n", value
     for value in quoted:
@@ -77,7 +102,10 @@ def test_text_the_loader_would_refuse_in_a_block_is_quoted():
 
 def test_upgraded_documents_start_with_their_provenance_and_notes():
     doc = UpgradedDocument("p.yaml", "", {"apiVersion": "0.6.0"}, upgraded_from="0.2.0", notes=["line 3: something"])
-    assert emit_yaml(doc) == "# Upgraded from apiVersion 0.2.0 to 0.6.0 by `sscc upgrade`.\n# note: line 3: something\napiVersion: 0.6.0\n"
+    assert (
+        emit_yaml(doc)
+        == "# Upgraded from apiVersion 0.2.0 to 0.6.0 by `sscc upgrade`.\n# note: line 3: something\napiVersion: 0.6.0\n"
+    )
 
 
 def test_a_block_keeping_its_trailing_newlines_is_followed_directly_by_the_next_section():
@@ -99,7 +127,10 @@ def test_any_string_reads_back_unchanged(value):
     assert reload(text) == {"k": value, "l": [value]}
 
 
-CODE_LIKE = st.lists(st.sampled_from(["\n", " ", "  ", "\t", "x", "fn f() {", "}", "#", "- ", ": ", "'", '"', "|", "é", "\r", "\x85", "\ufeff"]), max_size=30).map("".join)
+CODE_LIKE = st.lists(
+    st.sampled_from(["\n", " ", "  ", "\t", "x", "fn f() {", "}", "#", "- ", ": ", "'", '"', "|", "é", "\r", "\x85", "\ufeff"]),
+    max_size=30,
+).map("".join)
 
 
 @settings(max_examples=1000, deadline=None)

@@ -74,14 +74,12 @@ def test_the_original_document_is_not_modified():
 
 
 def test_singular_source_and_sink_become_lists():
-    svc, doc, codes = service(
-        """\
+    svc, doc, codes = service("""\
         source:
           type: topic
           id: a
         sink: {type: topic, id: b}
-        """
-    )
+        """)
     assert codes == []
     assert svc == {"sources": [{"type": "topic", "id": "a"}], "sinks": [{"type": "topic", "id": "b"}]}
     assert key_line(doc, "sources") == 4
@@ -90,12 +88,10 @@ def test_singular_source_and_sink_become_lists():
 
 
 def test_singular_and_plural_endpoint_together_is_an_error():
-    svc, _, codes = service(
-        """\
+    svc, _, codes = service("""\
         source: {type: topic, id: a}
         sources: [{type: topic, id: b}]
-        """
-    )
+        """)
     assert codes == [("E125", 4)]
     assert svc == {"sources": [{"type": "topic", "id": "b"}]}  # the one that could not be placed is left out
 
@@ -126,8 +122,7 @@ def test_endpoint_with_steps_and_transforms_is_an_error():
 
 
 def test_preview_states_move_to_the_service_as_a_map():
-    svc, doc, codes = service(
-        """\
+    svc, doc, codes = service("""\
         source: {type: topic, id: a}
         transforms:
           states:
@@ -137,11 +132,12 @@ def test_preview_states_move_to_the_service_as_a_map():
           steps:
             - operator: map
               run: x
-        """
-    )
+        """)
     assert codes == []
     assert list(svc) == ["sources", "states", "transforms"]
-    assert svc["states"] == {"count": {"type": "keyed-state", "properties": {"key": {"type": "string"}, "value": {"type": "u32"}}}}
+    assert svc["states"] == {
+        "count": {"type": "keyed-state", "properties": {"key": {"type": "string"}, "value": {"type": "u32"}}}
+    }
     assert key_line(doc, "states") == 6
     assert key_line(doc, "states", "count") == 7
     assert value_line(doc, "states", "count", "type") == 8
@@ -192,8 +188,7 @@ def test_state_defined_twice_is_an_error():
 
 
 def test_service_states_and_preview_states_are_merged():
-    svc, _, codes = service(
-        """\
+    svc, _, codes = service("""\
         states:
           - name: a
             from: x.a
@@ -203,8 +198,7 @@ def test_service_states_and_preview_states_are_merged():
               from: x.b
             - name: a
               from: y.a
-        """
-    )
+        """)
     assert codes == [("E125", 11)]
     assert svc["states"] == {"a": {"from": "x.a"}, "b": {"from": "x.b"}}
 
@@ -305,8 +299,7 @@ def test_preview_steps_with_a_window_fill_its_slots():
 
 
 def test_preview_steps_without_a_window_make_a_partition():
-    svc, _, codes = service(
-        """\
+    svc, _, codes = service("""\
         transforms:
           steps:
             - operator: map
@@ -315,8 +308,7 @@ def test_preview_steps_without_a_window_make_a_partition():
               run: key
             - operator: map
               run: call
-        """
-    )
+        """)
     assert codes == []
     assert svc == {
         "transforms": [{"operator": "map", "run": "parse"}],
@@ -338,8 +330,7 @@ def test_steps_that_are_not_a_list_are_left_for_the_schema():
 
 
 def test_a_step_after_update_state_is_an_error():
-    _, _, codes = service(
-        """\
+    _, _, codes = service("""\
         transforms:
           steps:
             - operator: assign-key
@@ -348,29 +339,25 @@ def test_a_step_after_update_state_is_an_error():
               run: u
             - operator: map
               run: m
-        """
-    )
+        """)
     assert codes == [("E120", 10)]
 
 
 def test_a_repeated_window_operator_is_an_error():
-    svc, _, codes = service(
-        """\
+    svc, _, codes = service("""\
         transforms:
           steps:
             - operator: assign-key
               run: k1
             - operator: group-by
               run: k2
-        """
-    )
+        """)
     assert codes == [("E121", 8)]
     assert svc["partition"] == {"assign-key": {"run": "k1"}}
 
 
 def test_window_operators_out_of_order_are_errors():
-    _, _, codes = service(
-        """\
+    _, _, codes = service("""\
         transforms:
           window: {tumbling: {duration: 1s}}
           steps:
@@ -380,14 +367,12 @@ def test_window_operators_out_of_order_are_errors():
               run: k
             - operator: assign-timestamp
               run: t
-        """
-    )
+        """)
     assert codes == [("E122", 7), ("E122", 11)]
 
 
 def test_window_operators_without_a_window_are_errors():
-    svc, _, codes = service(
-        """\
+    svc, _, codes = service("""\
         transforms:
           steps:
             - operator: assign-timestamp
@@ -395,8 +380,7 @@ def test_window_operators_without_a_window_are_errors():
           flush:
             operator: aggregate
             run: f
-        """
-    )
+        """)
     assert codes == [("E123", 6), ("E123", 8)]
     assert svc == {"transforms": []}
 
@@ -411,13 +395,11 @@ def test_unknown_key_in_a_preview_transforms_mapping_is_a_warning():
 
 
 def test_a_preview_window_and_a_service_window_together_is_an_error():
-    svc, _, codes = service(
-        """\
+    svc, _, codes = service("""\
         window: {tumbling: {duration: 1s}}
         transforms:
           window: {tumbling: {duration: 2s}}
-        """
-    )
+        """)
     assert codes == [("E125", 6)]
     assert svc["window"] == {"tumbling": {"duration": "1s"}}
 
@@ -492,16 +474,14 @@ def test_slots_lose_an_operator_that_names_them_only():
 
 
 def test_http_adaptor_becomes_a_dependency_with_a_note():
-    svc, doc, codes = service(
-        """\
+    svc, doc, codes = service("""\
         transforms:
           steps:
             - operator: map
               adaptors:
                 - http
               run: f
-        """
-    )
+        """)
     assert codes == []
     assert svc["transforms"] == [
         {
@@ -602,7 +582,10 @@ YAML_ISH = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(services=st.dictionaries(st.sampled_from(["a", "b"]), YAML_ISH, max_size=2), version=st.sampled_from(["0.1.0", "0.3.0", "0.4.0"]))
+@given(
+    services=st.dictionaries(st.sampled_from(["a", "b"]), YAML_ISH, max_size=2),
+    version=st.sampled_from(["0.1.0", "0.3.0", "0.4.0"]),
+)
 def test_odd_input_never_raises_and_keeps_every_position(services, version):
     doc = Document("p.yaml", "", {"apiVersion": version, "services": services})
     result = upgrade(doc, "dataflow", version, Diagnostics())

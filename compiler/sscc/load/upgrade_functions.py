@@ -56,7 +56,10 @@ def _dependency(item: Node, key: str, cx: Context) -> Optional[Node]:
         )
         return None
     name, git, tag = (value for _, value in HTTP_DEPENDENCY)
-    cx.note(item.span, f"`{key}: [http]` became a dependency on `{name}` ({git}, tag {tag}), the crate preview code calls as `ssdk_http::`")
+    cx.note(
+        item.span,
+        f"`{key}: [http]` became a dependency on `{name}` ({git}, tag {tag}), the crate preview code calls as `ssdk_http::`",
+    )
     return mapping(((k, scalar(v, item)) for k, v in HTTP_DEPENDENCY), item, item.span)
 
 

@@ -201,11 +201,18 @@ def _slot_allowed(step: Node, op: str, section: int, sections: Sections, has_win
     span = _operator_span(step)
     written = step.text("operator")
     if op in sections.slots:
-        cx.diags.error("E121", span, f"a second `{written}` step", f"a service has one `{op}`; remove this step or move it to another service")
+        cx.diags.error(
+            "E121",
+            span,
+            f"a second `{written}` step",
+            f"a service has one `{op}`; remove this step or move it to another service",
+        )
     elif op == "assign-timestamp" and not has_window:
         _window_operator_without_window(cx, span, written)
     elif op == "assign-timestamp" and section >= SECTION_AFTER["assign-key"]:
-        cx.diags.error("E122", span, "`assign-timestamp` after `assign-key`", "move the `assign-timestamp` step before the `assign-key` step")
+        cx.diags.error(
+            "E122", span, "`assign-timestamp` after `assign-key`", "move the `assign-timestamp` step before the `assign-key` step"
+        )
     elif op == "update-state" and "assign-key" not in sections.slots:
         cx.diags.error(
             "E122",
@@ -291,7 +298,9 @@ def partition_update_state(service: Node, cx: Context) -> None:
             _after_update_state(cx, late)
         slot = as_slot(steps.value[found])
         kept = [("transforms", sequence(steps.value[:found], steps))] if found else []
-        replace_entry(partition, "transforms", kept + [("update-state", slot)], defined_twice(cx, "as a slot and in `partition.transforms`"))
+        replace_entry(
+            partition, "transforms", kept + [("update-state", slot)], defined_twice(cx, "as a slot and in `partition.transforms`")
+        )
 
 
 # ---------------------------------------------------------------------------- slots

@@ -53,7 +53,9 @@ def _named_state(item: Node, cx: Context) -> Optional[tuple[str, Node]]:
 
     A reference without a name is named after the referenced state: `from: svc.s` -> `s`."""
     if not item.is_map:
-        cx.diags.error("E124", item.span, "a state in a list must be a mapping with `name:`", "write `- name: <state>` and its type")
+        cx.diags.error(
+            "E124", item.span, "a state in a list must be a mapping with `name:`", "write `- name: <state>` and its type"
+        )
         return None
     name = item.text("name")
     name_node = item.get("name")
