@@ -57,3 +57,20 @@ def test_errors_doc_is_generated_from_the_cases():
 
     with open(check_errors_doc.DOC) as fh:
         assert fh.read() == check_errors_doc.build_doc(), "run `python3 tests/check/check_errors_doc.py > docs/errors.d/check.md`"
+
+
+DRIVEN = [f for f in FILES if "# package:" not in open(f).read()]
+
+
+@pytest.mark.parametrize("path", DRIVEN, ids=[os.path.basename(f)[:-5] for f in DRIVEN])
+def test_case_through_the_driver_reports_each_mistake_once(path):
+    """Through `sscc check` (schema stage included) a case still gives one diagnostic per mistake:
+    what the JSON Schema already reports (E010-E029), the checker does not repeat."""
+    from sscc.diagnostics import SourceCache
+    from sscc.driver import Options, front_end
+
+    with open(path) as fh:
+        expected = EXPECT.findall(fh.read())
+    fe = front_end(path, Options(), SourceCache())
+    got = [d for d in fe.diags.sorted() if d.code != "W100"]  # a package not found: the driver's note
+    assert len(got) == len(expected), _show(got)

@@ -475,3 +475,33 @@ def test_types_in_scope_include_what_imports_reach():
     checked, diags = flow(text, packages={"example/text@0.1.0": package})
     assert set(checked.types) == {"words", "word"}
     assert codes(diags) == ["E067"]  # the flat-map gives `word`, the topic holds `words`
+
+
+def test_structural_errors_the_schema_reported_are_not_repeated():
+    from sscc.check import check
+    from sscc.diagnostics import Diagnostics
+    from check_helpers import build
+
+    text = HEAD + textwrap.dedent("""
+        topics:
+          a: {schema: {value: {type: string}}}
+        services:
+          s:
+            sources: [{type: topic, id: a}]
+            window:
+              tumbling: {duration: 5s}
+              flush:
+                run: |
+                  fn f() -> Result<String> { Ok(String::new()) }
+            sinks: [{type: topic, id: a}]
+        """)
+    alone = Diagnostics()
+    _k, pipe = build("dataflow.yaml", alone, text=text)
+    check(pipe, {}, alone)
+    assert codes(alone) == ["E064", "E077"]
+    after_schema = Diagnostics()
+    _k, pipe = build("dataflow.yaml", after_schema, text=text)
+    window_line = pipe.services["s"].window.span.line
+    after_schema.error("E010", Span("dataflow.yaml", window_line, 5), "missing required key `assign-timestamp` in window")
+    check(pipe, {}, after_schema)
+    assert codes(after_schema) == ["E010", "E077"]

@@ -58,6 +58,15 @@ class Ctx:
     def warning(self, code: str, span: Optional[Span], message: str, hint: Optional[str] = None, notes=()) -> None:
         self.diags.warning(code, span or self.file_span, message, hint, notes)
 
+    def shape_error(self, code: str, span: Span, lines: tuple[int, int], message: str, hint: Optional[str] = None) -> None:
+        """A structural error the JSON Schema stage (E010-E029) may have reported on these lines
+        already: the checker repeats nothing, but still reports it when check() runs alone."""
+        first, last = lines
+        for d in self.diags.items:
+            if "E010" <= d.code <= "E029" and d.span.path == self.pipe.path and first <= d.span.line <= last:
+                return
+        self.error(code, span, message, hint)
+
     @property
     def file_span(self) -> Span:
         return Span(self.pipe.path, 1, 1)
@@ -117,6 +126,31 @@ def partition_steps(part: A.Partition, svc: A.Service) -> Iterator[tuple[A.Step,
     yield from _listed(part.transforms, svc, "partition", part)
     if part.update_state:
         yield part.update_state, Where(svc, "partition", last=True, in_partition=True, partition=part)
+
+
+def lines_of(*spans: Optional[Span]) -> tuple[int, int]:
+    """The first and last line a group of nodes covers."""
+    real = [s for s in spans if s is not None and s.line]
+    if not real:
+        return (0, 0)
+    return min(s.line for s in real), max(max(s.end_line, s.line) for s in real)
+
+
+def window_lines(w: A.Window) -> tuple[int, int]:
+    steps = [w.assign_timestamp, w.flush, *w.transforms]
+    if w.partition:
+        steps += [w.partition.assign_key, w.partition.update_state, *w.partition.transforms]
+    return lines_of(w.span, w.partition.span if w.partition else None, *(st.span for st in steps if st))
+
+
+def service_lines(svc: A.Service) -> tuple[int, int]:
+    spans = [svc.span, *(e.span for e in svc.sources + svc.sinks), *(st.span for _w, st in svc.all_steps())]
+    spans += [s.span for s in svc.states.values()]
+    if svc.partition:
+        spans.append(svc.partition.span)
+    if svc.window:
+        spans.append(Span(svc.span.path, *window_lines(svc.window)))
+    return lines_of(*spans)
 
 
 def fn_label(fn: A.Function) -> str:

@@ -11,7 +11,7 @@ from typing import Iterable
 
 from .. import ast as A
 from ..diagnostics import Span
-from .context import Ctx, fn_span, kebab, service_steps
+from .context import Ctx, fn_span, kebab, lines_of, service_steps
 from .signature import declared_kind
 
 LEGACY_OPERATORS = {"group-by": "assign-key", "process": "update-state", "aggregate": "flush"}
@@ -72,7 +72,7 @@ def check_operators(ctx: Ctx) -> None:
             hint = f"`{op}` is the preview name of `{LEGACY_OPERATORS[op]}`"
         else:
             hint = ctx.hint(op, A.STEP_OPERATORS, "operators are", None)
-        ctx.error("E051", step.span, f"unknown operator `{op}`", hint)
+        ctx.shape_error("E051", step.span, lines_of(step.span), f"unknown operator `{op}`", hint)
     for fn in ctx.pipe.functions.values():
         op = declared_kind(fn)
         if op and op not in A.OPERATORS:

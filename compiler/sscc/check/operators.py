@@ -23,7 +23,7 @@ from __future__ import annotations
 from .. import ast as A
 from ..syntax import SyntaxProblem
 from ..syntax import rust as rust_syntax
-from .context import Ctx, Where, fn_label, kebab
+from .context import Ctx, Where, fn_label, kebab, lines_of
 from .signature import Sig, declared_kind, signature
 from .typesys import RT, hashable, resolve
 
@@ -36,7 +36,9 @@ def check_positions(ctx: Ctx) -> None:
             continue
         if op == "update-state" and where.in_partition and where.last and where.partition.update_state is None:
             continue  # the 0.4 (preview 7) shape: update-state as the last partition transform
-        ctx.error("E052", step.span, f"`{op}` cannot be a `transforms:` item here", _position_hint(op, where))
+        ctx.shape_error(
+            "E052", step.span, lines_of(step.span), f"`{op}` cannot be a `transforms:` item here", _position_hint(op, where)
+        )
 
 
 def _position_hint(op: str, where: Where) -> str:

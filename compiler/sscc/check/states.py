@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .. import ast as A
-from .context import Ctx, kebab
+from .context import Ctx, kebab, lines_of
 from .typesys import RT, hashable, resolve, unfold
 
 INT_VALUE_TYPES = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
@@ -28,9 +28,10 @@ def check_refs(ctx: Ctx) -> None:
             owner_name, state_name = st.from_ref
             span = st.from_span or st.span
             if not owner_name or not state_name:
-                ctx.error(
+                ctx.shape_error(
                     "E079",
                     span,
+                    lines_of(span),
                     f"`from:` must be `<service>.<state>`, found `{owner_name}{'.' if state_name else ''}{state_name}`",
                     f"write `from: <service>.{st.name}` naming the service that owns the state",
                 )

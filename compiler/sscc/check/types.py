@@ -12,7 +12,7 @@ from typing import Optional
 
 from .. import ast as A
 from ..syntax.rust_map import rust_to_sdf, unwrap_result
-from .context import Ctx, Where, kebab, rust_span, service_steps
+from .context import Ctx, Where, kebab, lines_of, rust_span, service_steps
 from .scope import walk_types
 from .typesys import resolve
 
@@ -71,9 +71,10 @@ def check_arrow_columns(ctx: Ctx) -> None:
             rt = resolve(ft, ctx.env)
             if rt.kind == "?" or rt.kind == "prim" and rt.name in A.ARROW_COLUMN_TYPES:
                 continue
-            ctx.error(
+            ctx.shape_error(
                 "E044",
                 ft.span,
+                lines_of(ft.span),
                 f"arrow-row column `{f.name}` must have a primitive type, found `{rt.describe()}`",
                 "columns are u8..u64, i8..i64, f32, f64, bool, string or timestamp; store a composite as a string (e.g. JSON)",
             )

@@ -9,7 +9,7 @@ window:
 from __future__ import annotations
 
 from .. import ast as A
-from .context import Ctx
+from .context import Ctx, lines_of, service_lines, window_lines
 
 
 def check_windows(ctx: Ctx) -> None:
@@ -18,18 +18,21 @@ def check_windows(ctx: Ctx) -> None:
         w = svc.window
         if w is None:
             continue
+        lines = window_lines(w)
         if len(w.kinds_given) != 1:
             many = len(w.kinds_given) > 1
-            ctx.error(
+            ctx.shape_error(
                 "E063",
                 w.span,
+                lines,
                 "a window is either `tumbling` or `sliding`, " + ("not both" if many else "and this one is neither"),
                 "keep one of them" if many else "add `tumbling: {duration: 10s}` (or `sliding: {duration: 1m, slide: 10s}`)",
             )
         if w.assign_timestamp is None:
-            ctx.error(
+            ctx.shape_error(
                 "E064",
                 w.span,
+                lines,
                 f"the window of service `{svc.name}` has no `assign-timestamp`",
                 "windows are event-time: add `assign-timestamp:` with `fn f(value: T, event_time: i64) -> Result<i64>`",
             )
@@ -68,9 +71,10 @@ def check_partitions(ctx: Ctx) -> None:
     """E068 partition without assign-key; E069 partition and window side by side; W042 empty partition."""
     for svc in ctx.pipe.services.values():
         if svc.partition is not None and svc.window is not None:
-            ctx.error(
+            ctx.shape_error(
                 "E069",
                 svc.partition.span,
+                service_lines(svc),
                 f"service `{svc.name}` has both `partition` and `window` at the top level",
                 "a service has one of them; move the partition inside the window (`window: partition:`)",
             )
@@ -78,9 +82,10 @@ def check_partitions(ctx: Ctx) -> None:
             if part is None:
                 continue
             if part.assign_key is None:
-                ctx.error(
+                ctx.shape_error(
                     "E068",
                     part.span,
+                    lines_of(part.span),
                     f"the partition of service `{svc.name}` has no `assign-key`",
                     "add `assign-key:` with a function returning the key, e.g. `fn key(v: T) -> Result<String>`",
                 )
