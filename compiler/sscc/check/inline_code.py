@@ -28,7 +28,9 @@ from .states import state_kind, states_in_scope
 EMPTY_CALL = re.compile(r"\(\s*\)")
 DEFINED_FN = re.compile(r"fn\s+([A-Za-z_]\w*)")
 LET_BINDING = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)\s*(?::[^=;]+)?=\s*([a-z_]\w*)\s*\(\s*\)\s*\??\s*;")
-LOCAL_NAME = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)|fn\s+\w+\s*(?:<[^>]*>)?\s*\(([^)]*)\)|\|([^|]*)\|")
+LET_NAME = re.compile(r"let\s+(?:mut\s+)?([a-z_]\w*)")
+FN_PARAMS = re.compile(r"fn\s+\w+\s*(?:<[^>]*>)?\s*\(([^)]*)\)")
+CLOSURE_PARAMS = re.compile(r"\|([^|]*)\|")
 USE_ITEMS = re.compile(r"use\s+([^;]+);")
 MEMBER = re.compile(r"\s*\.\s*(\w+)\s*(\(|[-+*/]?=(?!=))")
 SQL_TABLE = re.compile(r"(?i)\b(?:from|join)\s+(`[^`]*`|\"[^\"]*\"|[A-Za-z_][\w\-]*|\{[^}]*\}|\()")
@@ -59,9 +61,9 @@ class Lexed:
         return i + 1, offset - self.line_starts[i] + 1
 
 
-TOKENS = re.compile(  # the lookahead lets re skip to candidate characters (3x faster)
-    r"""(?=[/"'r])(?:(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))
-      |\br(?P<hashes>\#*)"(?P<raw>.*?)"(?P=hashes)
+TOKENS = re.compile(  # the lookahead lets re skip to the few characters a token can start with
+    r"""(?=[/"'\#])(?:(?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))
+      |(?<=\br)(?P<hashes>\#*)"(?P<raw>.*?)"(?P=hashes)
       |"(?P<str>(?:[^"\\]|\\.)*)(?:"|\Z)
       |(?P<char>'(?:\\.[^'\n]{0,8}|[^'\\\n])'))""",
     re.S | re.X,
@@ -134,15 +136,12 @@ def _free_calls(masked: str):
 
 def _local_names(masked: str) -> set[str]:
     """Names bound in the block (let, fn and closure parameters): a call of one is not a state."""
-    names: set[str] = set()
-    for m in LOCAL_NAME.finditer(masked):
-        if m.group(1):
-            names.add(m.group(1))
-        else:
-            for param in (m.group(2) or m.group(3) or "").split(","):
-                ident = re.match(r"\s*(?:mut\s+)?([a-z_]\w*)", param)
-                if ident:
-                    names.add(ident.group(1))
+    names = set(LET_NAME.findall(masked))
+    for params in FN_PARAMS.findall(masked) + CLOSURE_PARAMS.findall(masked):
+        for param in params.split(","):
+            ident = re.match(r"\s*(?:mut\s+)?([a-z_]\w*)", param)
+            if ident:
+                names.add(ident.group(1))
     return names
 
 
