@@ -45,7 +45,7 @@ class Counters:
 class ServiceRunner:
     """Runs one service: owns its guests, its consumer positions and its counters."""
 
-    def __init__(self, store: TopicBackend, service: Service, fast: bool = True):
+    def __init__(self, store: TopicBackend, service: Service):
         self.store, self.service = store, service
         self.counters = Counters()
         for source in service.sources:
@@ -55,9 +55,7 @@ class ServiceRunner:
         ]
         store.ensure_topic(service.dead_letters, 1)
         modules = {st.module for st in _all_stages(service)}
-        self._guests = {
-            path: Guest(path, service.limits, fast) for path in sorted(modules)
-        }
+        self._guests = {path: Guest(path, service.limits) for path in sorted(modules)}
         self._positions: dict[tuple[str, int], int] = {}
 
     def step(self, stopping: threading.Event) -> int:
@@ -180,9 +178,8 @@ class Loop:
         idle_sleep: float = 0.05,
         on_progress: Callable[[str], None] | None = None,
         every: float = 1.0,
-        fast: bool = True,
     ):
-        self.runners = [ServiceRunner(store, s, fast) for s in services]
+        self.runners = [ServiceRunner(store, s) for s in services]
         self.until_idle, self.idle_sleep = until_idle, idle_sleep
         self.on_progress, self.every = on_progress, every
         self.stopping = threading.Event()

@@ -254,7 +254,6 @@ class Guest:
         self._module = load_module(path, limits.timeout_ms > 0)
         self._fast = fast
         self._instance = _Instance(self._module, limits, fast)
-        self.traps = 0
 
     def run(self, export: str, data: bytes, base_offset: int = -1) -> StageOutput:
         """Run `export` over a framed batch. `base_offset` is the topic offset of the first
@@ -284,7 +283,6 @@ class Guest:
             errors.extend(e._replace(index=e.index + shift) for e in out.errors)
 
         while trapped is not None:
-            self.traps += 1
             self._instance = _Instance(self._module, self.limits, self._fast)
             keep(trapped.salvaged)
             errors.append(trapped.error._replace(index=trapped.error.index + shift))
