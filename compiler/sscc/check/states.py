@@ -82,7 +82,7 @@ def owner_decl(ctx: Ctx, st: A.StateDecl) -> Optional[A.StateDecl]:
 
 
 def state_kind(ctx: Ctx, st: A.StateDecl) -> str:
-    """ "value", "arrow-row" or "unknown", following a reference to its owner."""
+    """A state's kind: "value", "arrow-row" or "unknown", following a reference to its owner."""
     decl = owner_decl(ctx, st)
     if decl is None or decl.type is None:
         return "unknown"
