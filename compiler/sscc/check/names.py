@@ -40,12 +40,18 @@ def check_endpoints(ctx: Ctx) -> None:
 
 
 def check_uses(ctx: Ctx) -> None:
-    """E048: `uses:` names a function no import (or, in a package, no definition) provides."""
+    """E048: `uses:` names a function no import (or, in a package, no definition) provides.
+    A step using a function of a package that could not be loaded is marked `resolved=False`."""
     known = set(ctx.out.functions) | set(ctx.pipe.functions)
     aliases = {kebab(i.name): kebab(i.alias) for imp in ctx.pipe.imports for i in imp.functions if i.alias}
     for step, _where in ctx.steps():
         name = step.function.uses
-        if not name or step.function.inline is not None or name in known:
+        if not name or step.function.inline is not None:
+            continue
+        if name in known:
+            decl = ctx.out.functions.get(name)
+            if decl is not None and not decl.resolved:
+                step.function.resolved = False
             continue
         hint = f"it is imported as `{aliases[name]}`; write `uses: {aliases[name]}`" if name in aliases else None
         ctx.error(

@@ -64,8 +64,6 @@ def _signature(ctx: Ctx, step: A.Step) -> Sig:
     decl = ctx.out.functions.get(fn.uses) if fn.uses else None
     if decl is not None and decl.resolved:
         return _split(Sig(decl, ctx.env_of(decl), fn.span), decl, step.operator)
-    if decl is not None:
-        fn.resolved = False
     sig = Sig(fn, ctx.env_of(fn), fn.span)
     sig.known_inputs = bool(fn.inputs)
     sig.known_output = fn.output is not None
