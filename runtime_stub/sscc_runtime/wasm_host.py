@@ -128,7 +128,10 @@ class _Instance:
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
         self._arm()
-        exports = wasmtime.Instance(self._store, module, []).exports(self._store)
+        try:
+            exports = wasmtime.Instance(self._store, module, []).exports(self._store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            raise GuestFault(f"cannot instantiate the module: {exc}") from exc
         missing = {"memory", "sscc_abi_version", "sscc_control", "sscc_reserve"} - set(
             exports
         )
@@ -170,9 +173,7 @@ class _Instance:
         self._memory.refresh()
         control = self._control()
         if status != 0:
-            raise GuestFault(
-                f"{export}: malformed input frame at record {control.cur_index}"
-            )
+            raise GuestFault(f"{export} found malformed frames in its input")
         return self._outputs(control)
 
     def _bind(self, export: str) -> fastcall.Export:

@@ -183,3 +183,15 @@ def test_without_a_timeout_the_same_module_runs_uninterruptible(fixture_wasm):
     assert Guest(fixture_wasm, Limits(timeout_ms=0)).run(
         "sscc_stage_0", data, 0
     ) == Guest(fixture_wasm).run("sscc_stage_0", data, 0)
+
+
+def test_a_module_too_big_for_the_memory_cap_is_a_clear_error(tmp_path):
+    big = tmp_path / "big.wat"
+    big.write_text('(module (memory (export "memory") 100))')  # 6.4 MB initial memory
+    with pytest.raises(GuestFault, match="cannot instantiate"):
+        Guest(big, Limits(memory_mb=1))
+
+
+def test_malformed_frames_are_refused_by_the_guest(guest):
+    with pytest.raises(GuestFault, match="malformed"):
+        guest.run("sscc_stage_1", raw(b"ok") + b"\x05\x00\x00")
