@@ -70,17 +70,21 @@ class Store:
         self._db.execute("PRAGMA page_size=65536")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
-        with self._write():
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise RuntimeError(
-                    f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}"
-                )
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if self._schema_version() == 0:  # only a new file takes the write lock
+            with self._write():
+                if self._schema_version() == 0:
+                    for statement in _SCHEMA.split(";"):
+                        self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        version = self._schema_version()
+        if version != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}"
+            )
         self._partitions: dict[str, int] = {}
+
+    def _schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
         self._db.close()

@@ -162,3 +162,13 @@ def test_starting_offset_counts_from_first_or_last(spec, expected):
 def test_starting_offset_rejects_unknown_positions():
     with pytest.raises(ValueError):
         starting_offset({"position": "Middle"}, 0, 0)
+
+
+def test_opening_an_existing_store_does_not_wait_for_a_writer(tmp_path):
+    with Store(tmp_path / "s.db") as writer:
+        writer.ensure_topic("t")
+        append_values(writer, "t", 0, [b"a"])
+        writer._db.execute("BEGIN IMMEDIATE")  # a runner mid-commit
+        with Store(tmp_path / "s.db", busy_timeout_ms=50) as reader:
+            assert values(reader.read("t", 0, 0, 10)) == [b"a"]
+        writer._db.execute("ROLLBACK")
