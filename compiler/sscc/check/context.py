@@ -63,7 +63,7 @@ class Ctx:
         already: the checker repeats nothing, but still reports it when check() runs alone."""
         first, last = lines
         for d in self.diags.items:
-            if "E010" <= d.code <= "E029" and d.span.path == self.pipe.path and first <= d.span.line <= last:
+            if d.code[0] == "E" and 10 <= int(d.code[1:]) <= 29 and d.span.path == self.pipe.path and first <= d.span.line <= last:
                 return
         self.error(code, span, message, hint)
 
