@@ -11,6 +11,8 @@ from sscc.diagnostics import Diagnostics
 from sscc.load.yaml_loader import load_file
 from sscc.schema import SUPPORTED, validate
 
+if not os.path.exists(MANIFEST):  # pragma: no cover - the corpus lives beside the checkout
+    pytest.skip(f"conformance corpus not found at {MANIFEST}", allow_module_level=True)
 with open(MANIFEST) as fh:
     ENTRIES = [e for e in json.load(fh) if e["kind"] in SUPPORTED and e["apiVersion"] in SUPPORTED[e["kind"]]]
 

@@ -45,6 +45,8 @@ def _mutations(data):
                     yield mutated
 
 
+if not os.path.exists(MANIFEST):  # pragma: no cover - the corpus lives beside the checkout
+    pytest.skip(f"conformance corpus not found at {MANIFEST}", allow_module_level=True)
 with open(MANIFEST) as fh:
     SAMPLE = [e for e in json.load(fh) if e["apiVersion"] in ("0.4.0", "0.5.0", "0.6.0") and e["kind"] != "aux"][::25]
 
