@@ -7,17 +7,40 @@ exceptions stop in this package: callers turn `unexpected()` facts into a Syntax
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass
 from importlib.resources import files
 
+import lark
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer, PatternStr
+
+
+def _cache_file(name: str, text: str) -> str | None:
+    """A per-user file for Lark's pickled parse tables (not /tmp: another user could plant one there).
+
+    Building the Rust signature parser costs 150-450 ms, loading it from the cache ~15 ms, which
+    is most of a one-file `sscc check`. The name carries a hash of the grammar and Lark's version."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "sscc", "lark")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if os.stat(folder).st_uid != os.getuid():
+            return None
+    except OSError:
+        return None
+    digest = hashlib.sha256(f"{lark.__version__}\0{name}\0{text}".encode()).hexdigest()[:20]
+    return os.path.join(folder, f"{name}-{digest}.pickle")
 
 
 def load(name: str, **options) -> Lark:
     """An LALR parser for grammars/<name>.lark."""
     text = files("sscc.grammars").joinpath(f"{name}.lark").read_text(encoding="utf-8")
+    cache = _cache_file(name, text)
+    if cache:
+        options = {**options, "cache": cache}
     return Lark(text, parser="lalr", **options)
 
 
