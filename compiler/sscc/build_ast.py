@@ -29,10 +29,6 @@ def _alias(d: dict, *names: str) -> tuple[Optional[str], Any]:
     return None, None
 
 
-def _kebab_variants(name: str) -> tuple[str, str]:
-    return name, name.replace("-", "_")
-
-
 class AstBuilder:
     def __init__(self, doc: Document, kind: str, diags: Diagnostics, upgraded_from: Optional[str] = None):
         self.doc = doc

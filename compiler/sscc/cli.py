@@ -158,7 +158,7 @@ def upgrade(file):
         sys.exit(EXIT_ERRORS)
     doc = fe.upgraded
     if isinstance(doc.data, dict) and "apiVersion" in doc.data:
-        doc.data = {("apiVersion" if k == "apiVersion" else k): ("0.6.0" if k == "apiVersion" else v) for k, v in doc.data.items()}
+        doc.data["apiVersion"] = "0.6.0"  # a 0.5.0 file has the 0.6.0 shape already
     click.echo(emit_yaml(doc), nl=False)
     sys.exit(EXIT_OK)
 

@@ -16,7 +16,7 @@ from . import ast as A
 from .build_ast import build_ast
 from .check import check, check_package
 from .check.model import Checked
-from .diagnostics import Diagnostics, SourceCache, Span
+from .diagnostics import Diagnostics, SourceCache
 from .load import upgrade as upgrade_mod
 from .load.detect import detect_kind, detect_version
 from .load.yaml_loader import Document, load_file
@@ -164,21 +164,7 @@ def lower_ir(fe: FrontEnd):
 
 
 def optimized_ir(fe: FrontEnd, options: Options, trace: Optional[Callable] = None):
-    from .passes import PASSES, optimize
+    from .passes import optimize, pass_names
 
-    ir = lower_ir(fe)
-    if not options.optimize:
-        disabled = {name for name, _ in _pass_names(PASSES)}
-    else:
-        disabled = set(options.disabled_passes)
-    return optimize(ir, disabled=disabled, trace=trace)
-
-
-def _pass_names(passes):
-    for p in passes:
-        name = getattr(p, "NAME", None) or getattr(p, "__name__", str(p))
-        yield name, p
-
-
-def unknown_span(path: str) -> Span:
-    return Span(path, 0, 0)
+    disabled = set(pass_names()) if not options.optimize else set(options.disabled_passes)
+    return optimize(lower_ir(fe), disabled=disabled, trace=trace)
