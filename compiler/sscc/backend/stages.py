@@ -1,0 +1,169 @@
+"""Stage planning: which wasm export runs which IR nodes, and where the runtime runs it.
+
+The optimized IR of a service is a line with a merge at the front and a split at the back
+(SDF-FORMAT.md §4.1):
+
+    Source -> Decode -> per-source steps --+--> transforms --+--> per-sink steps -> Encode -> Sink
+
+Every runnable node between a Source and a Sink becomes one *stage*: a Fused node (the fuse pass
+already chained it) or a single Decode / Encode / stateless operator left on its own (`-O0`,
+fan-out points). Stage `n` of a service is the export `sscc_stage_<n>` of that service's wasm
+module, and is placed where the runtime's service description (docs/runtime.md §2) runs it:
+
+    ("source", i)  runs on records of source i only   (everything it feeds reaches every sink)
+    ("service", -1) runs on the merged stream          (after the merge, before the split)
+    ("sink", j)    runs for sink j only                (everything feeding it comes from every source)
+
+The records between two stages are in the *internal encoding*: the value as serde_json of the
+edge type, the key as serde_json of the edge's key type when it has one, otherwise the key bytes
+pass through untouched. A stage whose first member is a Decode reads topic bytes instead; one
+whose last member is an Encode writes topic bytes. Both sides of this module (the Rust code
+generator and the project emitter) rely on exactly this.
+
+Services the runtime cannot run yet (windows, partitions, state, schedules, Python or imported
+functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..ir.nodes import IR, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source
+
+STATELESS = (Decode, Encode, Map, Filter, FilterMap, FlatMap)
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int  # the export is `sscc_stage_<index>`
+    node: Node  # the Fused node, or the single node run alone
+    input: Edge  # the edge into the stage (value type, key type)
+    output: Edge  # the edge out of it
+    place: str  # "source" | "service" | "sink"
+    endpoint: int  # index into ServicePlan.sources / .sinks; -1 for "service"
+
+    @property
+    def export(self) -> str:
+        return f"sscc_stage_{self.index}"
+
+    @property
+    def members(self) -> tuple[Node, ...]:
+        return self.node.nodes if isinstance(self.node, Fused) else (self.node,)
+
+    @property
+    def name(self) -> str:
+        """Shown in dead letters and progress: the Fused name `a -> b -> c`, or the one member."""
+        return self.node.name if isinstance(self.node, Fused) else member_name(self.node)
+
+    @property
+    def reads_topic(self) -> bool:
+        return isinstance(self.members[0], Decode)
+
+    @property
+    def writes_topic(self) -> bool:
+        return isinstance(self.members[-1], Encode)
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    name: str
+    sources: tuple[Source, ...]  # the description's sources[], in this order
+    sinks: tuple[Sink, ...]  # the description's sinks[], in this order
+    stages: tuple[Stage, ...]  # run order: per source, then service, then per sink
+    unsupported: tuple[str, ...] = ()  # why this service cannot run yet; empty = runnable
+
+    @property
+    def runnable(self) -> bool:
+        return not self.unsupported
+
+    def stages_at(self, place: str, endpoint: int = -1) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.place == place and s.endpoint == endpoint)
+
+
+def member_name(n: Node) -> str:
+    return n.function if isinstance(n, FnNode) else n.op
+
+
+def plan(ir: IR) -> tuple[ServicePlan, ...]:
+    """One plan per service, in the IR's service order (producers first)."""
+    return tuple(plan_service(ir, s) for s in ir.services)
+
+
+def plan_service(ir: IR, service: str) -> ServicePlan:
+    nodes = ir.nodes_of_service(service)
+    sources = tuple(n for n in nodes if isinstance(n, Source))
+    sinks = tuple(n for n in nodes if isinstance(n, Sink))
+    unsupported = tuple(_unsupported(nodes, sources))
+    if unsupported:
+        return ServicePlan(service, sources, sinks, (), unsupported)
+    reach_src = _reaching(ir, sources, forward=True)
+    reach_snk = _reaching(ir, sinks, forward=False)
+    all_src, all_snk = frozenset(range(len(sources))), frozenset(range(len(sinks)))
+    placed: list[tuple[str, int, Node]] = []
+    problems: list[str] = []
+    for n in nodes:
+        if isinstance(n, (Source, Sink)):
+            continue
+        src, snk = reach_src.get(n.id, frozenset()), reach_snk.get(n.id, frozenset())
+        if src == all_src and snk == all_snk and len(sources) != 1:
+            placed.append(("service", -1, n))
+        elif snk == all_snk and len(src) == 1:
+            placed.append(("source", next(iter(src)), n))
+        elif src == all_src and len(snk) == 1:
+            placed.append(("sink", next(iter(snk)), n))
+        else:
+            problems.append(f"`{member_name(n)}` ({n.id}) sits neither before the split nor after the merge")
+    if problems:
+        return ServicePlan(service, sources, sinks, (), tuple(problems))
+    order = {"source": 0, "service": 1, "sink": 2}
+    # Stable sort keeps topological order within one place and endpoint.
+    placed.sort(key=lambda p: (order[p[0]], p[1]))
+    stages = []
+    for i, (place, endpoint, n) in enumerate(placed):
+        # At a merge or a split the edges agree on the types (the checker saw to it).
+        inp, out = ir.in_edges(n.id)[0], ir.out_edges(n.id)[0]
+        stages.append(Stage(i, n, inp, out, place, endpoint))
+    return ServicePlan(service, sources, sinks, tuple(stages))
+
+
+def _unsupported(nodes: list[Node], sources: tuple[Source, ...]) -> list[str]:
+    out: list[str] = []
+    for n in nodes:
+        if isinstance(n, (Source, Sink)):
+            if isinstance(n, Source) and n.endpoint != "topic":
+                out.append(f"`{n.topic}` is a {n.endpoint} source; schedule sources do not run yet")
+            continue
+        members = n.nodes if isinstance(n, Fused) else (n,)
+        for m in members:
+            if not isinstance(m, STATELESS):
+                out.append(f"`{member_name(m)}` is a {m.op} operator; stateful services (partition, window, state) do not run yet")
+            elif isinstance(m, FnNode) and m.language != "rust":
+                what = "an imported package function" if m.language == "wasm-import" else f"{m.language} code"
+                out.append(f"`{m.function}` is {what}; only inline Rust operators are compiled")
+            elif isinstance(m, FnNode) and (m.states_read or m.states_written):
+                out.append(f"`{m.function}` uses state; stateful services do not run yet")
+    if not sources:
+        out.append("the service has no source")
+    return out
+
+
+def _reaching(ir: IR, ends: tuple[Node, ...], forward: bool) -> dict[str, frozenset]:
+    """For every node, the indexes of the ends (sources going forward, sinks going back) it is reached from."""
+    out: dict[str, set] = {}
+    for i, end in enumerate(ends):
+        todo, seen = [end.id], {end.id}
+        while todo:
+            nid = todo.pop()
+            out.setdefault(nid, set()).add(i)
+            edges = ir.out_edges(nid) if forward else ir.in_edges(nid)
+            for e in edges:
+                nxt = e.dst if forward else e.src
+                if nxt not in seen and ir.node(nxt).service == ends[0].service:
+                    seen.add(nxt)
+                    todo.append(nxt)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def stage_by_export(plan_: ServicePlan, export: str) -> Optional[Stage]:
+    return next((s for s in plan_.stages if s.export == export), None)
