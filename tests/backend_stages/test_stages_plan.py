@@ -1,0 +1,122 @@
+"""Stage planning (sscc.backend.stages): which nodes run as which export, and where the runtime runs them."""
+
+import pytest
+from sscc import driver
+from sscc.backend.stages import plan
+
+HEAD = """\
+apiVersion: 0.5.0
+meta: {name: p, version: 0.1.0, namespace: t}
+config: {converter: raw}
+topics:
+  a: {schema: {value: {type: string}}}
+  b: {schema: {value: {type: string}}}
+  out: {schema: {value: {type: string}}}
+  out2: {schema: {value: {type: string}}}
+services:
+"""
+
+
+def fn(kind: str, name: str, body: str = "Ok(s)", ret: str = "String") -> str:
+    """A transforms item as one flow mapping, so it can sit at any indentation."""
+    return f'{{operator: {kind}, run: "fn {name}(s: String) -> Result<{ret}> {{ {body} }}"}}'
+
+
+def plans(tmp_path, services: str, optimize: bool = True):
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(HEAD + services)
+    fe = driver.front_end(str(path), driver.Options(mode="compile"))
+    assert fe.ok, [d.message for d in fe.diags.items]
+    return plan(driver.optimized_ir(fe, driver.Options(optimize=optimize)))
+
+
+def summary(p):
+    return [(s.export, s.place, s.endpoint, s.name) for s in p.stages]
+
+
+def test_one_source_one_sink_fuses_into_one_source_stage(tmp_path):
+    (p,) = plans(tmp_path, f"""\
+  s:
+    sources: [{{type: topic, id: a}}]
+    transforms: [{fn("map", "up", "Ok(s.to_uppercase())")}]
+    sinks: [{{type: topic, id: out}}]
+""")
+    assert p.runnable
+    assert summary(p) == [("sscc_stage_0", "source", 0, "decode -> up -> encode")]
+    (stage,) = p.stages
+    assert stage.reads_topic and stage.writes_topic
+    assert [s.topic for s in p.sources] == ["a"] and [s.topic for s in p.sinks] == ["out"]
+
+
+def test_without_optimization_every_node_is_its_own_stage_in_order(tmp_path):
+    (p,) = plans(tmp_path, f"""\
+  s:
+    sources: [{{type: topic, id: a}}]
+    transforms: [{fn("map", "up")}, {fn("filter", "keep", "Ok(true)", "bool")}]
+    sinks: [{{type: topic, id: out}}]
+""", optimize=False)
+    assert [s.name for s in p.stages] == ["decode", "up", "keep", "encode"]
+    assert [s.index for s in p.stages] == [0, 1, 2, 3]
+    assert not p.stages[1].reads_topic and not p.stages[1].writes_topic
+    assert p.stages[0].reads_topic and p.stages[-1].writes_topic
+
+
+def test_merge_places_per_source_stages_then_service_stages(tmp_path):
+    (p,) = plans(tmp_path, f"""\
+  s:
+    sources:
+      - {{type: topic, id: a, transforms: [{fn("map", "from_a")}]}}
+      - {{type: topic, id: b}}
+    transforms: [{fn("map", "both")}]
+    sinks: [{{type: topic, id: out}}]
+""")
+    places = {s.name: (s.place, s.endpoint) for s in p.stages}
+    assert places == {"decode -> from-a": ("source", 0), "decode": ("source", 1), "both -> encode": ("service", -1)}
+    assert [s.place for s in p.stages] == ["source", "source", "service"]  # run order
+
+
+def test_split_places_per_sink_stages_after_the_fan_out(tmp_path):
+    (p,) = plans(tmp_path, f"""\
+  s:
+    sources: [{{type: topic, id: a}}]
+    sinks:
+      - {{type: topic, id: out, transforms: [{fn("filter", "short", "Ok(s.len() < 5)", "bool")}]}}
+      - {{type: topic, id: out2}}
+""")
+    places = {s.name: (s.place, s.endpoint) for s in p.stages}
+    assert places == {"decode": ("source", 0), "short -> encode": ("sink", 0), "encode": ("sink", 1)}
+    assert p.stages_at("sink", 1)[0].writes_topic
+
+
+def test_stateful_services_are_reported_not_planned(tmp_path):
+    (p,) = plans(tmp_path, """\
+  s:
+    sources: [{type: topic, id: a}]
+    states:
+      count:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: u32}}
+    partition:
+      assign-key:
+        run: |
+          fn key_of(s: String) -> Result<String> { Ok(s) }
+      update-state:
+        run: |
+          fn bump(s: String) -> Result<()> { count().increment(1); Ok(()) }
+""")
+    assert not p.runnable and p.stages == ()
+    assert any("assign-key" in r and "stateful" in r for r in p.unsupported)
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_every_stage_input_matches_the_previous_output(tmp_path, optimize):
+    words = fn("flat-map", "words", "Ok(s.split(' ').map(String::from).collect())", "Vec<String>")
+    (p,) = plans(tmp_path, f"""\
+  s:
+    sources: [{{type: topic, id: a}}]
+    transforms: [{words}, {fn("map", "shout")}]
+    sinks: [{{type: topic, id: out}}]
+""", optimize=optimize)
+    assert len(p.stages) == (1 if optimize else 4)
+    for before, after in zip(p.stages, p.stages[1:]):
+        assert before.output.type == after.input.type
