@@ -1,4 +1,9 @@
-"""The quick paths of the validator change its speed, never its verdict."""
+"""The quick paths of the validator change its speed, never its verdict.
+
+Two quick paths: validate.py's jsonschema validator that skips plain descents, and verdict.py's
+yes/no answer that spares importing jsonschema for a valid file. Both are compared with a
+plain Draft202012Validator on corpus files, on the same files with one scalar replaced at a
+time, and on every schema snippet test."""
 
 import copy
 import json
@@ -14,7 +19,7 @@ from sscc.diagnostics import Diagnostics
 from sscc.load.yaml_loader import load_file, load_text
 from sscc.schema import schema_for
 from sscc.schema.messages import explain
-from sscc.schema.validate import validator_for
+from sscc.schema.validate import validator_for, verdict_for
 
 
 def _verdicts(validator, data):
@@ -56,8 +61,23 @@ def test_quick_validator_agrees_with_plain_jsonschema_on_mutated_corpus_files(en
     doc = load_file(os.path.join(CORPUS, entry["file"]), Diagnostics())
     quick = validator_for(entry["kind"], entry["apiVersion"])
     plain = Draft202012Validator(schema_for(entry["kind"], entry["apiVersion"]))
+    verdict = verdict_for(entry["kind"], entry["apiVersion"])
     for data in [doc.data, *_mutations(doc.data)]:
-        assert _verdicts(quick, data) == _verdicts(plain, data)
+        expected = _verdicts(plain, data)
+        assert _verdicts(quick, data) == expected
+        assert verdict(data) == (not expected)
+
+
+with open(MANIFEST) as fh:
+    NATIVE = [e for e in json.load(fh) if e["apiVersion"] in ("0.4.0", "0.5.0", "0.6.0") and e["kind"] != "aux"]
+
+
+def test_yes_no_verdict_agrees_with_plain_jsonschema_on_every_corpus_file():
+    for entry in NATIVE:
+        doc = load_file(os.path.join(CORPUS, entry["file"]), Diagnostics())
+        plain = Draft202012Validator(schema_for(entry["kind"], entry["apiVersion"]))
+        verdict = verdict_for(entry["kind"], entry["apiVersion"])(doc.data)
+        assert verdict == plain.is_valid(doc.data), entry["file"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -66,6 +86,24 @@ def test_quick_validator_agrees_with_plain_jsonschema_on_the_snippets(case):
     doc = load_text(textwrap.dedent(text), "p.yaml", Diagnostics())
     plain = Draft202012Validator(schema_for(kind, version))
     assert _verdicts(validator_for(kind, version), doc.data) == _verdicts(plain, doc.data)
+    assert verdict_for(kind, version)(doc.data) == plain.is_valid(doc.data)
+
+
+def test_yes_no_verdict_follows_json_schema_corner_cases():
+    from sscc.schema.verdict import checker
+
+    root = {
+        "$defs": {"n": {"type": "integer", "minimum": 0}},
+        "properties": {"n": {"$ref": "#/$defs/n"}, "flag": {"enum": [True]}, "k": {"const": 1}},
+        "dependentSchemas": {"a": {"required": ["b"]}},
+        "additionalProperties": {"type": "string"},
+    }
+    check = checker(root)
+    for data in [{"n": 1.0}, {"n": -1}, {"n": True}, {"flag": 1}, {"flag": True}, {"k": True}, {"k": 1.0},
+                 {"a": "x"}, {"a": "x", "b": "y"}, {"z": 3}, [], "text"]:  # fmt: skip
+        assert check(data) == Draft202012Validator(root).is_valid(data), data
+    with pytest.raises(KeyError):
+        checker({"patternProperties": {"x": {}}})
 
 
 def test_an_unannotated_any_of_is_explained_by_its_deepest_branch():

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..diagnostics import Diagnostics
 from ..load.yaml_loader import Document
 from .unknown_keys import check_unknown_keys
-from .validate import report, schema_problems, validator_for
+from .validate import report, root_schema, schema_problems
 from .versions import SUPPORTED, schema_for, schema_json
 
 __all__ = ["SUPPORTED", "schema_for", "schema_json", "validate"]
@@ -27,5 +27,5 @@ def validate(doc: Document, kind: str, api_version: str, diags: Diagnostics) -> 
     Raises KeyError for an unsupported kind or version (the caller picks them from the file)."""
     problems = schema_problems(doc, kind, api_version)
     report(doc, problems, diags)
-    check_unknown_keys(doc, validator_for(kind, api_version).schema, api_version, diags)
+    check_unknown_keys(doc, root_schema(kind, api_version), api_version, diags)
     return not problems

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import did_you_mean, suggest
 from ..load.yaml_loader import Document
 from .navigate import view_at
+
+if TYPE_CHECKING:  # jsonschema is imported only once a document is found invalid (validate.py)
+    from jsonschema.exceptions import ValidationError
 
 _TYPE_WORDS = {
     "string": "a string",
@@ -129,6 +130,8 @@ class _Case:
                     "E010", f"missing one of the keys {names} {self.where}", self.schema.get("x-hint"), at_key=True
                 )
             ]
+        from jsonschema.exceptions import best_match
+
         best = best_match([self.error])  # jsonschema's pick: the branch that got deepest
         if best is not self.error:
             return explain(best, self.root, self.doc)
