@@ -17,8 +17,7 @@ from .build_ast import build_ast
 from .check import check, check_package
 from .check.model import Checked
 from .diagnostics import Diagnostics, SourceCache
-from .load import upgrade as upgrade_mod
-from .load.detect import detect_kind, detect_version
+from .load.detect import detect_kind, detect_version, needs_upgrade
 from .load.yaml_loader import Document, load_file
 from .schema import validate as schema_validate
 
@@ -75,7 +74,7 @@ def parse(path: str, diags: Diagnostics, sources: SourceCache) -> FrontEnd:
     fe.api_version = detect_version(doc, fe.kind, diags)
     if fe.api_version is None:
         return fe
-    legacy = upgrade_mod.needs_upgrade(fe.kind, fe.api_version)
+    legacy = needs_upgrade(fe.kind, fe.api_version)
     if not legacy:
         schema_validate(doc, fe.kind, fe.api_version, diags)
         fe.upgraded = doc
@@ -83,7 +82,9 @@ def parse(path: str, diags: Diagnostics, sources: SourceCache) -> FrontEnd:
         # 0.4.0 has a schema of its own; the preview shapes are validated once upgraded.
         if fe.api_version == "0.4.0":
             schema_validate(doc, fe.kind, fe.api_version, diags)
-        fe.upgraded = upgrade_mod.upgrade(doc, fe.kind, fe.api_version, diags)
+        from .load.upgrade import upgrade  # the legacy rules are loaded only for legacy files
+
+        fe.upgraded = upgrade(doc, fe.kind, fe.api_version, diags)
         if fe.api_version != "0.4.0":
             schema_validate(fe.upgraded, fe.kind, "0.6.0", diags)
     fe.pipeline = build_ast(fe.upgraded, fe.kind, diags, upgraded_from=fe.api_version if legacy else None)

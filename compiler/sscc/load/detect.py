@@ -57,3 +57,13 @@ def detect_version(doc: Document, kind: str, diags: Diagnostics) -> str | None:
         )
         return None
     return text
+
+
+# The versions read through sscc.load.upgrade (kept here so that reading a current file does
+# not import the upgrade rules).
+LEGACY = {"dataflow": ("0.1.0", "0.2.0", "0.3.0", "0.4.0"), "package": ("0.4.0",)}
+
+
+def needs_upgrade(kind: str, api_version: str) -> bool:
+    """Whether a file of this kind and apiVersion is read through `upgrade`."""
+    return api_version in LEGACY.get(kind, ())

@@ -29,11 +29,11 @@ from .upgrade_services import (
     slot_operator_keys,
 )
 from .upgrade_states import key_value_state, state_list
+from .detect import LEGACY, needs_upgrade  # noqa: F401 - kept here too: the upgrade's own table
 from .upgrade_tree import Context, Node, lift, lower, scalar
 from .yaml_loader import Document
 
 TARGET = "0.6.0"
-LEGACY = {"dataflow": ("0.1.0", "0.2.0", "0.3.0", "0.4.0"), "package": ("0.4.0",)}
 
 SERVICE_RULES = (
     singular_endpoints,  # source:/sink: -> sources:/sinks: lists
@@ -56,11 +56,6 @@ class UpgradedDocument(Document):
 
     upgraded_from: str = ""
     notes: list[str] = field(default_factory=list)  # what changed beyond the shape, for `sscc upgrade`
-
-
-def needs_upgrade(kind: str, api_version: str) -> bool:
-    """Whether a file of this kind and apiVersion is read through `upgrade`."""
-    return api_version in LEGACY.get(kind, ())
 
 
 def upgrade(doc: Document, kind: str, api_version: str, diags: Diagnostics) -> Document:

@@ -68,7 +68,8 @@ def _defs(v: Version, *, package: bool) -> dict:
 
 @lru_cache(maxsize=None)
 def _build(kind: str, api_version: str) -> str:
-    """The schema as JSON text: built once, and every caller gets its own fresh copy."""
+    """The schema as compact JSON text: built once, and every caller of schema_for gets its own
+    fresh copy. (Compact because json's C encoder does not indent; pretty text is for editors.)"""
     if api_version not in SUPPORTED.get(kind, ()):
         raise KeyError(f"no schema for {kind} apiVersion {api_version}")
     v = Version(api_version)
@@ -80,7 +81,7 @@ def _build(kind: str, api_version: str) -> str:
         "title": f"{_TITLES[kind]} apiVersion {api_version}",
         "$defs": _defs(v, package=kind == "package"),
     }
-    return json.dumps(schema, indent=2, ensure_ascii=False)
+    return json.dumps(schema, ensure_ascii=False)
 
 
 def schema_for(kind: str, api_version: str) -> dict:
@@ -90,4 +91,4 @@ def schema_for(kind: str, api_version: str) -> dict:
 
 def schema_json(kind: str, api_version: str) -> str:
     """The schema pretty-printed for editors (yaml-language-server `$schema=`)."""
-    return _build(kind, api_version) + "\n"
+    return json.dumps(schema_for(kind, api_version), indent=2, ensure_ascii=False) + "\n"
