@@ -23,7 +23,7 @@ from .. import ast as A
 from ..check.model import Checked
 from ..diagnostics import Span
 from . import states as S
-from .nodes import CLOSE, DATA, FN_OPS, IR, Code, Decode, Edge, Encode, FnNode, Node, Sink, Source, State, Topic, TypeDef, UpdateState, Watermark, Window, sort_edges
+from .nodes import CLOSE, DATA, FN_OPS, IR, Code, Decode, Dependency, Edge, Encode, FnNode, Node, Sink, Source, State, Topic, TypeDef, UpdateState, Watermark, Window, sort_edges
 from .types import BYTES, NULL, UNKNOWN, IrType, Prim, from_ast
 
 # These operators hand their input value on unchanged (filter drops records, the others add a key or time).
@@ -266,6 +266,7 @@ class _Lowering:
             params=tuple(sorted(fn.with_params.items())),
             states_read=read,
             states_written=written,
+            dependencies=tuple(_dependency(d) for d in fn.dependencies),
             **extra,
         )
 
@@ -317,3 +318,7 @@ def service_order(checked: Checked) -> list[str]:
         ready = [s for s in names if s not in out and deps[s] <= set(out)]
         out.append(ready[0] if ready else next(s for s in names if s not in out))  # a cycle: file order
     return out
+
+
+def _dependency(d: A.Dependency) -> Dependency:
+    return Dependency(d.name, d.version, d.path, d.git, tuple(d.features), d.default_features)

@@ -105,6 +105,18 @@ class Window(Node):
     watermark: Optional[Watermark] = None
 
 
+@dataclass(frozen=True)
+class Dependency:
+    """A Cargo dependency an inline function declares (`dependencies:`), for the Rust backend."""
+
+    name: str
+    version: Optional[str] = None
+    path: Optional[str] = None
+    git: Optional[str] = None
+    features: tuple[str, ...] = ()
+    default_features: Optional[bool] = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class FnNode(Node):
     """An operator that runs a user function."""
@@ -116,6 +128,7 @@ class FnNode(Node):
     params: tuple[tuple[str, str], ...] = ()  # `with:` parameters of an imported function (0.6)
     states_read: tuple[str, ...] = ()  # state ids ("service.state", refs resolved to the owner)
     states_written: tuple[str, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()  # Cargo crates of inline Rust code
 
 
 @dataclass(frozen=True, kw_only=True)

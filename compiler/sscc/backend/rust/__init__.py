@@ -1,0 +1,176 @@
+"""The Rust operator backend: one crate per service, built to wasm32 offline and cached.
+
+    crate = generate_crate(ir, plan, pipeline_path)        # Crate.files: relative path -> text
+    wasm = build_service(ir, plan, pipeline_path, diags)  # .wasm bytes, or None + diagnostics
+
+codegen.py writes the crate (types.py: pipeline types in Rust), toolchain.py finds cargo/rustc and
+the offline registry, build.py runs cargo behind a content-addressed cache, and this module turns
+what goes wrong into diagnostics E200–E219 (docs/errors.d/backend_rust.md) placed on the pipeline
+file: a rustc error inside an inline code block points at its line in the YAML.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ...diagnostics import Diagnostics, Span
+from ...ir.nodes import IR, Dependency
+from ..stages import ServicePlan
+from . import toolchain as tc
+from .build import BuildResult, Message, build, cache_root
+from .codegen import Crate, GenerateProblem, Region, cargo_version, generate
+
+__all__ = ["Crate", "generate_crate", "build_service", "cache_root"]
+
+MAX_OUTPUT = 6000  # characters of cargo output quoted in a diagnostic
+
+
+def generate_crate(ir: IR, plan: ServicePlan, pipeline_path: str) -> Crate:
+    """The crate of one runnable service. Raises GenerateProblem when the service cannot be
+    written in Rust (build_service reports that as E204 instead)."""
+    crate = generate(ir, plan)
+    base = os.path.dirname(os.path.abspath(pipeline_path))
+    if any(d.path for d in crate.dependencies):  # path dependencies are relative to the pipeline file
+        toml = crate.files["Cargo.toml"]
+        for d in crate.dependencies:
+            if d.path and not os.path.isabs(d.path):
+                toml = toml.replace(f'path = "{d.path}"', f'path = "{os.path.join(base, d.path)}"')
+        crate.files["Cargo.toml"] = toml
+    return crate
+
+
+def build_service(
+    ir: IR, plan: ServicePlan, pipeline_path: str, diags: Diagnostics, cache_dir: Optional[str] = None
+) -> Optional[bytes]:
+    """The service's wasm module, from the cache or built now; None after adding diagnostics."""
+    where = _service_span(plan, pipeline_path)
+    try:
+        crate = generate_crate(ir, plan, pipeline_path)
+    except GenerateProblem as e:
+        span = _span(e.node.span, pipeline_path) if e.node is not None else where
+        diags.error("E204", span, f"cannot generate the Rust crate of service `{plan.name}`: {e}", e.hint)
+        return None
+    found = tc.find()
+    if isinstance(found, str):
+        diags.error("E200", where, f"cannot build service `{plan.name}`: {found}", f"install the toolchain: {tc.INSTALL}")
+        return None
+    if not _dependencies_available(crate, plan, found, pipeline_path, diags):
+        return None
+    result = build(crate, found, cache_dir)
+    if result.wasm is not None:
+        return result.wasm
+    _report_failure(crate, plan, result, pipeline_path, diags, where)
+    return None
+
+
+# ---------------------------------------------------------------------------- dependencies
+
+
+def _dependencies_available(crate: Crate, plan: ServicePlan, toolchain: tc.Toolchain, pipeline_path: str, diags: Diagnostics) -> bool:
+    ok = True
+    for dep in crate.dependencies:
+        problem = _dependency_problem(dep, toolchain.registry)
+        if problem:
+            message, hint = problem
+            diags.error("E202", _dependency_span(plan, dep, pipeline_path), message, hint)
+            ok = False
+    return ok
+
+
+def _dependency_problem(dep: Dependency, registry: str) -> Optional[tuple[str, str]]:
+    if dep.path:
+        return None
+    if dep.git:
+        return (
+            f"dependency `{dep.name}` comes from git ({dep.git}), which an offline build cannot fetch",
+            f"vendor the crate and use `path:`, or install it into {registry}",
+        )
+    versions = tc.available_versions(registry, dep.name)
+    install = f"try: apt-get install {tc.apt_package(dep.name)}"
+    if not versions:
+        return f"crate `{dep.name}` is not in the offline registry {registry}", install
+    want = cargo_version(dep.version)
+    if not any(tc.compatible(want, v) for v in versions):
+        return (
+            f"crate `{dep.name}` {dep.version} is not in the offline registry {registry} (it has {', '.join(versions)})",
+            f"ask for a version compatible with {versions[-1]}, or {install}",
+        )
+    return None
+
+
+def _dependency_span(plan: ServicePlan, dep: Dependency, pipeline_path: str) -> Span:
+    for stage in plan.stages:
+        for m in stage.members:
+            if dep in getattr(m, "dependencies", ()):
+                return _span(m.span, pipeline_path)
+    return _service_span(plan, pipeline_path)
+
+
+# ---------------------------------------------------------------------------- build failures
+
+
+def _report_failure(crate: Crate, plan: ServicePlan, result: BuildResult, pipeline_path: str, diags: Diagnostics, where: Span) -> None:
+    generated: list[Message] = []
+    user = 0
+    for msg in result.messages:
+        region = crate.region_at(msg.line) if msg.file == "src/lib.rs" else None
+        if region is None:
+            generated.append(msg)
+            continue
+        user += 1
+        span, context = _user_span(region, msg, pipeline_path)
+        notes = ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes)
+        diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", None, notes)
+    if generated:
+        text = "\n".join(m.rendered.rstrip() for m in generated)
+        diags.error(
+            "E203",
+            where,
+            f"the generated Rust code of service `{plan.name}` does not compile (a bug in sscc)",
+            "please report it with the pipeline file; rustc said:\n" + _tail(text),
+        )
+    elif not user:
+        diags.error(
+            "E205",
+            where,
+            f"cargo failed to build service `{plan.name}`",
+            "cargo said:\n" + _tail(result.output or "(no output)"),
+        )
+
+
+def _user_span(region: Region, msg: Message, pipeline_path: str) -> tuple[Span, str]:
+    """Where in the pipeline file a rustc span inside `region` is; the text says how it relates."""
+    code_line, code_col = _code_origin(region.code.span)
+    if region.kind == "wrapper":  # the call sscc generates: blame the operator's signature
+        line = code_line + region.fn_line - 1
+        col = code_col + region.fn_col - 1
+        return Span(pipeline_path, line, col, line, col + len(region.function)), " (its signature, as sscc calls it)"
+    line = code_line + (msg.line - region.start)
+    col = code_col + msg.col - 1
+    end_line = code_line + (msg.end_line - region.start) if msg.end_line else line
+    end_col = code_col + msg.end_col - 1 if msg.end_col else col + 1
+    return Span(pipeline_path, line, col, end_line, end_col), ""
+
+
+def _code_origin(span: str) -> tuple[int, int]:
+    """(line, col) of a "file:line:col" span string."""
+    parts = span.rsplit(":", 2)
+    try:
+        return int(parts[1]), int(parts[2])
+    except (IndexError, ValueError):
+        return 1, 1
+
+
+def _span(span: str, pipeline_path: str) -> Span:
+    line, col = _code_origin(span)
+    return Span(pipeline_path, line, col)
+
+
+def _service_span(plan: ServicePlan, pipeline_path: str) -> Span:
+    node = plan.stages[0].members[0] if plan.stages else (plan.sources[0] if plan.sources else None)
+    return _span(node.span, pipeline_path) if node is not None else Span(pipeline_path, 1, 1)
+
+
+def _tail(text: str) -> str:
+    return text if len(text) <= MAX_OUTPUT else "...\n" + text[-MAX_OUTPUT:]

@@ -1,0 +1,167 @@
+"""Building a generated crate to wasm: offline cargo, a content-addressed cache, a file lock.
+
+Cache layout (root: `cache_dir`, else $SSCC_CACHE_DIR, else ~/.cache/sscc):
+
+    wasm/<key>.wasm     finished modules; key = sha256 of the crate's files (glue crate included),
+                        the toolchain's versions, the target and BUILD_SCHEME
+    src/<key>/          the crate while cargo builds it (removed after a successful build)
+    target/             one CARGO_TARGET_DIR for every crate, so serde & co. compile once
+    build.lock          flock held around builds: several sscc processes may share the cache
+
+A cache hit reads one file and never starts cargo. A build's compiler messages are returned as
+plain data (Message); mapping them onto the pipeline file is the caller's job.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .codegen import LIB_NAME, Crate
+from .toolchain import TARGET, Toolchain
+
+BUILD_SCHEME = "1"  # bump when the build itself changes in a way the key does not see
+CARGO_TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rustc diagnostic of level error: its primary span in the crate (may be absent)."""
+
+    message: str
+    rendered: str
+    file: Optional[str] = None  # relative to the crate root, e.g. "src/lib.rs"
+    line: int = 0
+    col: int = 0
+    end_line: int = 0
+    end_col: int = 0
+    label: Optional[str] = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class BuildResult:
+    wasm: Optional[bytes]
+    cached: bool = False
+    messages: list[Message] = field(default_factory=list)
+    output: str = ""  # cargo's stderr (and rendered messages) when it failed otherwise
+    key: str = ""
+
+
+def cache_root(cache_dir: Optional[str] = None) -> Path:
+    if cache_dir:
+        return Path(cache_dir)
+    env = os.environ.get("SSCC_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "sscc"
+
+
+def cache_key(crate: Crate, toolchain: Toolchain) -> str:
+    digest = hashlib.sha256()
+    for part in (BUILD_SCHEME, TARGET, toolchain.version, toolchain.registry):
+        digest.update(part.encode() + b"\0")
+    for path in sorted(crate.files):
+        digest.update(path.encode() + b"\0" + crate.files[path].encode() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def cargo_config(registry: str) -> str:
+    return (
+        "[source.crates-io]\nreplace-with = \"offline\"\n\n"
+        f"[source.offline]\ndirectory = \"{registry}\"\n\n"
+        "[net]\noffline = true\n"
+    )
+
+
+def build(crate: Crate, toolchain: Toolchain, cache_dir: Optional[str] = None) -> BuildResult:
+    root = cache_root(cache_dir)
+    key = cache_key(crate, toolchain)
+    wasm_path = root / "wasm" / f"{key}.wasm"
+    if wasm_path.exists():
+        return BuildResult(wasm_path.read_bytes(), cached=True, key=key)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if wasm_path.exists():  # another process built it while we waited
+            return BuildResult(wasm_path.read_bytes(), cached=True, key=key)
+        result = _cargo_build(crate, toolchain, root, key)
+        if result.wasm is not None:
+            wasm_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = wasm_path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(result.wasm)
+            os.replace(tmp, wasm_path)
+        return result
+
+
+def _cargo_build(crate: Crate, toolchain: Toolchain, root: Path, key: str) -> BuildResult:
+    src = root / "src" / key
+    shutil.rmtree(src, ignore_errors=True)
+    for rel, text in crate.files.items():
+        path = src / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (src / ".cargo").mkdir(exist_ok=True)
+    (src / ".cargo" / "config.toml").write_text(cargo_config(toolchain.registry))
+    env = dict(os.environ, RUSTC=toolchain.rustc, CARGO_TARGET_DIR=str(root / "target"), CARGO_NET_OFFLINE="true")
+    env.pop("RUSTFLAGS", None)
+    cmd = [toolchain.cargo, "build", "--release", "--target", TARGET, "--message-format=json"]
+    try:
+        proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=CARGO_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return BuildResult(None, output=f"cargo did not finish within {CARGO_TIMEOUT_S} s", key=key)
+    except OSError as e:
+        return BuildResult(None, output=f"cargo could not start: {e}", key=key)
+    messages, artifact = _parse(proc.stdout)
+    if proc.returncode == 0 and artifact and Path(artifact).exists():
+        wasm = Path(artifact).read_bytes()
+        shutil.rmtree(src, ignore_errors=True)
+        return BuildResult(wasm, key=key)
+    rendered = "".join(m.rendered for m in messages)
+    return BuildResult(None, messages=messages, output=(rendered + proc.stderr).strip(), key=key)
+
+
+def _parse(stdout: str) -> tuple[list[Message], Optional[str]]:
+    """Error messages of the generated crate (not of dependencies) and the .wasm it produced."""
+    messages: list[Message] = []
+    artifact = None
+    for line in stdout.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        reason = item.get("reason")
+        if reason == "compiler-artifact" and item.get("target", {}).get("name") == LIB_NAME:
+            artifact = next((f for f in item.get("filenames", []) if f.endswith(".wasm")), artifact)
+        elif reason == "compiler-message":
+            msg = item.get("message") or {}
+            if msg.get("level") not in ("error", "error: internal compiler error"):
+                continue
+            messages.append(_message(msg))
+    return messages, artifact
+
+
+def _message(msg: dict) -> Message:
+    spans = msg.get("spans") or []
+    primary = next((s for s in spans if s.get("is_primary")), spans[0] if spans else None)
+    notes = tuple(
+        f"{c.get('level', 'note')}: {c.get('message', '')}" for c in msg.get("children") or [] if c.get("message")
+    )
+    if primary is None:
+        return Message(msg.get("message", ""), msg.get("rendered") or "", notes=notes)
+    return Message(
+        msg.get("message", ""),
+        msg.get("rendered") or "",
+        primary.get("file_name"),
+        primary.get("line_start", 0),
+        primary.get("column_start", 0),
+        primary.get("line_end", 0),
+        primary.get("column_end", 0),
+        primary.get("label"),
+        notes,
+    )

@@ -1,0 +1,486 @@
+"""One Rust crate per service: Cargo.toml, src/lib.rs and the glue crate under guest/.
+
+lib.rs holds, in this order (docs/backend-rust.md, "Crate layout"):
+  1. a prelude: serde derives, the `Result<T, E = anyhow::Error>` alias (so both `Result<T>` and
+     `Result<T, String>` compile), and an `sdfg` module re-exporting anyhow as SDF's guest crate does;
+  2. the pipeline's types (types.py);
+  3. each inline code block verbatim, unindented, in its own `mod op_<n> { use super::*; ... }`,
+     followed by a `pub(crate) fn sscc_call` wrapper (the user's function is private to its module);
+  4. one `#[no_mangle] extern "C" fn sscc_stage_<n>` per Stage, whose closure chains the members:
+     decode -> operators -> encode, nested so that a filter or an empty flat-map simply emits nothing.
+
+`Crate.regions` says which generated lines came from which code block, so rustc errors map back to
+the pipeline file (build.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+from ...ast import snake
+from ...ir.nodes import IR, Code, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map
+from ...syntax import RustFn, RustType, SyntaxProblem, operator_function, parse_functions, unwrap_result
+from ..stages import ServicePlan, Stage, member_name
+from .types import RAW_TYPES, TypeProblem, TypeWriter
+
+GUEST_DIR = "guest"  # where the glue crate's sources sit inside a generated crate
+LIB_NAME = "sscc_service"  # the cdylib's name: target/<triple>/release/sscc_service.wasm
+BASE_DEPENDENCIES = {
+    "serde": '{ version = "1", features = ["derive"] }',
+    "serde_json": '"1"',
+    "anyhow": '"1"',
+}
+
+
+class GenerateProblem(Exception):
+    """The crate cannot be generated; `node` is the IR node at fault (for the span), if any."""
+
+    def __init__(self, message: str, node=None, hint: Optional[str] = None):
+        super().__init__(message)
+        self.node = node
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Region:
+    """Lines start..end (1-based, inclusive) of src/lib.rs that came from `code` (kind "user"), or
+    the generated wrapper of its operator function (kind "wrapper")."""
+
+    start: int
+    end: int
+    kind: str
+    code: Code
+    function: str  # the operator's Rust name
+    fn_line: int  # the operator's line within the code text
+    fn_col: int
+
+
+@dataclass
+class Crate:
+    name: str
+    files: dict[str, str]  # relative path -> text; deterministic for a given IR and plan
+    regions: tuple[Region, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()  # the functions' own `dependencies:`, merged by name
+    stages: tuple[str, ...] = ()  # the export names, in plan order
+
+    def region_at(self, line: int) -> Optional[Region]:
+        return next((r for r in self.regions if r.start <= line <= r.end), None)
+
+
+@dataclass
+class _Module:
+    index: int
+    code: Code
+    fn: RustFn
+    node: FnNode
+
+
+def guest_sources() -> dict[str, str]:
+    """The glue crate's files (runtime_stub/guest), keyed by their path inside a generated crate."""
+    root = Path(str(resources.files("sscc.runtime_stub"))) / "guest"
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if p.is_file() and rel.parts[0] not in ("target",) and p.name != "Cargo.lock":
+            out[f"{GUEST_DIR}/{rel.as_posix()}"] = p.read_text()
+    return out
+
+
+def generate(ir: IR, plan: ServicePlan) -> Crate:
+    """The crate of one runnable service; raises GenerateProblem."""
+    if not plan.runnable:
+        raise GenerateProblem(f"service `{plan.name}` cannot run yet: {'; '.join(plan.unsupported)}")
+    modules = _modules(ir, plan)
+    writer = TypeWriter()
+    try:
+        writer.declare_table(ir.types)
+    except TypeProblem as e:
+        raise GenerateProblem(f"a type of this pipeline cannot be written in Rust: {e}") from None
+    stage_code = [_StageWriter(ir, stage, modules, writer).write() for stage in plan.stages]
+    lines: list[str] = []
+    regions: list[Region] = []
+    lines += _prelude(ir, plan)
+    lines += ["// ---------------------------------------------------------------- types", ""]
+    for decl in writer.decls:
+        lines += decl.split("\n") + [""]
+    lines += ["// ---------------------------------------------------------------- inline code", ""]
+    for m in modules.values():
+        lines += [f"// `{m.node.function}` from {m.code.span}", f"mod op_{m.index} {{", "use super::*;"]
+        text = m.code.text.rstrip("\n").split("\n")
+        regions.append(Region(len(lines) + 1, len(lines) + len(text), "user", m.code, m.fn.name, m.fn.line, m.fn.col))
+        lines += text
+        wrapper = _wrapper(m.fn)
+        regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
+        lines += wrapper + ["}", ""]
+    lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
+    for code in stage_code:
+        lines += code + [""]
+    deps = _dependencies(plan)
+    files = {"Cargo.toml": _cargo_toml(plan, deps), "src/lib.rs": "\n".join(lines).rstrip("\n") + "\n"}
+    files.update(guest_sources())
+    return Crate(_package_name(plan.name), dict(sorted(files.items())), tuple(regions), deps, tuple(s.export for s in plan.stages))
+
+
+# ---------------------------------------------------------------------------- pieces of lib.rs
+
+
+def _prelude(ir: IR, plan: ServicePlan) -> list[str]:
+    return [
+        f"//! Generated by sscc from `{ir.source}`, service `{plan.name}` ({ir.name}). Do not edit:",
+        "//! recompiling the pipeline rewrites it. Layout and rules: sscc docs/backend-rust.md.",
+        "#![allow(unused, non_snake_case, non_camel_case_types, clippy::all)]",
+        "",
+        "pub use serde::{Deserialize, Serialize};",
+        "/// `Result<T>` (SDF 0.5+, anyhow) and `Result<T, String>` (0.4 and earlier) both name this.",
+        "pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;",
+        "",
+        "/// What inline code imports from SDF's guest crate (`sdfg::anyhow`, `use sdfg::Result`).",
+        "pub mod sdfg {",
+        "    pub use ::anyhow;",
+        "    pub use ::anyhow::{anyhow, bail, ensure, Context, Error, Result};",
+        "}",
+        "",
+    ]
+
+
+def _wrapper(fn: RustFn) -> list[str]:
+    """`pub(crate) fn sscc_call(...)` forwarding to the user's (private) operator function."""
+    generics = f"<{', '.join(fn.generics)}>" if fn.generics else ""
+    params = ", ".join(f"a{i}: {p.type.text}" for i, p in enumerate(fn.params))
+    args = ", ".join(f"a{i}" for i in range(len(fn.params)))
+    ret = f" -> {fn.ret.text}" if fn.ret is not None and fn.ret.kind != "unit" else ""
+    return [f"pub(crate) fn sscc_call{generics}({params}){ret} {{ {fn.name}({args}) }}"]
+
+
+def _modules(ir: IR, plan: ServicePlan) -> dict[str, _Module]:
+    """One module per distinct code block the plan runs, in order of first use."""
+    out: dict[str, _Module] = {}
+    for stage in plan.stages:
+        for m in stage.members:
+            if not isinstance(m, FnNode) or m.code in out:
+                continue
+            code = ir.code_by_id(m.code)
+            if code is None or m.language != "rust":
+                raise GenerateProblem(f"`{m.function}` has no inline Rust code", m)
+            try:
+                fns = parse_functions(code.text)
+            except SyntaxProblem as e:
+                raise GenerateProblem(f"the code of `{m.function}` does not parse: {e}", m) from None
+            fn = operator_function(fns, code.text) or next((f for f in fns if f.name == snake(m.function)), None)
+            if fn is None:
+                raise GenerateProblem(f"no operator function `{snake(m.function)}` in the code of `{m.function}`", m)
+            out[m.code] = _Module(len(out), code, fn, m)
+    return out
+
+
+def _dependencies(plan: ServicePlan) -> tuple[Dependency, ...]:
+    seen: dict[str, Dependency] = {}
+    for stage in plan.stages:
+        for m in stage.members:
+            for d in getattr(m, "dependencies", ()):
+                seen.setdefault(d.name, d)
+    return tuple(seen[k] for k in sorted(seen))
+
+
+def cargo_version(req: Optional[str]) -> str:
+    """The requirement used offline: the semver-compatible range of what the file asks for.
+
+    The offline registry holds one version per crate, often older than the one a pipeline names
+    (`regex = "1.10.0"` while Debian ships 1.7), so `1.10.0` becomes `1` and `0.4.39` becomes `0.4`."""
+    if not req or req.strip() in ("*", ""):
+        return "*"
+    m = re.match(r"^\s*[\^~=]?\s*(\d+)(?:\.(\d+))?", req)
+    if not m:
+        return req.strip()
+    major, minor = m.group(1), m.group(2)
+    return major if major != "0" or minor is None else f"0.{minor}"
+
+
+def _dep_line(d: Dependency) -> str:
+    parts = [f'version = "{cargo_version(d.version)}"'] if not d.path else [f'path = "{d.path}"']
+    if d.default_features is False:
+        parts.append("default-features = false")
+    if d.features:
+        parts.append("features = [" + ", ".join(f'"{f}"' for f in d.features) + "]")
+    return f"{d.name} = {{ {', '.join(parts)} }}"
+
+
+def _cargo_toml(plan: ServicePlan, deps: tuple[Dependency, ...]) -> str:
+    lines = [
+        "# Generated by sscc (docs/backend-rust.md). Do not edit.",
+        "[package]",
+        f'name = "{_package_name(plan.name)}"',
+        'version = "0.1.0"',
+        'edition = "2021"',
+        "publish = false",
+        "",
+        "[lib]",
+        f'name = "{LIB_NAME}"',
+        'crate-type = ["cdylib"]',
+        'path = "src/lib.rs"',
+        "",
+        "[dependencies]",
+        f'sscc-guest = {{ path = "{GUEST_DIR}" }}',
+    ]
+    own = {d.name.replace("-", "_"): d for d in deps}
+    for name, spec in BASE_DEPENDENCIES.items():
+        if name in own and own[name].features:  # keep the base version, add the features asked for
+            d = own.pop(name)
+            base = ["derive"] if name == "serde" else []
+            feats = ", ".join(f'"{f}"' for f in sorted(set(base) | set(d.features)))
+            spec = f'{{ version = "1", features = [{feats}] }}'
+        own.pop(name, None)
+        lines.append(f"{name} = {spec}")
+    lines += [_dep_line(d) for d in own.values()]
+    lines += [
+        "",
+        "[profile.release]",
+        'panic = "abort"  # wasm32 has no unwinding; the host isolates a trapping record (docs/abi.md §6)',
+        "opt-level = 3",
+        "lto = true",
+        "codegen-units = 1",
+        "",
+        "[workspace]  # a workspace of its own, wherever the crate is written",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _package_name(service: str) -> str:
+    return "sscc-" + (re.sub(r"[^a-z0-9]+", "-", service.lower()).strip("-") or "service")
+
+
+# ---------------------------------------------------------------------------- stage closures
+
+
+@dataclass
+class _Key:
+    """The record key while a stage runs: raw bytes passed through (`typed` False, `expr` is an
+    `Option<&[u8]>` expression), or a decoded `Option<K>` variable."""
+
+    expr: str
+    typed: bool = False
+    rust: str = ""  # K, when typed
+
+
+@dataclass
+class _StageWriter:
+    ir: IR
+    stage: Stage
+    modules: dict[str, _Module]
+    types: TypeWriter
+    counter: int = 0
+    body: list[str] = field(default_factory=list)
+
+    def write(self) -> list[str]:
+        st = self.stage
+        out = [
+            f"/// Stage {st.index}: {st.name}",
+            "#[no_mangle]",
+            f"pub extern \"C\" fn {st.export}(in_ptr: u32, in_len: u32, base_offset: i64) -> i32 {{",
+            "    sscc_guest::run_stage(in_ptr, in_len, base_offset, |rec, out| {",
+        ]
+        members = list(st.members)
+        first = members[0]
+        if isinstance(first, Decode):
+            value, key = self._decode_topic(first)
+            members = members[1:]
+        else:
+            value, key = self._decode_internal()
+        self._chain(members, value, key, depth=2)
+        return out + self.body + ["        Ok(())", "    })", "}"]
+
+    # -- helpers
+
+    def _var(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def _emit(self, depth: int, line: str) -> None:
+        self.body.append("    " * depth + line)
+
+    def _rust(self, t, node) -> str:
+        try:
+            return self.types.rust(t, "Inline")
+        except TypeProblem as e:
+            raise GenerateProblem(f"`{member_name(node)}` carries {e}", node) from None
+
+    def _raw_check(self, rust: str, node, what: str) -> None:
+        if rust not in RAW_TYPES:
+            raise GenerateProblem(
+                f"the raw converter cannot carry {what} of type `{rust}`",
+                node,
+                "use `converter: json`, or a primitive type (string, numbers, bool, bytes)",
+            )
+
+    def _decode_topic(self, d: Decode) -> tuple[str, _Key]:
+        self._emit(2, f'sscc_guest::enter("{member_name(d)}");')
+        rust = self._rust(d.type, d)
+        v = self._var("v")
+        if d.converter == "raw":
+            self._raw_check(rust, d, "a value")
+        conv = "raw" if d.converter == "raw" else "json"
+        self._emit(2, f"let mut {v}: {rust} = sscc_guest::{conv}::decode(rec.value)?;")
+        if d.key_type is None:
+            return v, _Key("rec.key")
+        krust = self._rust(d.key_type, d)
+        kconv = "json" if d.key_converter == "json" else "raw"
+        if kconv == "raw":
+            self._raw_check(krust, d, "a key")
+        k = self._var("k")
+        self._emit(2, f"let {k}: Option<{krust}> = rec.key.map(|b| sscc_guest::{kconv}::decode(b)).transpose()?;")
+        return v, _Key(k, True, krust)
+
+    def _decode_internal(self) -> tuple[str, _Key]:
+        node = self.stage.members[0]
+        self._emit(2, f'sscc_guest::enter("{member_name(node)}");')
+        rust = self._rust(self.stage.input.type, node)
+        v = self._var("v")
+        self._emit(2, f"let mut {v}: {rust} = sscc_guest::json::decode(rec.value)?;")
+        if self.stage.input.key is None:
+            return v, _Key("rec.key")
+        krust = self._rust(self.stage.input.key, node)
+        k = self._var("k")
+        self._emit(2, f"let {k}: Option<{krust}> = rec.key.map(|b| sscc_guest::json::decode(b)).transpose()?;")
+        return v, _Key(k, True, krust)
+
+    def _chain(self, members: list, value: str, key: _Key, depth: int) -> None:
+        if not members:
+            self._finish_internal(value, key, depth)
+            return
+        m, rest = members[0], members[1:]
+        if isinstance(m, Encode):
+            self._encode_topic(m, value, key, depth)
+            return
+        if not isinstance(m, (Map, Filter, FilterMap, FlatMap)):
+            raise GenerateProblem(f"`{member_name(m)}` is a {m.op} node, which a stage cannot run", m)
+        mod = self.modules[m.code]
+        self._emit(depth, f'sscc_guest::enter("{m.function}");')
+        call = f"op_{mod.index}::sscc_call({self._args(m, mod.fn, value, key, depth)})"
+        ok, err, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
+        if is_result:
+            call += ".map_err(sscc_guest::Failure::operator)?"
+        if isinstance(m, Filter):
+            self._emit(depth, f"if {call} {{")
+            self._chain(rest, value, key, depth + 1)
+            self._emit(depth, "}")
+            return
+        item = ok
+        if isinstance(m, FilterMap):
+            item = _arg(ok, "Option")
+        elif isinstance(m, FlatMap):
+            item = _arg(ok, "Vec")
+        keyed = item is not None and item.kind == "tuple" and len(item.args) == 2
+        v = self._var("v")
+        new_key = key
+        if keyed:
+            k = self._var("k")
+            pattern = f"({k}, mut {v})"
+            krust = _arg(item.args[0], "Option")
+            out_key = self._out_key(m)
+            new_key = _Key(k, True, out_key or (krust.text if krust is not None else ""))
+        else:
+            pattern = f"mut {v}"
+        if isinstance(m, Map):
+            self._emit(depth, f"let {pattern} = {call};")
+            self._chain(rest, v, new_key, depth)
+            return
+        opener = f"if let Some({pattern}) = {call} {{" if isinstance(m, FilterMap) else f"for {pattern} in {call} {{"
+        self._emit(depth, opener)
+        self._chain(rest, v, new_key, depth + 1)
+        self._emit(depth, "}")
+
+    def _out_key(self, m) -> Optional[str]:
+        """The Rust key type of the edge leaving `m` (None when the IR gives none)."""
+        edge = self._edge_from(m)
+        if edge is None or edge.key is None:
+            return None
+        return self._rust(edge.key, m)
+
+    def _edge_from(self, m):
+        node = self.stage.node
+        if isinstance(node, Fused):
+            inner = next((e for e in node.edges if e.src == m.id), None)
+            if inner is not None:
+                return inner
+        return self.stage.output if m is self.stage.members[-1] else None
+
+    def _args(self, m: FnNode, fn: RustFn, value: str, key: _Key, depth: int) -> str:
+        params = list(fn.params)
+        if not params or len(params) > 2:
+            raise GenerateProblem(f"`{m.function}` takes {len(params)} parameters; a {m.op} takes the value, or the key and the value", m)
+        args = []
+        if len(params) == 2:
+            args.append(self._key_arg(m, params[0].type, key, depth))
+        args.append(_pass(params[-1].type, value, clone=isinstance(m, Filter)))
+        return ", ".join(args)
+
+    def _key_arg(self, m: FnNode, t: RustType, key: _Key, depth: int) -> str:
+        """The key argument: `Option<K>` (a clone), `&Option<K>`, or `Option<&K>`/`Option<&str>`."""
+        by_ref = t.kind == "ref"
+        opt = t.args[0] if by_ref else t
+        inner = _arg(opt, "Option")
+        if inner is None:
+            raise GenerateProblem(f"the key parameter of `{m.function}` is `{t.text}`; SDF passes the key as `Option<K>`", m)
+        var = key.expr
+        if not key.typed:  # decode the pass-through bytes to what the function asks for
+            krust = inner.args[0].text if inner.kind == "ref" else inner.text
+            krust = "String" if krust == "str" else krust
+            conv = "raw" if krust in RAW_TYPES else "json"
+            var = self._var("kin")
+            self._emit(depth, f"let {var}: Option<{krust}> = {key.expr}.map(|b| sscc_guest::{conv}::decode(b)).transpose()?;")
+        if by_ref:
+            return f"&{var}"
+        if inner.kind == "ref":
+            return f"{var}.as_deref()" if inner.args and inner.args[0].text == "str" else f"{var}.as_ref()"
+        return f"{var}.clone()"
+
+    def _key_bytes(self, key: _Key, converter: Optional[str], depth: int) -> str:
+        if not key.typed:
+            return key.expr
+        conv = converter or ("raw" if key.rust in RAW_TYPES else "json")
+        kb = self._var("kb")
+        if conv == "raw":
+            self._raw_check(key.rust, self.stage.members[-1], "a key")
+            self._emit(depth, f"let {kb} = {key.expr}.as_ref().map(|k| sscc_guest::raw::encode(k));")
+        else:
+            self._emit(depth, f"let {kb} = match &{key.expr} {{ Some(k) => Some(sscc_guest::json::encode(k)?), None => None }};")
+        return f"{kb}.as_deref()"
+
+    def _encode_topic(self, e: Encode, value: str, key: _Key, depth: int) -> None:
+        self._emit(depth, f'sscc_guest::enter("{member_name(e)}");')
+        kconv = None
+        if key.typed and e.key_type is not None:
+            kconv = "json" if e.key_converter == "json" else "raw"
+        kexpr = self._key_bytes(key, kconv, depth)
+        if e.converter == "raw":
+            self._raw_check(self._rust(e.type, e), e, "a value")
+            self._emit(
+                depth,
+                f"out.emit_with({kexpr}, rec.timestamp, |buf| {{ sscc_guest::raw::Raw::to_raw(&{value}, buf); "
+                "Ok::<(), sscc_guest::Failure>(()) })?;",
+            )
+        else:
+            self._emit(depth, f"out.emit_json({kexpr}, &{value}, rec.timestamp)?;")
+
+    def _finish_internal(self, value: str, key: _Key, depth: int) -> None:
+        """Internal encoding (stages.py): value as JSON, typed key as JSON, else bytes unchanged."""
+        kexpr = self._key_bytes(key, "json", depth) if key.typed else key.expr
+        self._emit(depth, f"out.emit_json({kexpr}, &{value}, rec.timestamp)?;")
+
+
+def _arg(t: Optional[RustType], name: str) -> Optional[RustType]:
+    """T of `name<T>` (e.g. Option, Vec), else None."""
+    if t is not None and t.kind == "path" and t.name == name and len(t.args) == 1:
+        return t.args[0]
+    return None
+
+
+def _pass(t: RustType, var: str, clone: bool) -> str:
+    """How a value variable is handed to a parameter of type `t`."""
+    if t.kind == "ref":
+        return f"&mut {var}" if t.mutable else f"&{var}"
+    return f"{var}.clone()" if clone else var

@@ -1,0 +1,186 @@
+"""Pipeline types -> Rust declarations with serde (SDF-FORMAT.md §2.2–2.3).
+
+Rules (docs/backend-rust.md, "Type mapping"):
+- a named type `car-location` is `CarLocation`; fields are snake_case; enum variants UpperCamelCase;
+- a field whose snake name is a Rust keyword gets a trailing `_` and keeps its YAML name in JSON
+  (`#[serde(rename = "type")]`), so the JSON document reads the name the YAML file declares;
+- `serialize.rename` / `deserialize.rename` become `#[serde(rename(serialize = .., deserialize = ..))]`;
+- enums are externally tagged (serde's default) unless `tagging: untagged`; null variants are unit
+  variants; `optional: true` is `Option<T>`;
+- an object or enum written inline inside another type becomes its own declaration, named by its
+  `type-name` or else `<Outer><Field>` (PascalCase);
+- every declaration derives Serialize, Deserialize, Clone, Debug, PartialEq, and Default when all
+  of its fields have one.
+
+Output is deterministic: declarations follow the type table's (sorted) order, inline ones right
+after the type that holds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ...ast import pascal, snake
+from ...ir.types import ArrowRow, Enum, Field, IrType, KeyedState, KeyValue, ListOf, Null, Obj, Opt, Prim, Ref, Unknown
+
+PRIMITIVES = {
+    "u8": "u8", "u16": "u16", "u32": "u32", "u64": "u64",
+    "i8": "i8", "i16": "i16", "i32": "i32", "i64": "i64",
+    "s8": "i8", "s16": "i16", "s32": "i32", "s64": "i64",
+    "f32": "f32", "f64": "f64", "float32": "f32", "float64": "f64",
+    "bool": "bool", "string": "String", "String": "String", "str": "String",
+    "bytes": "Vec<u8>", "timestamp": "i64",
+}  # fmt: skip
+
+# Types the raw converter can carry (sscc_guest::raw::Raw implementations).
+RAW_TYPES = {"u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "bool", "String", "Vec<u8>"}
+
+RUST_KEYWORDS = {
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if",
+    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while", "async",
+    "await", "dyn", "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof",
+    "unsized", "virtual", "yield", "try",
+}  # fmt: skip
+
+DERIVES = "Serialize, Deserialize, Clone, Debug, PartialEq"
+
+
+class TypeProblem(Exception):
+    """A type the backend cannot write in Rust (Unknown: the checker gave no type)."""
+
+
+def type_name(name: str) -> str:
+    """`car-location` -> `CarLocation`."""
+    return pascal(name)
+
+
+def field_name(name: str) -> str:
+    """`image-url` -> `image_url`; a keyword gets a trailing `_` (`type` -> `type_`)."""
+    out = snake(name) or "_"
+    if out[0].isdigit():
+        out = "_" + out
+    return out + "_" if out in RUST_KEYWORDS else out
+
+
+@dataclass
+class TypeWriter:
+    """Collects the Rust declarations of a type table and names inline composites."""
+
+    decls: list[str] = field(default_factory=list)
+    defaultable: dict[str, bool] = field(default_factory=dict)  # Rust type name -> derives Default
+    _inline: dict[IrType, str] = field(default_factory=dict)  # inline Obj/Enum -> its declared name
+    _taken: set[str] = field(default_factory=set)
+
+    def declare_table(self, table) -> None:
+        """Declare every TypeDef of `ir.types` (state-only kinds have no Rust form here)."""
+        names = [type_name(t.name) for t in table]
+        self._taken.update(names)
+        for t, name in zip(table, names):
+            if isinstance(t.type, (ArrowRow, KeyedState)):
+                continue
+            self._declare(name, t.type)
+
+    def rust(self, t: Optional[IrType], hint: str = "Inline") -> str:
+        """The Rust type expression of `t`; inline composites are declared on first use."""
+        if t is None:
+            raise TypeProblem("a missing type")
+        if isinstance(t, Prim):
+            if t.name not in PRIMITIVES:
+                raise TypeProblem(f"the primitive `{t.name}`")
+            return PRIMITIVES[t.name]
+        if isinstance(t, Ref):
+            return type_name(t.name)
+        if isinstance(t, ListOf):
+            if isinstance(t.item, Prim) and t.item.name == "u8":
+                return "Vec<u8>"
+            return f"Vec<{self.rust(t.item, hint + 'Item')}>"
+        if isinstance(t, Opt):
+            return f"Option<{self.rust(t.item, hint)}>"
+        if isinstance(t, KeyValue):
+            return f"(Option<{self.rust(t.key, hint + 'Key')}>, {self.rust(t.value, hint + 'Value')})"
+        if isinstance(t, Null):
+            return "()"
+        if isinstance(t, (Obj, Enum)):
+            if t not in self._inline:
+                name = self._fresh(type_name(t.type_name) if t.type_name else hint)
+                self._inline[t] = name
+                self._declare(name, t)
+            return self._inline[t]
+        if isinstance(t, Unknown):
+            raise TypeProblem("an unknown type (the checker could not type this edge)")
+        raise TypeProblem(f"a {t.kind} type")
+
+    def _fresh(self, name: str) -> str:
+        out, n = name, 2
+        while out in self._taken:
+            out, n = f"{name}{n}", n + 1
+        self._taken.add(out)
+        return out
+
+    def _declare(self, name: str, t: IrType) -> None:
+        if isinstance(t, Obj):
+            self._struct(name, t)
+        elif isinstance(t, Enum):
+            self._enum(name, t)
+        else:
+            rust = self.rust(t, name)
+            self.defaultable[name] = self._has_default(rust)
+            self.decls.append(f"pub type {name} = {rust};")
+
+    def _struct(self, name: str, t: Obj) -> None:
+        lines, all_default = [], True
+        for f in t.fields:
+            rust = self.rust(f.type, name + type_name(f.name))
+            if f.optional and not isinstance(f.type, Opt):
+                rust = f"Option<{rust}>"
+            all_default &= self._has_default(rust)
+            rename = _rename(f, field_name(f.name))
+            lines += [f"    {rename}"] if rename else []
+            lines.append(f"    pub {field_name(f.name)}: {rust},")
+        self.defaultable[name] = all_default
+        derives = DERIVES + (", Default" if all_default else "")
+        head = [f"#[derive({derives})]", f"pub struct {name} {{"]
+        self.decls.append("\n".join(head + lines + ["}"]))
+
+    def _enum(self, name: str, t: Enum) -> None:
+        lines = []
+        for v in t.variants:
+            rename = _rename(v, None)
+            lines += [f"    {rename}"] if rename else []
+            variant = type_name(v.name) or "Empty"
+            if isinstance(v.type, Null):
+                lines.append(f"    {variant},")
+            else:
+                lines.append(f"    {variant}({self.rust(v.type, name + variant)}),")
+        self.defaultable[name] = False
+        head = [f"#[derive({DERIVES})]"]
+        if t.tagging == "untagged":
+            head.append("#[serde(untagged)]")
+        head.append(f"pub enum {name} {{")
+        self.decls.append("\n".join(head + lines + ["}"]))
+
+    def _has_default(self, rust: str) -> bool:
+        if rust.startswith(("Option<", "Vec<", "(")) or rust in PRIMITIVES.values() or rust == "()":
+            return True
+        return self.defaultable.get(rust, False)
+
+
+def _rename(f: Field, rust_field: Optional[str]) -> Optional[str]:
+    """The serde attribute keeping the JSON names SDF uses (see the module docstring)."""
+    plain = snake(f.name) if rust_field is not None else None  # what serde would name it
+    keyword = rust_field is not None and rust_field != plain
+    ser = f.rename_ser or (plain if keyword else None)
+    de = f.rename_de or (plain if keyword else None)
+    if ser is None and de is None:
+        return None
+    if ser == de:
+        return f"#[serde(rename = {_lit(ser)})]"
+    parts = [f"serialize = {_lit(ser)}" if ser else "", f"deserialize = {_lit(de)}" if de else ""]
+    return f"#[serde(rename({', '.join(p for p in parts if p)}))]"
+
+
+def _lit(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
