@@ -178,3 +178,110 @@ def schema(api_version, package):
     if api_version not in SUPPORTED[kind]:
         raise click.BadParameter(f"no {kind} schema for `{api_version}`; choose one of {', '.join(SUPPORTED[kind])}", param_hint="--api-version")
     click.echo(schema_json(kind, api_version))
+
+
+# ---------------------------------------------------------------------------- compile, run, topic
+
+
+def _compile_options(fn):
+    """-O0 / --no-pass / --strict, shared by `compile` and `run`."""
+    fn = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(fn)
+    fn = click.option("--no-pass", "no_pass", multiple=True, metavar="NAME", help="Switch one pass off (repeatable).")(fn)
+    fn = click.option("-O0", "no_opt", is_flag=True, help="Switch every optimization pass off.")(fn)
+    return fn
+
+
+def _options(no_opt, no_pass, strict):
+    from .driver import Options
+    from .passes import pass_names
+
+    unknown = [n for n in no_pass if n not in pass_names()]
+    if unknown:
+        raise click.BadParameter(f"unknown pass `{unknown[0]}`; passes: {', '.join(pass_names())}", param_hint="--no-pass")
+    return Options(strict=strict, mode="compile", disabled_passes=frozenset(no_pass), optimize=not no_opt)
+
+
+def _report_compile(file, result, sources) -> None:
+    """Diagnostics of a compile; exits 1 (errors) or 2 (not a dataflow file) when it failed."""
+    ds = result.fe.diags.sorted()
+    _print_diagnostics(ds, sources, "text")
+    if result.fe.pipeline is not None and result.fe.kind != "dataflow" and result.fe.ok:
+        click.echo(f"{file}: a {result.fe.kind} file is not a pipeline; compile the dataflow.yaml that imports it", err=True)
+        sys.exit(EXIT_USAGE)
+    if not result.ok:
+        click.echo(f"{file}: {render_summary(ds)}", err=True)
+        sys.exit(EXIT_ERRORS)
+
+
+@main.command("compile")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Project directory to write.")
+@click.option("--depfile", type=click.Path(dir_okay=False), help="Also write a Make rule: outputs depend on every input file read.")
+@_compile_options
+@_guard
+def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
+    """Compile a pipeline into a standalone Python project (docs/compile.md)."""
+    from .backend.project import compile_project
+
+    options = _options(no_opt, no_pass, strict)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise click.BadParameter(f"`{out_dir}` exists and is not a directory", param_hint="-o")
+    sources = SourceCache()
+    try:
+        result = compile_project(file, out_dir, options, sources, depfile_path=depfile)
+    except OSError as exc:
+        click.echo(f"error: cannot write the project to {out_dir}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    _report_compile(file, result, sources)
+    warnings = [d for d in result.fe.diags.items if not d.is_error]
+    tail = f" ({render_summary(warnings)})" if warnings else ""
+    click.echo(f"{file}: compiled to {out_dir}{tail}; run it with: cd {out_dir} && python -m {result.package} run", err=True)
+    sys.exit(EXIT_OK)
+
+
+@main.command("run")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--store", metavar="DIR", help="Store directory (default: $SSCC_STORE, else ./.sscc).")
+@click.option("--until-idle", is_flag=True, help="Batch mode: process what the topics hold, then stop.")
+@click.option("--quiet", is_flag=True, help="No progress line, no summary.")
+@_compile_options
+@_guard
+def run_cmd(file, store, until_idle, quiet, no_opt, no_pass, strict):
+    """Compile a pipeline into the project cache and run it on the embedded store."""
+    from .backend.project.cache import compiled_project
+
+    options = _options(no_opt, no_pass, strict)
+    sources = SourceCache()
+    try:
+        project, package, result = compiled_project(file, options, sources)
+    except OSError as exc:
+        click.echo(f"error: cannot write the project cache: {exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    if result is not None:
+        _report_compile(file, result, sources)
+    argv = [sys.executable, "-m", package, "run"]
+    argv += ["--store", store] if store else []
+    argv += ["--until-idle"] if until_idle else []
+    argv += ["--quiet"] if quiet else []
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The project's own runner replaces this process: signals, exit code and output are its own,
+    # exactly as `python -m NAME run` in the compiled project.
+    os.execve(sys.executable, argv, env)
+
+
+@main.command(
+    "topic",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@_guard
+def topic_cmd(args):
+    """Produce, consume or list topics of the embedded store: `sscc topic COMMAND --help`."""
+    # The same code as an emitted project's `python -m NAME topic ...` (runtime_stub/sscc_runtime/app.py).
+    from .runtime_stub.sscc_runtime import app
+
+    sys.exit(app.main(["topic", *args], prog="sscc"))

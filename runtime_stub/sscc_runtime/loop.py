@@ -42,6 +42,18 @@ class Counters:
         )
 
 
+@dataclass(frozen=True)
+class FreshStart:
+    """A source partition that had no committed position: where it started, and how many
+    stored records that start skipped (those before it)."""
+
+    service: str
+    topic: str
+    partition: int
+    offset: int
+    skipped: int
+
+
 class ServiceRunner:
     """Runs one service: owns its guests, its consumer positions and its counters."""
 
@@ -75,6 +87,22 @@ class ServiceRunner:
             for source in self.service.sources
             for partition in range(self.store.partitions(source.topic))
         )
+
+    def fresh_starts(self) -> list[FreshStart]:
+        starts = []
+        for source in self.service.sources:
+            for partition in range(self.store.partitions(source.topic)):
+                key = (source.topic, partition)
+                if key in self._positions:
+                    continue
+                fresh = self.store.position(self.service.name, *key) is None
+                offset = self._position(source, partition)
+                if fresh:
+                    first = self.store.bounds(*key)[0]
+                    starts.append(
+                        FreshStart(self.service.name, *key, offset, offset - first)
+                    )
+        return starts
 
     def _position(self, source: Source, partition: int) -> int:
         key = (source.topic, partition)
@@ -177,20 +205,32 @@ class Loop:
         until_idle: bool = False,
         idle_sleep: float = 0.05,
         on_progress: Callable[[str], None] | None = None,
+        on_counters: Callable[[dict[str, Counters]], None] | None = None,
         every: float = 1.0,
+        stopping: threading.Event | None = None,
     ):
         self.runners = [ServiceRunner(store, s) for s in services]
         self.until_idle, self.idle_sleep = until_idle, idle_sleep
-        self.on_progress, self.every = on_progress, every
-        self.stopping = threading.Event()
+        self.on_progress, self.on_counters, self.every = on_progress, on_counters, every
+        # A caller may pass its own event so a signal that arrives while the modules are
+        # still being compiled (before run()) also stops the loop cleanly.
+        self.stopping = stopping or threading.Event()
+        # "SIGINT" / "SIGTERM" when a signal stopped it
+        self.stopped_by: str | None = None
+
+    def fresh_starts(self) -> list[FreshStart]:
+        """Resolve (and commit) the starting position of every source partition that has none
+        yet, and say where each started; positions that exist are left alone."""
+        return [start for runner in self.runners for start in runner.fresh_starts()]
 
     def run(self) -> dict[str, Counters]:
         previous = self._install_signals()
         last = time.monotonic()
+        reporting = self.on_progress or self.on_counters
         try:
             while not self.stopping.is_set():
                 read = sum(runner.step(self.stopping) for runner in self.runners)
-                if self.on_progress and time.monotonic() - last >= self.every:
+                if reporting and time.monotonic() - last >= self.every:
                     self.report()
                     last = time.monotonic()
                 if read == 0:
@@ -200,14 +240,25 @@ class Loop:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        # The final lag goes into the returned counters; `on_counters` is only for the
+        # periodic refresh (its caller prints the summary from what run() returns).
+        for runner in self.runners:
+            runner.counters.lag = runner.lag()
         if self.on_progress:
-            self.report()
+            for runner in self.runners:
+                self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+        return self.counters()
+
+    def counters(self) -> dict[str, Counters]:
         return {runner.service.name: runner.counters for runner in self.runners}
 
     def report(self) -> None:
         for runner in self.runners:
             runner.counters.lag = runner.lag()
-            self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+            if self.on_progress:
+                self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+        if self.on_counters:
+            self.on_counters(self.counters())
 
     def stop(self) -> None:
         self.stopping.set()
@@ -217,5 +268,9 @@ class Loop:
             return {}
         previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: self.stopping.set())
+            previous[sig] = signal.signal(sig, self._on_signal)
         return previous
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        self.stopped_by = signal.Signals(signum).name
+        self.stopping.set()

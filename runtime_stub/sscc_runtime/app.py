@@ -1,0 +1,466 @@
+"""The command line of an emitted project (`python -m NAME run|topic ...`), also behind `sscc topic`.
+
+    run [--store DIR] [--until-idle] [--quiet]
+    topic produce TOPIC [--store DIR] [--file F] [--key-separator S] [--partitions N] [--partition P]
+    topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
+    topic list [--store DIR]
+
+The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file.
+Exit codes: 0 ok (also when stopped by SIGINT/SIGTERM), 1 runtime error (one `error: ...` line,
+never a traceback; SSCC_DEBUG=1 shows it), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import sqlite3
+import sys
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from . import frames, service
+from .backend import PositionConflict
+from .fastcall import GuestFault
+from .loop import FreshStart, Loop
+from .progress import Progress
+from .store import Store
+
+STORE_FILE = "store.db"
+DEFAULT_STORE = ".sscc"
+PRODUCE_BATCH = 1000  # records per appended batch (one transaction each)
+CONSUME_BATCH = 4096
+POLL_SECONDS = 0.1  # how often a following consumer looks for new records
+
+
+class AppError(Exception):
+    """A problem the user can fix; printed as one `error: ...` line, exit 1."""
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """A topic of the pipeline: its id in the pipeline file and its name in the store."""
+
+    id: str
+    name: str
+    partitions: int = 1
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the generated wiring knows about its pipeline."""
+
+    name: str
+    description: Path  # services.json (format 1, docs/runtime.md §2)
+    topics: tuple[TopicInfo, ...] = ()
+
+
+def main(
+    argv: list[str] | None = None,
+    project: Project | None = None,
+    prog: str | None = None,
+) -> int:
+    args = _parser(project, prog).parse_args(argv)
+    try:
+        return args.command(args, project)
+    except AppError as exc:
+        return _error(str(exc))
+    except KeyError as exc:  # the store's "no topic ..." and the like
+        return _error(str(exc.args[0]) if exc.args else repr(exc))
+    except (
+        service.DescriptionError,
+        GuestFault,
+        PositionConflict,
+        OSError,
+        sqlite3.Error,
+        RuntimeError,
+        ValueError,
+    ) as exc:
+        return _error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
+        if os.environ.get("SSCC_DEBUG"):
+            raise
+        return _error(
+            f"unexpected {type(exc).__name__}: {exc} (SSCC_DEBUG=1 shows the traceback)"
+        )
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+# ---------------------------------------------------------------------------- arguments
+
+
+def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            f"Run the {project.name} pipeline and inspect its topics."
+            if project
+            else "Read and write topics of the embedded store."
+        ),
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    store_help = f"store directory (default: $SSCC_STORE, else ./{DEFAULT_STORE})"
+    if project is not None:
+        run = commands.add_parser("run", help="run the pipeline's services")
+        run.add_argument("--store", metavar="DIR", help=store_help)
+        run.add_argument(
+            "--until-idle",
+            action="store_true",
+            help="batch mode: process what the topics hold, then stop",
+        )
+        run.add_argument(
+            "--quiet", action="store_true", help="no progress line, no summary"
+        )
+        run.set_defaults(command=_run)
+
+    topic = commands.add_parser("topic", help="produce, consume or list topics")
+    topics = topic.add_subparsers(required=True, metavar="COMMAND")
+
+    produce = topics.add_parser("produce", help="append lines as records")
+    produce.add_argument("topic")
+    produce.add_argument("--store", metavar="DIR", help=store_help)
+    produce.add_argument(
+        "--file", metavar="F", help="read lines from F instead of stdin"
+    )
+    produce.add_argument(
+        "--key-separator",
+        metavar="S",
+        help="each line is KEY<S>VALUE (a line without S has no key)",
+    )
+    produce.add_argument(
+        "--partitions",
+        type=_positive,
+        metavar="N",
+        help="partitions when the topic is created (default: the pipeline's, else 1)",
+    )
+    produce.add_argument(
+        "--partition",
+        type=int,
+        metavar="P",
+        help="write every record to partition P (default: by key hash; unkeyed round-robin)",
+    )
+    produce.add_argument("--quiet", action="store_true", help="print nothing")
+    produce.set_defaults(command=_produce)
+
+    consume = topics.add_parser("consume", help="print records, one value per line")
+    consume.add_argument("topic")
+    consume.add_argument("--store", metavar="DIR", help=store_help)
+    consume.add_argument(
+        "--from-beginning",
+        action="store_true",
+        help="start at the first record (default: at the end, printing only new records)",
+    )
+    consume.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="stop once caught up (default: follow)",
+    )
+    consume.add_argument("--keys", action="store_true", help="print KEY<S>VALUE")
+    consume.add_argument(
+        "--key-separator",
+        default="=",
+        metavar="S",
+        help="separator printed by --keys (default: =)",
+    )
+    consume.set_defaults(command=_consume)
+
+    listing = topics.add_parser("list", help="topics with partitions and record counts")
+    listing.add_argument("--store", metavar="DIR", help=store_help)
+    listing.set_defaults(command=_list)
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+def store_dir(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("SSCC_STORE") or DEFAULT_STORE)
+
+
+def open_store(arg: str | None, create: bool) -> Store:
+    where = store_dir(arg)
+    if where.exists() and not where.is_dir():
+        raise AppError(f"store {where} is not a directory")
+    path = where / STORE_FILE
+    if not path.exists():
+        if not create:
+            raise AppError(
+                f"no store at {where} (run the pipeline or produce into it first, or pass --store)"
+            )
+        where.mkdir(parents=True, exist_ok=True)
+    return Store(path)
+
+
+def _topic_name(topic: str, project: Project | None) -> str:
+    """A pipeline topic may be named by its id or by its store name."""
+    for info in project.topics if project else ():
+        if topic == info.id:
+            return info.name
+    return topic
+
+
+def _existing_partitions(store: Store, topic: str) -> int:
+    if topic not in store.topics():
+        raise AppError(f"no topic {topic!r} in the store at {store.path.parent}")
+    return store.partitions(topic)
+
+
+# ---------------------------------------------------------------------------- run
+
+
+def _run(args: argparse.Namespace, project: Project) -> int:
+    # Handlers go in first: module compilation takes a moment, and a signal then must still
+    # mean "stop cleanly", not a default death.
+    stopping = threading.Event()
+    signalled: list[str] = []
+
+    def on_signal(signum: int, _frame) -> None:
+        signalled.append(signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        description = project.description
+        services = service.load(
+            json.loads(description.read_text(encoding="utf-8")), description.parent
+        )
+        if args.until_idle:
+            services = [batch_mode(s) for s in services]
+        with open_store(args.store, create=True) as store:
+            progress = None if args.quiet else Progress(sys.stderr, project.name)
+            loop = Loop(
+                store,
+                services,
+                until_idle=args.until_idle,
+                on_counters=progress.update if progress else None,
+                stopping=stopping,
+            )
+            starts = loop.fresh_starts()
+            if not args.quiet:
+                for line in skipped_notes(starts, services):
+                    print(line, file=sys.stderr)
+            counters = loop.run()
+            if progress:
+                progress.finish(
+                    counters, loop.stopped_by or next(iter(signalled), None)
+                )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def batch_mode(svc: service.Service) -> service.Service:
+    """`--until-idle` means "process what the topics hold, then stop": a source that would start
+    at the end (End, explicit or the SDF default) starts at the beginning instead. Positions
+    already committed are kept either way (the loop only resolves missing ones)."""
+    sources = tuple(
+        (
+            dataclasses.replace(
+                src, starting_offset={"position": "Beginning", "value": 0}
+            )
+            if (src.starting_offset or {}).get("position", "End") == "End"
+            else src
+        )
+        for src in svc.sources
+    )
+    return dataclasses.replace(svc, sources=sources)
+
+
+def skipped_notes(
+    starts: list[FreshStart], services: list[service.Service]
+) -> list[str]:
+    """One note per (service, topic) whose first start skipped records already stored."""
+    spec = {
+        (svc.name, src.topic): src.starting_offset or {"position": "End"}
+        for svc in services
+        for src in svc.sources
+    }
+    skipped: dict[tuple[str, str], int] = {}
+    for start in starts:
+        if start.skipped:
+            key = (start.service, start.topic)
+            skipped[key] = skipped.get(key, 0) + start.skipped
+    notes = []
+    for (svc, topic), count in skipped.items():
+        position = spec[(svc, topic)].get("position", "End")
+        hint = (
+            "run with --until-idle (batch mode) or set default_starting_offset to Beginning to process them"
+            if position == "End"
+            else "set default_starting_offset to process them"
+        )
+        notes.append(
+            f"note: service {svc} starts reading {topic} at {position}:"
+            f" {count:,} existing record{'s' if count != 1 else ''} skipped; {hint}"
+        )
+    return notes
+
+
+# ---------------------------------------------------------------------------- topic produce
+
+
+def _produce(args: argparse.Namespace, project: Project | None) -> int:
+    topic = _topic_name(args.topic, project)
+    known = {info.name: info.partitions for info in project.topics} if project else {}
+    separator = args.key_separator.encode() if args.key_separator else None
+    if separator == b"":
+        raise AppError("--key-separator must not be empty")
+    with open_store(args.store, create=True) as store:
+        existing = store.topics().get(topic)
+        if existing is None:
+            partitions = store.ensure_topic(
+                topic, args.partitions or known.get(topic, 1)
+            )
+        elif args.partitions and args.partitions != existing:
+            raise AppError(
+                f"topic {topic!r} has {existing} partitions; --partitions {args.partitions} cannot change that"
+            )
+        else:
+            partitions = existing
+        if args.partition is not None and not 0 <= args.partition < partitions:
+            raise AppError(
+                f"topic {topic!r} has no partition {args.partition} (it has {partitions})"
+            )
+        if args.file:
+            with open(args.file, "rb") as lines:
+                count = _produce_lines(store, topic, partitions, lines, separator, args)
+        else:
+            count = _produce_lines(
+                store, topic, partitions, sys.stdin.buffer, separator, args
+            )
+    if not args.quiet:
+        print(
+            f"produced {count:,} record{'s' if count != 1 else ''} to {topic}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _produce_lines(
+    store: Store,
+    topic: str,
+    partitions: int,
+    lines: BinaryIO,
+    separator: bytes | None,
+    args: argparse.Namespace,
+) -> int:
+    pending: list[list[tuple]] = [[] for _ in range(partitions)]
+    count = unkeyed = 0
+    for line in lines:
+        line = line.rstrip(b"\r\n")
+        if separator is not None and separator in line:
+            key, value = line.split(separator, 1)
+        else:
+            key, value = None, line
+        if args.partition is not None:
+            partition = args.partition
+        elif key is not None:
+            partition = zlib.crc32(key) % partitions  # stable across runs and machines
+        else:
+            partition, unkeyed = unkeyed % partitions, unkeyed + 1
+        pending[partition].append((key, value, int(time.time() * 1000)))
+        count += 1
+        if len(pending[partition]) >= PRODUCE_BATCH:
+            store.append(topic, partition, *frames.build(pending[partition]))
+            pending[partition] = []
+    for partition, records in enumerate(pending):
+        if records:
+            store.append(topic, partition, *frames.build(records))
+    return count
+
+
+# ---------------------------------------------------------------------------- topic consume
+
+
+def _consume(args: argparse.Namespace, project: Project | None) -> int:
+    topic = _topic_name(args.topic, project)
+    separator = args.key_separator.encode()
+    stopping = threading.Event()
+    previous = {
+        s: signal.signal(s, lambda *_: stopping.set())
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
+    out = sys.stdout.buffer
+    try:
+        with open_store(args.store, create=False) as store:
+            partitions = _existing_partitions(store, topic)
+            offsets = [
+                store.bounds(topic, p)[0 if args.from_beginning else 1]
+                for p in range(partitions)
+            ]
+            while not stopping.is_set():
+                read = 0
+                for partition in range(partitions):
+                    batch = store.read(
+                        topic, partition, offsets[partition], CONSUME_BATCH
+                    )
+                    if not batch.count:
+                        continue
+                    for record in frames.iter_records(batch.data):
+                        if args.keys:
+                            out.write((record.key or b"") + separator)
+                        out.write(record.value + b"\n")
+                    offsets[partition] = batch.base_offset + batch.count
+                    read += batch.count
+                out.flush()
+                if not read:
+                    if args.until_idle:
+                        break
+                    stopping.wait(POLL_SECONDS)
+    except BrokenPipeError:
+        # `consume | head`: the reader left; that is not an error. Point stdout at /dev/null
+        # so the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+# ---------------------------------------------------------------------------- topic list
+
+
+def _list(args: argparse.Namespace, project: Project | None) -> int:
+    where = store_dir(args.store)
+    rows: list[tuple[str, str, str]] = []
+    if (where / STORE_FILE).exists():
+        with open_store(args.store, create=False) as store:
+            for name, partitions in store.topics().items():
+                records = sum(
+                    end - first
+                    for first, end in (store.bounds(name, p) for p in range(partitions))
+                )
+                rows.append((name, str(partitions), f"{records:,}"))
+    else:
+        print(f"note: no store at {where} yet", file=sys.stderr)
+    present = {row[0] for row in rows}
+    for info in project.topics if project else ():
+        if info.name not in present:
+            rows.append((info.name, str(info.partitions), "- (not created yet)"))
+    if rows:
+        header = ("TOPIC", "PARTITIONS", "RECORDS")
+        width = max(len(row[0]) for row in [header, *rows])
+        for name, partitions, records in [header, *rows]:
+            print(f"{name:<{width}}  {partitions:>10}  {records}")
+    return 0

@@ -1,0 +1,71 @@
+"""The progress line of a run and its final summary (on stderr).
+
+One line for the whole pipeline, refreshed by the loop about once a second: records in and out,
+dead-lettered, the rate over the last interval and the lag (records not read yet). On a
+terminal the line rewrites itself with `\\r`; into a pipe or file each refresh is a plain line,
+so logs stay readable.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from .loop import Counters
+
+
+def totals(counters: dict[str, Counters]) -> tuple[int, int, int, int]:
+    """(in, out, dead-lettered, lag) summed over services."""
+    values = counters.values()
+    return (
+        sum(c.records_in for c in values),
+        sum(c.records_out for c in values),
+        sum(c.dead_lettered for c in values),
+        sum(c.lag for c in values),
+    )
+
+
+class Progress:
+    def __init__(self, stream: TextIO, name: str, tty: bool | None = None):
+        self.stream, self.name = stream, name
+        self.tty = stream.isatty() if tty is None else tty
+        self.started = time.monotonic()
+        self._last = (self.started, 0)  # (when, records in) of the previous refresh
+        self._shown = False  # a \r line is on the terminal and needs clearing
+
+    def update(self, counters: dict[str, Counters]) -> None:
+        now = time.monotonic()
+        records_in, records_out, dead, lag = totals(counters)
+        when, before = self._last
+        rate = (records_in - before) / max(now - when, 1e-9)
+        self._last = (now, records_in)
+        line = (
+            f"{self.name} {_clock(now - self.started)}  in {records_in:,}  out {records_out:,}"
+            f"  dead {dead:,}  {rate:,.0f} rec/s  lag {lag:,}"
+        )
+        if self.tty:
+            self.stream.write(f"\r{line}\x1b[K")
+            self._shown = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self, counters: dict[str, Counters], stopped_by: str | None) -> None:
+        """The summary line, once, at exit."""
+        elapsed = time.monotonic() - self.started
+        records_in, records_out, dead, lag = totals(counters)
+        how = f"stopped by {stopped_by}" if stopped_by else "done"
+        rate = records_in / max(elapsed, 1e-9)
+        line = (
+            f"{self.name}: {how} after {elapsed:.1f}s: in {records_in:,}  out {records_out:,}"
+            f"  dead {dead:,}  ({rate:,.0f} rec/s)  lag {lag:,}"
+        )
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02}:{seconds % 60:02}"
