@@ -1,8 +1,10 @@
-"""Grammar loading, a fast lexer, and Lark error translation, shared by this package's parsers.
+"""Lark itself: building parsers and tables, the fast lexer, and Lark error translation.
 
-Grammars are data files in grammars/ (installed as the `sscc.grammars` package). Callers build
-each parser on first use and keep it (functools.cache), so importing sscc stays cheap. Lark
-exceptions stop in this package: callers turn `unexpected()` facts into a SyntaxProblem.
+Only _grammar.Grammar imports this module, and only when it must: to export a grammar's
+tables the first time (they are then cached and replayed by _lalr without Lark), and to
+explain a parse error (real Lark parses the text again and its exception says where and what
+it expected). Grammars are data files in grammars/ (installed as the `sscc.grammars` package).
+Lark exceptions stop in this package: callers see a _grammar.ParseError.
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from importlib.resources import files
 
 import lark
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer, PatternStr
+from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders, ExpandSingleChild
+from lark.parsers.lalr_analysis import Shift
 
 
 def _cache_file(name: str, text: str) -> str | None:
     """A per-user file for Lark's pickled parse tables (not /tmp: another user could plant one there).
 
-    Building the Rust signature parser costs 150-450 ms, loading it from the cache ~15 ms, which
-    is most of a one-file `sscc check`. The name carries a hash of the grammar and Lark's version."""
+    Building the Rust signature parser costs 150-450 ms, loading it from the cache ~15 ms. The
+    name carries a hash of the grammar and Lark's version."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "sscc", "lark")
     try:
@@ -35,13 +38,79 @@ def _cache_file(name: str, text: str) -> str | None:
     return os.path.join(folder, f"{name}-{digest}.pickle")
 
 
-def load(name: str, **options) -> Lark:
-    """An LALR parser for grammars/<name>.lark."""
-    text = files("sscc.grammars").joinpath(f"{name}.lark").read_text(encoding="utf-8")
+def build(name: str, text: str, transformer=None, fast_lexer: bool = False, **options) -> Lark:
+    """The real Lark LALR parser of grammar `name` (source `text`)."""
     cache = _cache_file(name, text)
     if cache:
         options = {**options, "cache": cache}
-    return Lark(text, parser="lalr", **options)
+    if fast_lexer:
+        options["lexer"] = FastLexer
+    return Lark(text, parser="lalr", transformer=transformer, **options)
+
+
+def export(parser: Lark, fast_lexer: bool) -> dict:
+    """The plain-data tables that _lalr.Parser replays: LALR states, per-rule child filtering, lexer."""
+    table = parser.parser.parser._parse_table
+    rule_ids: dict = {}
+    specs: list = []
+
+    def rule_id(rule) -> int:
+        if rule not in rule_ids:
+            rule_ids[rule] = len(specs)
+            specs.append(None)
+        return rule_ids[rule]
+
+    states = {  # str(): Lark's names may be Token objects, which marshal cannot store
+        state: {str(sym): (action is Shift, arg if action is Shift else rule_id(arg)) for sym, (action, arg) in row.items()}
+        for state, row in table.states.items()
+    }
+    builders = dict(parser._parse_tree_builder.rule_builders)
+    for rule, index in rule_ids.items():
+        expand1, include, nones_after = False, None, 0
+        for wrapper in builders[rule]:
+            if wrapper is ExpandSingleChild:
+                expand1 = True
+            elif wrapper.func is ChildFilterLALR:
+                include = [(i, bool(expand), nones) for i, expand, nones in wrapper.args[0]]
+                nones_after = wrapper.args[1]
+            elif wrapper.func is ChildFilterLALR_NoPlaceholders:
+                include = [(i, bool(expand), 0) for i, expand in wrapper.args[0]]
+            else:  # pragma: no cover - an option this exporter does not know (positions, ambiguity)
+                raise NotImplementedError(f"cannot export parse-tree wrapper {wrapper!r}")
+        name = rule.alias or rule.options.template_source or rule.origin.name
+        specs[index] = (str(rule.origin.name), len(rule.expansion), (str(name), expand1, include, nones_after))
+    (start,) = parser.options.start
+    return {
+        "states": states,
+        "start": table.start_states[start],
+        "end": table.end_states[start],
+        "rules": specs,
+        "lexer": _export_fast(parser) if fast_lexer else _export_contextual(parser),
+    }
+
+
+def _export_fast(parser: Lark) -> dict:
+    lexer = FastLexer(parser.lexer_conf)
+    keywords = {str(k): str(v) for k, v in lexer.keywords.items()}
+    return {"kind": "fast", "regex": lexer.regex.pattern, "keywords": keywords, "ignore": sorted(map(str, lexer.ignore))}
+
+
+def _export_contextual(parser: Lark) -> dict:
+    contextual = parser.parser.lexer
+    scanners: list = []
+    index_of: dict = {}
+    by_state = {}
+    for state, basic in contextual.lexers.items():
+        if id(basic) not in index_of:
+            scanner = basic.scanner  # built on first use; sets basic.callback too
+            unless = {
+                str(kind): [(m.pattern, int(m.flags)) for m in callback.scanner._mres]
+                for kind, callback in basic.callback.items()
+            }
+            index_of[id(basic)] = len(scanners)
+            scanners.append(([(m.pattern, int(m.flags)) for m in scanner._mres], unless))
+        by_state[state] = index_of[id(basic)]
+    return {"kind": "contextual", "by_state": by_state, "scanners": scanners, "ignore": sorted(map(str, parser.lexer_conf.ignore))}
 
 
 class FastLexer(Lexer):

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cache
 
-from lark import Token, Transformer, UnexpectedInput
-
-from ._lark import FastLexer, load, unexpected
+from ._grammar import ParseError, load
+from ._lalr import is_token
 from ._rust_scan import Scanner
 from .errors import SyntaxProblem
 from .rust_model import UNIT, RustParam, RustType
@@ -32,12 +31,12 @@ class Head:
 def parse_head(sc: Scanner, start: int, body: int, name: str) -> Head:
     """The signature `sc.code[start:body]` of function `name` (body = offset of its `{`)."""
     line, col = sc.where(start)
-    lark = _parser()
+    grammar = _parser()
     try:
-        return lark.parse("\n" * (line - 1) + " " * (col - 1) + sc.code[start:body])
-    except UnexpectedInput as exc:
-        u = unexpected(exc)
-        wanted = u.wanted(lark, _WORDS, _A_TYPE)
+        return grammar.parse("\n" * (line - 1) + " " * (col - 1) + sc.code[start:body])
+    except ParseError as exc:
+        u = exc.unexpected
+        wanted = u.wanted(grammar, _WORDS, _A_TYPE)
         hint = f"expected {wanted}" if wanted else None
         if u.at_end:
             raise sc.problem(f"the signature of `{name}` is incomplete", body, 1, hint) from None
@@ -48,7 +47,7 @@ def parse_head(sc: Scanner, start: int, body: int, name: str) -> Head:
 
 @cache
 def _parser():
-    return load("rust_fn", lexer=FastLexer, transformer=_ToRust(), keep_all_tokens=True)
+    return load("rust_fn", transformer=_ToRust(), fast_lexer=True, keep_all_tokens=True)
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class _Segment:  # one segment of a path type
     name: str
     args: tuple
     text: str
-    first: Token  # its name, where the path starts
+    first: str  # its name token, where the path starts
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class _FnArg:  # one parameter of a `fn(...)` pointer type
 
 def _at(first) -> dict:
     """Position keywords for a RustType that starts with `first` (a token or a built value)."""
-    if isinstance(first, Token):
+    if is_token(first):
         return {"line": first.line, "col": first.column}
     return {"line": first.line, "col": first.col}
 
@@ -85,16 +84,16 @@ def _text(x) -> str:
 
 def _values(children, *kinds) -> list:
     """The children that are not punctuation: built values and tokens of the given kinds."""
-    return [c for c in children if c is not None and (not isinstance(c, Token) or c.type in kinds)]
+    return [c for c in children if c is not None and (not is_token(c) or c.type in kinds)]
 
 
-class _ToRust(Transformer):
+class _ToRust:
     """Callbacks named after the rules and aliases of grammars/rust_fn.lark."""
 
     # ---------------------------------------------------------------- types
     def path_type(self, c):
         segs = [s for s in c if isinstance(s, _Segment)]
-        lead = "::" if isinstance(c[0], Token) else ""  # global_path
+        lead = "::" if is_token(c[0]) else ""  # global_path
         text = lead + "::".join(s.text for s in segs)
         args = tuple(a for a in segs[-1].args if isinstance(a, RustType))
         first = c[0] if lead else c[0].first
@@ -126,7 +125,7 @@ class _ToRust(Transformer):
 
     def ref(self, c, mutable=False):
         inner = c[-1]
-        lifetime = next((f"{x} " for x in c if isinstance(x, Token) and x.type == "LIFETIME"), "")
+        lifetime = next((f"{x} " for x in c if is_token(x) and x.type == "LIFETIME"), "")
         text = f"&{lifetime}{'mut ' if mutable else ''}{inner.text}"
         return RustType("ref", "", (), (inner,), text, mutable, **_at(c[0]))
 

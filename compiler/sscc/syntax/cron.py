@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from lark import Token, Transformer, UnexpectedInput
 
 from ..diagnostics import suggest
-from ._lark import load, unexpected
+from ._grammar import ParseError, load
+from ._lalr import is_token
 from .errors import SyntaxProblem
 
 
@@ -45,7 +45,7 @@ class _Field:
     high: int
     names: tuple[str, ...] = ()  # names[i] is the value low + i
 
-    def value(self, tok: Token, col: int) -> int:
+    def value(self, tok: str, col: int) -> int:
         if tok.type == "INT":
             n = int(tok)
             if not self.low <= n <= self.high:
@@ -85,12 +85,12 @@ def parse_cron(text: str) -> CronSpec:
     """The schedule `text`; raises SyntaxProblem (columns count in `text`)."""
     body = text.strip()
     lead = len(text) - len(text.lstrip())
-    lark = _parser()
+    grammar = _parser()
     try:
-        fields = lark.parse(body)
-    except UnexpectedInput as exc:
-        raise _syntax(exc, lark, text) from None
-    if isinstance(fields, Token):  # a macro
+        fields = grammar.parse(body)
+    except ParseError as exc:
+        raise _syntax(exc.unexpected, grammar, text) from None
+    if is_token(fields):  # a macro
         if fields.lower() not in MACROS:
             raise _at(f"unknown cron macro `{fields}`", fields, lead, f"macros: {', '.join(MACROS)}")
         return _expand(text, _parser().parse(MACROS[fields.lower()]), 0)
@@ -102,7 +102,7 @@ def _parser():
     return load("cron", transformer=_ToItems())
 
 
-class _ToItems(Transformer):
+class _ToItems:
     """Items stay tokens (with positions) until `_expand` knows their field."""
 
     def macro(self, c):
@@ -121,14 +121,14 @@ class _ToItems(Transformer):
         return ("?", c[0], None, None)
 
     def values(self, c):  # `n`, `a-b`, `n/s`, `a-b/s`
-        bounds = [x for x in c if isinstance(x, Token)]
+        bounds = [x for x in c if is_token(x)]
         return ("values", bounds[0], bounds[1] if len(bounds) > 1 else None, _step(c))
 
     def step(self, c):
         return [c[0]]
 
 
-def _step(children) -> Token | None:
+def _step(children) -> str | None:
     return children[-1][0] if isinstance(children[-1], list) else None
 
 
@@ -166,13 +166,12 @@ def _field_set(items: list, spec: _Field, col: int) -> frozenset[int]:
     return frozenset(out)
 
 
-def _at(message: str, tok: Token, lead: int, hint: str | None = None, width: int | None = None) -> SyntaxProblem:
+def _at(message: str, tok: str, lead: int, hint: str | None = None, width: int | None = None) -> SyntaxProblem:
     col = tok.column + lead
     return SyntaxProblem(message, 1, col, col + (width or len(tok)), hint)
 
 
-def _syntax(exc: UnexpectedInput, lark, text: str) -> SyntaxProblem:
-    u = unexpected(exc)
+def _syntax(u, grammar, text: str) -> SyntaxProblem:
     lead = len(text) - len(text.lstrip())
     if u.at_end and not text.strip():
         return SyntaxProblem(
@@ -181,7 +180,7 @@ def _syntax(exc: UnexpectedInput, lark, text: str) -> SyntaxProblem:
     col = len(text.rstrip()) + 1 if u.at_end else u.col + lead
     if u.text == "#":
         return SyntaxProblem("`#` (nth weekday) is not supported", 1, col, col + 1, "list the days instead")
-    wanted = u.wanted(lark, {"INT": "a number", "NAME": "a name", "MACRO": "a macro"})
+    wanted = u.wanted(grammar, {"INT": "a number", "NAME": "a name", "MACRO": "a macro"})
     where = "end of" if u.at_end else "space in" if u.text.isspace() else f"`{u.text}` in"
     message = f"unexpected {where} cron schedule"
     return SyntaxProblem(message, 1, col, col + max(len(u.text), 1), f"expected {wanted}" if wanted else None)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from lark import Transformer, UnexpectedInput
-
 from ..diagnostics import suggest
-from ._lark import load, unexpected
+from ._grammar import ParseError, load
 from .errors import SyntaxProblem
 
 _S = 1_000_000_000  # nanoseconds
@@ -35,11 +33,11 @@ _EXAMPLE = "write a duration such as `15s`, `500ms` or `1m 30s`"
 
 def parse_duration(text: str) -> int:
     """Milliseconds of a humantime duration; raises SyntaxProblem (columns count in `text`)."""
-    lark = _parser()
+    grammar = _parser()
     try:
-        nanos = lark.parse(text)
-    except UnexpectedInput as exc:
-        raise _problem(text, exc, lark) from None
+        nanos = grammar.parse(text)
+    except ParseError as exc:
+        raise _problem(text, exc.unexpected, grammar) from None
     if nanos % 1_000_000:
         raise SyntaxProblem(
             f"duration `{text.strip()}` is not a whole number of milliseconds",
@@ -55,7 +53,7 @@ def _parser():
     return load("duration", transformer=_ToNanos())
 
 
-class _ToNanos(Transformer):
+class _ToNanos:
     def part(self, c):
         number, unit = c
         if unit not in UNITS:
@@ -68,8 +66,7 @@ class _ToNanos(Transformer):
         return sum(c)
 
 
-def _problem(text: str, exc: UnexpectedInput, lark) -> SyntaxProblem:
-    u = unexpected(exc)
+def _problem(text: str, u, grammar) -> SyntaxProblem:
     if u.at_end and not text.strip():
         return SyntaxProblem("empty duration", 1, 1, None, _EXAMPLE)
     if u.at_end:  # Lark places the end at the last token: the number missing its unit
@@ -81,7 +78,7 @@ def _problem(text: str, exc: UnexpectedInput, lark) -> SyntaxProblem:
     elif u.text == ".":
         hint = "use whole numbers in a smaller unit, e.g. `1500ms` for 1.5 seconds"
     else:
-        hint = f"expected {u.wanted(lark, {'INT': 'a number', 'UNIT': 'a time unit'})}; {_EXAMPLE}"
+        hint = f"expected {u.wanted(grammar, {'INT': 'a number', 'UNIT': 'a time unit'})}; {_EXAMPLE}"
     return SyntaxProblem(
         f"unexpected `{u.text}` in duration `{text.strip()}`", u.line, u.col, u.col + len(u.text), hint
     )

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from lark import UnexpectedInput
-
 from ..ast import PRIMITIVE_ALIASES, kebab
-from ._lark import load, unexpected
+from ._grammar import ParseError, load
 from .errors import SyntaxProblem
 
 _RULE = "a type name is letters and digits joined by `-` or `_`, starting with a letter"
@@ -23,8 +21,8 @@ def parse_type_name(text: str) -> str:
     """The kebab-case form of type name `text`; raises SyntaxProblem (columns count in `text`)."""
     try:
         _parser().parse(text)
-    except UnexpectedInput as exc:
-        raise _problem(text, unexpected(exc)) from None
+    except ParseError as exc:
+        raise _problem(text, exc.unexpected) from None
     name = kebab(text)
     return PRIMITIVE_ALIASES.get(name, name)
 
