@@ -3,8 +3,6 @@
 
 import json
 
-import pytest
-
 from example_cli import Example, assert_outputs, require_toolchain, run_with_sscc
 
 EXAMPLE = Example("order-totals")
@@ -37,7 +35,14 @@ def test_expected_files_match_the_plain_python_reference():
     assert reference(EXAMPLE.input_lines("orders")) == (totals, dead)
 
 
-@pytest.mark.parametrize("flags", [(), ("-O0",)], ids=["fused", "unfused"])
-def test_bad_records_become_dead_letters_and_the_rest_is_priced(tmp_path, flags):
+def test_bad_records_become_dead_letters_and_the_rest_is_priced(tmp_path):
     require_toolchain()
-    assert_outputs(EXAMPLE, run_with_sscc(EXAMPLE, tmp_path / "store", *flags))
+    assert_outputs(EXAMPLE, run_with_sscc(EXAMPLE, tmp_path / "store"))
+
+
+def test_unfused_gives_the_same_records_and_dead_letters(tmp_path):
+    """With -O0 each operator is its own stage, and the runtime writes a batch's dead letters
+    stage by stage: the decode failures of a batch come before its operator errors. So the
+    dead letters are compared in source-offset order here."""
+    require_toolchain()
+    assert_outputs(EXAMPLE, run_with_sscc(EXAMPLE, tmp_path / "store", "-O0"), dead_letters_ordered=False)

@@ -1,0 +1,197 @@
+"""Throughput of a compiled fused chain against the same pipeline unfused and against plain Python.
+
+    python bench/chain.py [--records 1000000] [--batch 4096] [--repeat 3]
+
+examples/order-totals (JSON decode -> filter -> map -> JSON encode) is compiled twice with
+`sscc compile`: normally (the optimizer fuses the chain into one wasm export, one call per batch)
+and with `-O0` (every operator its own wasm call, records crossing between stages as internal
+JSON). Both emitted projects' service descriptions run in the runtime's loop over one store of N
+orders, store to store (read, run, commit outputs + dead letters + position per batch). The
+baseline is a plain Python loop doing the same work per record with orjson, reading, framing and
+committing the same way. Prints records/s and the ratios; the best of interleaved runs is kept
+because this machine is shared (noise only ever slows a run down).
+
+Needs the Debian Rust toolchain (docs/runtime.md); the compile is cached by sscc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "runtime_stub"), str(ROOT / "tests" / "runtime")]
+
+import orjson  # noqa: E402
+import runtime_build  # noqa: E402
+from sscc_runtime import frames, service  # noqa: E402
+from sscc_runtime.backend import Output, Position  # noqa: E402
+from sscc_runtime.loop import Loop  # noqa: E402
+from sscc_runtime.store import Store  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "order-totals" / "dataflow.yaml"
+U32 = 2**32
+HEADER = struct.Struct("<IqqI")  # frame_len, timestamp, origin, key_len (docs/abi.md §1)
+NO_KEY = 0xFFFFFFFF
+
+
+def order(i: int) -> bytes:
+    """One order; a fifth have qty 0 (filtered out); every 10,007th is rejected by the map."""
+    qty = 5000 if i % 10_007 == 0 else i % 5
+    return b'{"id":%d,"item":"item-%d","qty":%d,"price":%d.25}' % (i, i % 1000, qty, i % 97)
+
+
+def fill(db: Path, records: int, batch: int) -> None:
+    with Store(db) as store:
+        store.ensure_topic("orders")
+        for start in range(0, records, batch):
+            n = min(batch, records - start)
+            store.append("orders", 0, *frames.build([(None, order(i), i) for i in range(start, start + n)]))
+
+
+def compile_project(out: Path, *flags: str) -> dict:
+    """`sscc compile` the example; the emitted project's service description (plain data)."""
+    proc = subprocess.run(["sscc", "compile", str(EXAMPLE), "-o", str(out), *flags], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"sscc compile {' '.join(flags)} failed:\n{proc.stderr}")
+    (path,) = out.rglob("services.json")
+    description = json.loads(path.read_text())
+    description["base"] = str(path.parent)
+    return description
+
+
+def stage_count(description: dict) -> int:
+    return sum(
+        len(svc.get("stages", []))
+        + sum(len(s.get("stages", [])) for s in svc["sources"])
+        + sum(len(s.get("stages", [])) for s in svc.get("sinks", []))
+        for svc in description["services"]
+    )
+
+
+def compiled(db: Path, description: dict, batch: int, label: str) -> tuple[float, int, int]:
+    """Seconds, records out, dead letters of one run of the emitted description under a fresh
+    service name (fresh positions, its own sink and dead-letter topics)."""
+    desc = json.loads(json.dumps({k: v for k, v in description.items() if k != "base"}))
+    (svc,) = desc["services"]
+    svc["name"] = f"{svc['name']}-{label}"
+    svc["dead_letters"] = f"{svc['name']}.dead-letters"
+    svc["batch_records"] = batch
+    for src in svc["sources"]:
+        src["starting_offset"] = {"position": "Beginning", "value": 0}
+    for sink in svc["sinks"]:
+        sink["topic"] = f"{sink['topic']}-{label}"
+    services = service.load(desc, Path(description["base"]))
+    with Store(db) as store:
+        loop = Loop(store, services, until_idle=True)
+        start = time.perf_counter()
+        counters = loop.run()[svc["name"]]
+        return time.perf_counter() - start, counters.records_out, counters.dead_lettered
+
+
+def python_loop(db: Path, batch: int, label: str) -> tuple[float, int, int]:
+    """The same work per record in Python: unframe, orjson decode, check the types the Rust
+    structs would (u64 id, u32 qty, f64 price), filter, price or dead-letter, encode, frame."""
+    loads, dumps, pack, unpack = orjson.loads, orjson.dumps, HEADER.pack, HEADER.unpack_from
+    name, sink, dead_topic = f"py-{label}", f"py-{label}-totals", f"py-{label}.dead-letters"
+    produced = dead_count = 0
+    with Store(db) as store:
+        store.ensure_topic(sink)
+        store.ensure_topic(dead_topic)
+        position = 0
+        store.commit(positions=[Position(name, "orders", 0, None, 0)])
+        start = time.perf_counter()
+        while True:
+            got = store.read("orders", 0, position, batch)
+            if not got.count:
+                break
+            data, pos, end, out, n = got.data, 0, len(got.data), [], 0
+            dead, offset = [], got.base_offset
+            while pos < end:
+                frame_len, ts, _, key_len = unpack(data, pos)
+                body = pos + 24
+                value = data[body : pos + 4 + frame_len] if key_len == NO_KEY else data[body + key_len : pos + 4 + frame_len]
+                try:
+                    o = loads(value)
+                    qty, oid, item, price = o["qty"], o["id"], o["item"], float(o["price"])
+                    if not (type(qty) is int and 0 <= qty < U32 and type(oid) is int and oid >= 0 and type(item) is str):
+                        raise ValueError("schema")
+                except (ValueError, KeyError, TypeError) as exc:
+                    dead.append((None, dumps({"kind": "decode", "reason": str(exc), "offset": offset}), ts))
+                else:
+                    if qty > 0:
+                        if qty > 1000:
+                            dead.append((None, dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset}), ts))
+                        else:
+                            encoded = dumps({"id": oid, "item": item, "total": qty * price})
+                            out.append(pack(20 + len(encoded), ts, offset, NO_KEY))
+                            out.append(encoded)
+                            n += 1
+                pos += 4 + frame_len
+                offset += 1
+            new = got.base_offset + got.count
+            outputs = [Output(sink, 0, b"".join(out), n)]
+            if dead:
+                outputs.append(Output(dead_topic, 0, *frames.build(dead)))
+            store.commit(outputs, [Position(name, "orders", 0, position, new)])
+            position = new
+            produced += n
+            dead_count += len(dead)
+        return time.perf_counter() - start, produced, dead_count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=4096)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; best kept")
+    args = parser.parse_args()
+    reason = runtime_build.missing_toolchain()
+    if reason:
+        sys.exit(reason)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        start = time.perf_counter()
+        fused = compile_project(tmp / "fused")
+        unfused = compile_project(tmp / "unfused", "-O0")
+        print(
+            f"compiled {EXAMPLE.relative_to(ROOT)} in {time.perf_counter() - start:.1f} s: "
+            f"{stage_count(fused)} wasm stage(s) fused, {stage_count(unfused)} with -O0"
+        )
+        db = tmp / "bench.db"
+        start = time.perf_counter()
+        fill(db, args.records, args.batch)
+        print(f"{args.records:,} orders in {args.batch}-record batches (filled in {time.perf_counter() - start:.1f} s)")
+
+        runs: dict[str, list] = {"fused": [], "unfused": [], "python": []}
+        for run in range(args.repeat):
+            runs["fused"].append(compiled(db, fused, args.batch, f"fused-{run}"))
+            runs["unfused"].append(compiled(db, unfused, args.batch, f"unfused-{run}"))
+            runs["python"].append(python_loop(db, args.batch, str(run)))
+        best = {name: min(results) for name, results in runs.items()}
+        outs = {name: (out, dead) for name, (_, out, dead) in best.items()}
+        assert len(set(outs.values())) == 1, f"the three pipelines disagree (records out, dead letters): {outs}"
+
+        n = args.records
+        print(f"best of {args.repeat} interleaved runs each, store to store; {outs['fused'][0]:,} out, {outs['fused'][1]:,} dead letters")
+        labels = {
+            "fused": "compiled, fused (one wasm call per batch)",
+            "unfused": "compiled -O0 (one wasm call per operator)",
+            "python": "plain Python loop, orjson",
+        }
+        for name, label in labels.items():
+            seconds = best[name][0]
+            print(f"  {label:<44} {n / seconds:>12,.0f} rec/s  ({seconds:.2f} s)")
+        t_fused, t_unfused, t_py = best["fused"][0], best["unfused"][0], best["python"][0]
+        print(f"  fused / -O0 = {t_unfused / t_fused:.2f}x;  fused / Python = {t_py / t_fused:.2f}x;  -O0 / Python = {t_py / t_unfused:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
