@@ -73,7 +73,7 @@ def read_tables(path: str | None, key: str) -> dict | None:
         return None
     try:
         with open(path, "rb") as fh:
-            tables = marshal.load(fh)
+            tables = marshal.loads(fh.read())  # load(fh) reads the file in many small calls
     except (OSError, EOFError, ValueError, TypeError):
         return None
     return tables if isinstance(tables, dict) and tables.get("key") == key else None
