@@ -72,11 +72,13 @@ class TypeWriter:
     defaultable: dict[str, bool] = field(default_factory=dict)  # Rust type name -> derives Default
     _inline: dict[IrType, str] = field(default_factory=dict)  # inline Obj/Enum -> its declared name
     _taken: set[str] = field(default_factory=set)
+    _table: set[str] = field(default_factory=set)  # names the type table declares
 
     def declare_table(self, table) -> None:
         """Declare every TypeDef of `ir.types` (state-only kinds have no Rust form here)."""
         names = [type_name(t.name) for t in table]
         self._taken.update(names)
+        self._table.update(names)
         for t, name in zip(table, names):
             if isinstance(t.type, (ArrowRow, KeyedState)):
                 continue
@@ -103,6 +105,8 @@ class TypeWriter:
         if isinstance(t, Null):
             return "()"
         if isinstance(t, (Obj, Enum)):
+            if t.type_name and type_name(t.type_name) in self._table:  # the checker listed it in the table
+                return type_name(t.type_name)
             if t not in self._inline:
                 name = self._fresh(type_name(t.type_name) if t.type_name else hint)
                 self._inline[t] = name
