@@ -76,7 +76,9 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
     if modules is None:
         return result
     result.package = package_name(fe.pipeline.meta.name)
-    result.files = _project_files(fe, ir, plans, modules, result.package)
+    result.files = _project_files(fe, ir, plans, modules, result.package, options.strict)
+    if fe.diags.has_errors:  # a warning made an error by --strict
+        result.files = {}
     return result
 
 
@@ -104,12 +106,13 @@ def _build_modules(ir: IR, plans, fe: FrontEnd) -> Optional[dict[str, bytes]]:
     return None if fe.diags.has_errors else modules
 
 
-def _project_files(fe: FrontEnd, ir: IR, plans, modules: dict[str, bytes], package: str) -> dict[str, bytes]:
+def _project_files(fe: FrontEnd, ir: IR, plans, modules: dict[str, bytes], package: str, strict: bool) -> dict[str, bytes]:
     pipe = fe.pipeline
     meta = pipe.meta
     version = python_version(meta.version)
     if version is None:
-        fe.diags.warning(
+        report = fe.diags.error if strict else fe.diags.warning
+        report(
             "W220",
             meta.span,
             f"meta.version `{meta.version}` is not a version pip accepts; the emitted pyproject.toml says {FALLBACK_VERSION}",

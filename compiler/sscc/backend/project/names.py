@@ -11,8 +11,9 @@ import sys
 
 # Importing the generated package must never shadow something the project itself imports.
 _TAKEN = set(sys.stdlib_module_names) | {"wasmtime", "sscc", "sscc_runtime", "setuptools", "pip"}
-# PEP 440 public versions (what pip accepts in pyproject.toml), the common subset.
-_PEP440 = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
+# A semver (what SDF's meta.version is) that has a PEP 440 spelling: 1.2.3, 1.2.3-beta.2, 1.2.3+build.5
+_SEMVER = re.compile(r"(\d+(?:\.\d+)*)(?:-(alpha|a|beta|b|rc)(?:\.?(\d+))?)?(?:\+([0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*))?")
+_PRE = {"alpha": "a", "a": "a", "beta": "b", "b": "b", "rc": "rc"}
 
 
 def package_name(meta_name: str) -> str:
@@ -31,9 +32,14 @@ def distribution_name(meta_name: str) -> str:
 
 
 def python_version(meta_version: str) -> str | None:
-    """meta.version when pip accepts it, else None (the caller falls back and warns)."""
-    version = meta_version.strip()
-    return version if _PEP440.match(version) else None
+    """meta.version in PEP 440 spelling (`1.0.0-beta.2` -> `1.0.0b2`), or None when it has none
+    (the caller falls back and warns)."""
+    m = _SEMVER.fullmatch(meta_version.strip())
+    if not m:
+        return None
+    release, pre, number, local = m.groups()
+    out = release + (f"{_PRE[pre]}{number or 0}" if pre else "")
+    return out + (f"+{local}" if local else "")
 
 
 def module_file(service: str) -> str:
