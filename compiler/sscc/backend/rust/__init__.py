@@ -12,6 +12,7 @@ file: a rustc error inside an inline code block points at its line in the YAML.
 from __future__ import annotations
 
 import os
+import re
 from typing import Optional
 
 from ...diagnostics import Diagnostics, Span
@@ -68,13 +69,20 @@ def build_service(
 
 
 def _dependencies_available(crate: Crate, plan: ServicePlan, toolchain: tc.Toolchain, pipeline_path: str, diags: Diagnostics) -> bool:
+    """One E202 per unusable (function, crate) pair; True when every dependency can be built."""
     ok = True
-    for dep in crate.dependencies:
-        problem = _dependency_problem(dep, toolchain.registry)
-        if problem:
-            message, hint = problem
-            diags.error("E202", _dependency_span(plan, dep, pipeline_path), message, hint)
-            ok = False
+    seen = set()
+    for stage in plan.stages:
+        for m in stage.members:
+            for dep in getattr(m, "dependencies", ()):
+                if (dep.name, dep.version, dep.git) in seen:
+                    continue
+                seen.add((dep.name, dep.version, dep.git))
+                problem = _dependency_problem(dep, toolchain.registry)
+                if problem:
+                    message, hint = problem
+                    diags.error("E202", _dependency_span(m.span, dep, pipeline_path), message, hint)
+                    ok = False
     return ok
 
 
@@ -99,12 +107,23 @@ def _dependency_problem(dep: Dependency, registry: str) -> Optional[tuple[str, s
     return None
 
 
-def _dependency_span(plan: ServicePlan, dep: Dependency, pipeline_path: str) -> Span:
-    for stage in plan.stages:
-        for m in stage.members:
-            if dep in getattr(m, "dependencies", ()):
-                return _span(m.span, pipeline_path)
-    return _service_span(plan, pipeline_path)
+def _dependency_span(step_span: str, dep: Dependency, pipeline_path: str) -> Span:
+    """The `name: <crate>` line of the dependency below its step (the IR keeps no span for it)."""
+    line, col = _code_origin(step_span)
+    try:
+        with open(pipeline_path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+    except OSError:
+        return Span(pipeline_path, line, col)
+    pattern = re.compile(r"\bname:\s*[\"']?" + re.escape(dep.name) + r"[\"']?\s*$")
+    for n in range(line - 1, min(len(lines), line + 200)):
+        m = pattern.search(lines[n])
+        if m:
+            start = lines[n].index(dep.name, m.start())
+            return Span(pipeline_path, n + 1, start + 1, n + 1, start + 1 + len(dep.name))
+        if n > line - 1 and lines[n].lstrip().startswith("run:"):
+            break
+    return Span(pipeline_path, line, col)
 
 
 # ---------------------------------------------------------------------------- build failures
@@ -114,6 +133,8 @@ def _report_failure(crate: Crate, plan: ServicePlan, result: BuildResult, pipeli
     generated: list[Message] = []
     user = 0
     for msg in result.messages:
+        if msg.file is None and msg.message.startswith(("aborting due to", "could not compile")):
+            continue  # rustc's summary lines, not errors of their own
         region = crate.region_at(msg.line) if msg.file == "src/lib.rs" else None
         if region is None:
             generated.append(msg)

@@ -1,0 +1,119 @@
+"""Building: the cache (a hit starts no cargo), and every way a build fails is a diagnostic."""
+
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from rust_backend_helpers import PIPELINES, ir_of, needs_toolchain, render
+
+from sscc.backend.rust import build_service, generate_crate, toolchain
+from sscc.backend.stages import plan
+from sscc.diagnostics import Diagnostics
+
+
+def build(path, monkeypatch=None, **env):
+    fe, ir = ir_of(path)
+    diags = Diagnostics()
+    wasm = build_service(ir, plan(ir)[0], str(path), diags)
+    return wasm, diags, fe
+
+
+@pytest.fixture
+def counting_cargo(tmp_path, monkeypatch):
+    """The real cargo behind a script that logs each `cargo build` (the cache key does not
+    depend on the cargo path, only on the toolchain's versions)."""
+    log = tmp_path / "builds.log"
+    script = tmp_path / "cargo"
+    script.write_text(f'#!/bin/sh\n[ "$1" = build ] && echo build >> "{log}"\nexec /usr/bin/cargo "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("SSCC_CARGO", str(script))
+    monkeypatch.setenv("SSCC_RUSTC", "/usr/bin/rustc")
+    return lambda: len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_a_cached_service_starts_no_cargo(counting_cargo):
+    needs_toolchain()
+    first, diags, fe = build(PIPELINES / "raw.yaml")  # built now or by an earlier run
+    assert first is not None, render(fe, diags)
+    before = counting_cargo()
+    again, diags, _ = build(PIPELINES / "raw.yaml")
+    assert again == first
+    assert counting_cargo() == before
+
+
+def test_rust_error_maps_to_the_pipeline_line(counting_cargo):
+    needs_toolchain()
+    path = PIPELINES / "rust_error.yaml"
+    wasm, diags, fe = build(path)
+    assert wasm is None
+    (d,) = diags.errors()
+    text = path.read_text().split("\n")
+    line = next(i for i, t in enumerate(text, 1) if "undefined_factor" in t)
+    col = text[line - 1].index("undefined_factor") + 1
+    assert (d.code, d.span.line, d.span.col, d.span.end_col) == ("E201", line, col, col + len("undefined_factor"))
+    assert "cannot find value `undefined_factor`" in d.message and "`double`" in d.message
+    assert "undefined_factor" in render(fe, diags)  # the rendered source line is the YAML line
+    assert counting_cargo() == 1  # a failed build is not cached: it ran cargo
+
+
+def test_missing_and_incompatible_crates_are_E202_without_cargo(counting_cargo):
+    needs_toolchain()
+    path = PIPELINES / "deps.yaml"
+    wasm, diags, fe = build(path)
+    assert wasm is None
+    got = [(d.code, d.span.line, d.message.split("`")[1]) for d in diags.errors()]
+    text = path.read_text().split("\n")
+    assert got == [
+        ("E202", text.index("          - name: no-such-crate-sscc") + 1, "no-such-crate-sscc"),
+        ("E202", text.index('            version: "2"'), "regex"),
+    ]
+    assert "apt-get install librust-no-such-crate-sscc-dev" in diags.errors()[0].hint
+    assert counting_cargo() == 0
+
+
+def test_semver_compatible_versions_are_relaxed_for_the_offline_registry():
+    _, ir = ir_of(PIPELINES / "deps.yaml")
+    toml = generate_crate(ir, plan(ir)[0], "deps.yaml").files["Cargo.toml"]
+    assert 'regex = { version = "1" }' in toml  # asked 1.10.0; Debian ships 1.7
+    assert "sscc-guest = { path = \"guest\" }" in toml
+
+
+def test_no_toolchain_is_E200_naming_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSCC_CARGO", str(tmp_path / "no-cargo"))
+    monkeypatch.setenv("SSCC_RUSTC", str(tmp_path / "no-rustc"))
+    wasm, diags, _ = build(PIPELINES / "raw.yaml")
+    assert wasm is None
+    (d,) = diags.errors()
+    assert d.code == "E200"
+    assert "apt-get install -y rustc cargo libstd-rust-dev-wasm32" in d.message
+    assert "no-cargo does not exist" in d.message
+
+
+def test_raw_converter_on_a_struct_is_E204(tmp_path):
+    src = (PIPELINES / "types.yaml").read_text().replace(
+        "widgets-out: {schema: {value: {type: widget}}}", "widgets-out: {schema: {value: {type: widget, converter: raw}}}"
+    )
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(src)
+    wasm, diags, _ = build(path)
+    assert wasm is None
+    (d,) = diags.errors()
+    assert d.code == "E204" and "raw converter cannot carry a value of type `Widget`" in d.message
+
+
+def test_conformance_report_script_runs_on_one_file(tmp_path):
+    needs_toolchain()
+    out = tmp_path / "conformance.md"
+    proc = subprocess.run(
+        [sys.executable, "scripts/conformance_report.py", "--out", str(out), "--only", "primitives__map__dataflow"],
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = out.read_text()
+    assert "| stateful-dataflows-examples__primitives__map__dataflow.yaml | 0.5.0 | built |  |" in report
+    assert "- built: 2" in report  # HEAD and the e6d4bbe0 copy
