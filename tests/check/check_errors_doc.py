@@ -232,12 +232,27 @@ INFO = {
         "A partition with only `assign-key` keys records and passes them on; it is usually a forgotten `update-state`.",
         "Add `update-state:` or `transforms:`, or remove the partition.",
     ),
+    "W043": (
+        "unused type",
+        "A type of `types:` that no topic, state, step or other used type refers to, and whose Rust name no inline code mentions, is generated for nothing (often a leftover of a rename). Reported only for a file without errors; skipped when an imported function's signature is unknown. The IR pass `dead_code` records the same fact as a note.",
+        "Remove the type, or use it.",
+    ),
+    "W044": (
+        "unused state",
+        "A state (or `from:` reference) that no operator of its service reads or writes (no accessor call, no SQL table, no `states:` entry) is kept and checkpointed for nothing. An `update-state` counts as writing its service's only state. Skipped for a service with an imported function that lists no states.",
+        "Remove the state, or use it in an operator of the service.",
+    ),
+    "W045": (
+        "filter that always returns false",
+        "A filter whose body is literally `Ok(false)` (Python: `return False`) lets no record through; every step and sink after it, up to the next topic, never runs. The warning names them.",
+        "Remove the filter and what it starves, or make it return a real condition.",
+    ),
 }
 
 
 def build_doc() -> str:
     out = [
-        "## Semantic checks (E040–E080, W040–W042)",
+        "## Semantic checks (E040–E080, W040–W045)",
         "",
         "The checker (`sscc/check/`) runs after the file is parsed: every name resolves, every edge of every",
         "service is type-correct, state use is sound. Each entry's example is a test case in",

@@ -28,7 +28,29 @@ KNOWN_INVALID = {
     # `slack-billing-events` (a work-in-progress commit): SDF cannot serialize to an undeclared topic
     "stateful-dataflow-demos@3b2e7e08__stripe-slack__dataflow.yaml": ["E046"],
 }
-EXPECTED_WARNINGS: dict[str, list[str]] = {}
+# W043: types the example files define and never use (leftovers of earlier versions of the examples)
+EXPECTED_WARNINGS: dict[str, list[str]] = {
+    "stateful-dataflows-examples@12509cb8__dataflows-inline__helsinki-transit__dataflow.yaml": ["W043"],
+    "stateful-dataflows-examples@4a44994b__dataflows__helsinki-transit__dataflow-bk.yaml": ["W043"],
+    "stateful-dataflows-examples@d9e5cac9__dataflows-inline__helsinki-transit__dataflow.yaml": ["W043"],
+    "stateful-dataflows-examples@d9e5cac9__dataflows-inline__openai-callout__dataflow.yaml": ["W043", "W043", "W043"],
+    "stateful-dataflows-examples@d9e5cac9__dataflows-inline__word-counter__dataflow.yaml": ["W043"],
+    "stateful-dataflows-examples@e6d4bbe0__dataflows-inline__openai-callout__dataflow.yaml": ["W043", "W043", "W043"],
+    "stateful-dataflows-examples@e6d4bbe0__dataflows-inline__word-counter__dataflow.yaml": ["W043"],
+    "stateful-dataflows-examples@e6d4bbe0__primitives__key-value__input__dataflow.yaml": ["W043"],
+    "stateful-dataflows-examples__dataflows__openai-callout__dataflow.yaml": ["W043", "W043", "W043"],
+    "stateful-dataflows-examples__dataflows__word-counter__dataflow.yaml": ["W043"],
+    "stateful-dataflows-examples__primitives__key-value__input__dataflow.yaml": ["W043"],
+    "stateful-services-examples@1dedd951__window-processing__word-count__data-pipeline.yaml": ["W043"],
+    "stateful-services-examples@26921b8a__word-counter__data-pipeline.yaml": ["W043"],
+    "stateful-services-examples@368835f6__use-cases__word-counter__data-pipeline.yaml": ["W043"],
+    "stateful-services-examples@495ae28a__word-count__data-pipeline.yaml": ["W043"],
+    "stateful-services-examples@64d30b4a__use-cases__openai-callout__dataflow.yaml": ["W043", "W043", "W043"],
+    "stateful-services-examples@64d30b4a__use-cases__word-counter__dataflow.yaml": ["W043"],
+    "stateful-services-examples@bf283e77__use-cases__openai__data-pipeline.yaml": ["W043", "W043", "W043"],
+    "stateful-services-examples__use-cases__openai-callout__data-pipeline.yaml": ["W043", "W043", "W043"],
+    "stateful-services-examples__use-cases__word-counter__data-pipeline.yaml": ["W043"],
+}
 
 
 def _build(entry):

@@ -3,14 +3,14 @@
 Like sqlglot's optimizer, checking is a fold of small rules over one context, in order:
 `build_scope` first (what names mean), then each rule family in its own module. Every rule
 reports and keeps going; a name it cannot resolve becomes an unknown type that matches
-anything, so one mistake gives one diagnostic. Codes E040-E080, W040-W042 (docs/errors.d/check.md).
+anything, so one mistake gives one diagnostic. Codes E040-E080, W040-W045 (docs/errors.d/check.md).
 """
 
 from __future__ import annotations
 
 from .. import ast as A
 from ..diagnostics import Diagnostics
-from . import flow, inline_code, names, operators, services, states, types, windows
+from . import flow, inline_code, names, operators, services, states, types, unused, windows
 from .context import Ctx
 from .model import Checked, StepIO
 from .scope import build_scope
@@ -36,6 +36,7 @@ RULES = (
     flow.check_flow,
     services.check_dag,
     inline_code.check_inline_code,
+    unused.check_unused,
 )
 
 # package files and types-only fragments: no services, so no flow
