@@ -1,0 +1,80 @@
+"""The project command line's pieces that have no subprocess test elsewhere: the progress line
+on a terminal and in a pipe, batch mode's starting offsets, and the note about skipped records.
+(tests/test_cli_run.py runs the commands themselves end to end.)"""
+
+import io
+
+from runtime_fixtures import fixture_wasm  # noqa: F401
+
+from sscc_runtime import app, frames, service
+from sscc_runtime.loop import Counters, Loop
+from sscc_runtime.progress import Progress
+from sscc_runtime.store import Store
+
+
+def _counters(records_in, records_out, dead=0, lag=0):
+    c = Counters(records_in=records_in, records_out=records_out, dead_lettered=dead)
+    c.lag = lag
+    return c
+
+
+def test_progress_rewrites_one_line_on_a_terminal():
+    out = io.StringIO()
+    progress = Progress(out, "demo", tty=True)
+    progress.update({"a": _counters(10, 20, 1, 5), "b": _counters(20, 20)})
+    progress.update({"a": _counters(1_000, 2_000, 1), "b": _counters(20, 20)})
+    progress.finish({"a": _counters(1_000, 2_000, 1), "b": _counters(20, 20)}, None)
+    text = out.getvalue()
+    assert text.count("\n") == 1, "only the summary ends a line"
+    first, second, summary = text.split("\r")[1:4]
+    assert "in 30  out 40  dead 1" in first and "lag 5" in first, "sums over services"
+    assert "in 1,020  out 2,020" in second and second.endswith("\x1b[K")
+    assert summary.startswith("\x1b[K") and "demo: done after" in text and text.endswith("lag 0\n")
+
+
+def test_progress_prints_plain_lines_into_a_pipe():
+    out = io.StringIO()
+    progress = Progress(out, "demo", tty=False)
+    progress.update({"a": _counters(3, 4)})
+    progress.finish({"a": _counters(3, 4)}, "SIGTERM")
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+    assert lines[0].startswith("demo 0:00:00  in 3  out 4  dead 0")
+    assert lines[1].startswith("demo: stopped by SIGTERM after")
+
+
+def _service(wasm, starting_offset):
+    desc = {
+        "name": "pass",
+        "sources": [{"topic": "in", "stages": [], **({"starting_offset": starting_offset} if starting_offset else {})}],
+        "stages": [{"module": str(wasm), "export": "sscc_stage_1"}],
+        "sinks": [{"topic": "out"}],
+    }
+    return service.parse_service(desc, wasm.parent)
+
+
+def test_batch_mode_starts_End_sources_at_the_beginning(fixture_wasm):  # noqa: F811
+    for spec, expected in [
+        (None, {"position": "Beginning", "value": 0}),
+        ({"position": "End", "value": 2}, {"position": "Beginning", "value": 0}),
+        ({"position": "Offset", "value": 3}, {"position": "Offset", "value": 3}),
+        ({"position": "Beginning", "value": 1}, {"position": "Beginning", "value": 1}),
+    ]:
+        (source,) = app.batch_mode(_service(fixture_wasm, spec)).sources
+        assert source.starting_offset == expected
+
+
+def test_fresh_starts_count_what_End_skips(fixture_wasm, tmp_path):  # noqa: F811
+    with Store(tmp_path / "s.db") as store:
+        store.ensure_topic("in", 1)
+        store.append("in", 0, *frames.build([(None, b"x", 1)] * 4))
+        services = [_service(fixture_wasm, None)]
+        loop = Loop(store, services, until_idle=True)
+        (start,) = loop.fresh_starts()
+        assert (start.topic, start.partition, start.offset, start.skipped) == ("in", 0, 4, 4)
+        assert app.skipped_notes([start], services) == [
+            "note: service pass starts reading in at End: 4 existing records skipped;"
+            " run with --until-idle (batch mode) or set default_starting_offset to Beginning to process them"
+        ]
+        assert loop.fresh_starts() == [], "resolved once, then committed"
+        assert store.position("pass", "in", 0) == 4
