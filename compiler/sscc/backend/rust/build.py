@@ -18,16 +18,17 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .codegen import LIB_NAME, Crate
+from .codegen import LIB_NAME, ONCE_CELL_CFG, Crate
 from .toolchain import TARGET, Toolchain
 
-BUILD_SCHEME = "1"  # bump when the build itself changes in a way the key does not see
+BUILD_SCHEME = "2"  # bump when the build itself changes in a way the key does not see
 CARGO_TIMEOUT_S = 1800
 
 
@@ -110,7 +111,13 @@ def _cargo_build(crate: Crate, toolchain: Toolchain, root: Path, key: str) -> Bu
     (src / ".cargo" / "config.toml").write_text(cargo_config(toolchain.registry))
     env = dict(os.environ, RUSTC=toolchain.rustc, CARGO_TARGET_DIR=str(root / "target"), CARGO_NET_OFFLINE="true")
     env.pop("RUSTFLAGS", None)
-    cmd = [toolchain.cargo, "build", "--release", "--target", TARGET, "--message-format=json"]
+    # `cargo rustc` passes the extra flags to the generated crate only, so the dependencies in the
+    # shared target directory keep one fingerprint. RUSTC_BOOTSTRAP=<crate> allows `#![feature]`
+    # in that crate alone: Rust < 1.70 has OnceLock/LazyLock only behind `once_cell`.
+    env["RUSTC_BOOTSTRAP"] = LIB_NAME
+    cmd = [toolchain.cargo, "rustc", "--lib", "--release", "--target", TARGET, "--message-format=json"]
+    if _minor_version(toolchain.version) < 70:
+        cmd += ["--", "--cfg", ONCE_CELL_CFG]
     try:
         proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=CARGO_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -124,6 +131,12 @@ def _cargo_build(crate: Crate, toolchain: Toolchain, root: Path, key: str) -> Bu
         return BuildResult(wasm, key=key)
     rendered = "".join(m.rendered for m in messages)
     return BuildResult(None, messages=messages, output=(rendered + proc.stderr).strip(), key=key)
+
+
+def _minor_version(version: str) -> int:
+    """70 for `rustc 1.70.0 (...)`; 0 when unreadable."""
+    m = re.search(r"rustc 1\.(\d+)", version)
+    return int(m.group(1)) if m else 0
 
 
 def _parse(stdout: str) -> tuple[list[Message], Optional[str]]:
