@@ -15,6 +15,7 @@ from . import ast as A
 from .diagnostics import Diagnostics, Span
 from .load.yaml_loader import Document
 from .syntax import SyntaxProblem, cron as cron_syntax, duration as duration_syntax, rust as rust_syntax
+from .syntax.typename import parse_type_name
 from .syntax.rust_map import rust_to_sdf, unwrap_result
 
 TRANSFORMS_KEYS = ("transforms", "steps")
@@ -62,11 +63,13 @@ class AstBuilder:
         line = base_line + prob.line - 1
         col = (base_col + prob.col - 1) if prob.line == 1 else prob.col + (base_col - 1)
         end_col = (col + (prob.end_col - prob.col)) if prob.end_col else col + 1
-        self.diags.error(code, Span(value_span.path, line, col, line, end_col), f"{what}: {prob.message}", prob.hint)
+        message = f"{what}: {prob.message}" if what else prob.message
+        self.diags.error(code, Span(value_span.path, line, col, line, end_col), message, prob.hint)
 
-    def _scalar_base(self, path) -> tuple[Span, int, int]:
-        """Span of a scalar and the file position of its first character of text (quotes skipped)."""
-        span = self.sp(path)
+    def _scalar_base(self, path, key: bool = False) -> tuple[Span, int, int]:
+        """Span of a scalar (or of the mapping key naming `path`) and the file position of its
+        first character of text (quotes skipped)."""
+        span = self.ksp(path) if key else self.sp(path)
         line_text = self.doc.text.splitlines()[span.line - 1] if span.line else ""
         col = span.col
         if line_text[col - 1 : col] in ("'", '"'):
@@ -89,10 +92,23 @@ class AstBuilder:
 
     # ------------------------------------------------------------------ types
 
+    def type_name_ok(self, name: str, path: tuple, key: bool = False) -> bool:
+        """E033 for a type name outside the type-name grammar, at its character (path names the
+        scalar, or with `key` the mapping key)."""
+        try:
+            parse_type_name(name)
+            return True
+        except SyntaxProblem as prob:
+            span, line, col = self._scalar_base(path, key)
+            self._syntax_error("E033", span, prob, "", line, col)  # the message names the type name
+            return False
+
     def type_of(self, node: Any, path: tuple) -> A.Type:
         """A type definition mapping (or a bare name) -> Type."""
         span = self.sp(path)
         if isinstance(node, str):
+            if not self.type_name_ok(node, path):
+                return A.Type("named", span, name="?")  # reported: no E040 as well
             return self._named_or_prim(node, span)
         node = self._map(node)
         tag = node.get("type")
@@ -136,8 +152,12 @@ class AstBuilder:
                 self.duration(path + ("ttl",))
         elif tag == "null":
             t = A.Type("null", span)
+        elif not self.type_name_ok(tag, path + ("type",)):
+            t = A.Type("named", self.sp(path + ("type",)), name="?")  # reported: no E040 as well
         else:
             t = self._named_or_prim(tag, self.sp(path + ("type",)))
+        if isinstance(type_name, str):
+            self.type_name_ok(type_name, path + ("type-name" if "type-name" in node else "type_name",))
         t.type_name = self._str(type_name)
         t.optional = optional
         return t
@@ -466,6 +486,7 @@ class AstBuilder:
         )
         types = {}
         for name, tdef in self._map(d.get("types")).items():
+            self.type_name_ok(str(name), ("types", name), key=True)
             k = A.kebab(str(name))
             types.setdefault(k, A.TypeDef(k, str(name), self.type_of(tdef, ("types", name)), self.ksp(("types", name))))
         schedules = {}
