@@ -5,6 +5,9 @@ restarted, must leave the sink and the dead letters exactly as one uninterrupted
 
 tests/runtime/test_runtime_crash.py does the same at the runtime level with a hand-written guest;
 this one goes through the compiler, the generated Rust crate and the emitted project's CLI.
+The orders topic has two partitions, and so has the sink (created beforehand with
+`topic produce --partitions 2`), so source partition p feeds sink partition p and order is
+checked per partition; the one dead-letter partition is compared per source partition.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ SERVICE, SOURCE, SINK = "pricing", "orders", "totals"
 DEAD = f"{SERVICE}.dead-letters"
 RECORDS = 200_000
 KILLS = 12
+PARTITIONS = 2
 
 
 def order(i: int) -> str:
@@ -77,24 +81,36 @@ def store(project, tmp_path) -> Path:
     """A store holding the 200,000 orders, produced through the project's own CLI."""
     lines = tmp_path / "orders.txt"
     lines.write_text("".join(order(i) + "\n" for i in range(RECORDS)))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
     where = tmp_path / "store"
-    proc = app(project, "topic", "produce", SOURCE, "--store", str(where), "--file", str(lines), "--quiet")
-    assert proc.wait(120) == 0, proc.stderr.read().decode()
-    proc.stderr.close()
+    for topic, path in ((SOURCE, lines), (SINK, empty)):  # unkeyed lines go round-robin
+        proc = app(project, "topic", "produce", topic, "--store", str(where), "--file", str(path), "--partitions", str(PARTITIONS), "--quiet")
+        assert proc.wait(120) == 0, proc.stderr.read().decode()
+        proc.stderr.close()
     return where
 
 
 def snapshot(store: Path):
-    """Sink records (key, value, origin) and dead letters (offset, kind, operator, reason), in
-    stored order, read straight from the store so that nothing is reformatted on the way."""
+    """Per partition: sink records (key, value, origin) and the dead letters of that source
+    partition (offset, kind, operator, reason), in stored order, read straight from the store so
+    that nothing is reformatted on the way."""
     with Store(store / "store.db") as db:
-        sink = [(r.key, r.value, r.origin) for r in frames.iter_records(db.read(SINK, 0, 0, 10**9).data)]
+        assert db.partitions(SINK) == PARTITIONS
+        sinks = {
+            p: [(r.key, r.value, r.origin) for r in frames.iter_records(db.read(SINK, p, 0, 10**9).data)]
+            for p in range(PARTITIONS)
+        }
         letters = [json.loads(r.value) for r in frames.iter_records(db.read(DEAD, 0, 0, 10**9).data)]
-    return sink, [(d["offset"], d["kind"], d["operator"], d["reason"]) for d in letters]
+    dead = {
+        p: [(d["offset"], d["kind"], d["operator"], d["reason"]) for d in letters if d["partition"] == p]
+        for p in range(PARTITIONS)
+    }
+    return sinks, dead
 
 
 def committed(db: Store) -> int:
-    return db.position(SERVICE, SOURCE, 0) or 0
+    return sum(db.position(SERVICE, SOURCE, p) or 0 for p in range(PARTITIONS))
 
 
 def test_kill_9_at_random_moments_neither_loses_nor_duplicates(project, store, tmp_path):
@@ -103,10 +119,11 @@ def test_kill_9_at_random_moments_neither_loses_nor_duplicates(project, store, t
     proc = run_until_idle(project, reference)
     assert proc.wait(300) == 0, proc.stderr.read().decode()
     proc.stderr.close()
-    expected_sink, expected_dead = snapshot(reference)
+    expected_sinks, expected_dead = snapshot(reference)
     bad = sum(1 for i in range(RECORDS) if i % 997 == 0 or i % 1511 == 0 or i % 1999 == 0)
-    assert len(expected_dead) == bad and {kind for _, kind, _, _ in expected_dead} == {"decode", "operator"}
-    assert len(expected_sink) > RECORDS // 2
+    letters = [d for p in range(PARTITIONS) for d in expected_dead[p]]
+    assert len(letters) == bad and {kind for _, kind, _, _ in letters} == {"decode", "operator"}
+    assert all(len(expected_sinks[p]) > RECORDS // 3 // PARTITIONS for p in range(PARTITIONS))
 
     # The first kill lands during start-up; the others once a random amount of work is
     # committed, plus a few random milliseconds, so they fall anywhere in a batch or a commit.
@@ -134,9 +151,10 @@ def test_kill_9_at_random_moments_neither_loses_nor_duplicates(project, store, t
     assert proc.wait(300) == 0, proc.stderr.read().decode()
     proc.stderr.close()
 
-    got_sink, got_dead = snapshot(store)
-    assert len(got_sink) == len(expected_sink)
-    assert got_sink == expected_sink
-    assert got_dead == expected_dead
-    print("committed at each kill:", seen, "sink", len(got_sink), "dead", len(got_dead))
+    got_sinks, got_dead = snapshot(store)
+    for p in range(PARTITIONS):
+        assert len(got_sinks[p]) == len(expected_sinks[p]), f"partition {p}"
+        assert got_sinks[p] == expected_sinks[p], f"partition {p}"
+        assert got_dead[p] == expected_dead[p], f"partition {p}"
+    print("committed at each kill:", seen, "sink", [len(v) for v in got_sinks.values()], "dead", len(letters))
     assert len(seen) == KILLS and all(0 < n < RECORDS for n in seen[1:]), seen
