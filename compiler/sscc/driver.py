@@ -105,7 +105,8 @@ def resolve_packages(fe: FrontEnd, options: Options, loading: Optional[set] = No
     """Find every imported package on local paths (`imports[].path`, then `dev.imports[].path`).
 
     A package that cannot be found is reported once: a warning for `check` (its functions are
-    checked as far as this file declares them), an error for `compile`."""
+    checked as far as this file declares them), an error for `compile`. A package that is found
+    is checked too (check_package), its problems reported at its own file's positions."""
     pipe = fe.pipeline
     out: dict = {}
     if pipe is None:
@@ -128,14 +129,21 @@ def resolve_packages(fe: FrontEnd, options: Options, loading: Optional[set] = No
             continue
         key = os.path.realpath(found)
         if key in loading:
-            continue  # an import cycle between packages: each is loaded once
+            continue  # an import cycle between packages, or a package imported twice: each is loaded once
         loading.add(key)
+        errors_before = len(fe.diags.errors())
         sub = parse(found, fe.diags, fe.sources)
         if sub.pipeline is None or sub.kind != "package":
             if sub.pipeline is not None:
                 fe.diags.error("E101", imp.span, f"`{found}` is not a package file", "point `path:` at a directory holding sdf-package.yaml")
             continue
         sub.packages = resolve_packages(sub, options, loading)
+        sub.checked = check_package(sub.pipeline, sub.packages, fe.diags)  # reported at the package file's lines
+        if len(fe.diags.errors()) > errors_before:
+            # A broken package is reported in its own file; the importer then treats it as not
+            # found (its functions checked only as this file uses them), so the one mistake does
+            # not come back as type errors in every step that uses the package.
+            continue
         out[imp.pkg] = sub.pipeline
         for k, v in sub.packages.items():
             out.setdefault(k, v)
