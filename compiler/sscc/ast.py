@@ -418,6 +418,9 @@ class Pipeline:
     functions: dict[str, Function] = field(default_factory=dict)  # by kebab name
     package_states: dict[str, StateDecl] = field(default_factory=dict)
     upgraded_from: Optional[str] = None  # "0.1.0".."0.3.0" when the legacy front end upgraded it
+    # `types:` and package `functions:` keys as written, in file order: the dicts above are keyed by
+    # the kebab form, so `my_type` and `my-type` share one entry; the checker reports them (E042)
+    written_names: dict[str, list[tuple[str, Span]]] = field(default_factory=dict)
 
     @property
     def default_converter(self) -> str:

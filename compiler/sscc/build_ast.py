@@ -484,10 +484,12 @@ class AstBuilder:
             consumer=self.consumer(cfg_n.get("consumer"), ("config", "consumer")),
             producer=self.producer(cfg_n.get("producer"), ("config", "producer")),
         )
-        types = {}
+        types: dict[str, A.TypeDef] = {}
+        written_types: list[tuple[str, Span]] = []
         for name, tdef in self._map(d.get("types")).items():
             self.type_name_ok(str(name), ("types", name), key=True)
             k = A.kebab(str(name))
+            written_types.append((str(name), self.ksp(("types", name))))
             types.setdefault(k, A.TypeDef(k, str(name), self.type_of(tdef, ("types", name)), self.ksp(("types", name))))
         schedules = {}
         for name, sdef in self._map(d.get("schedule")).items():
@@ -513,6 +515,7 @@ class AstBuilder:
             schedules=schedules,
             dev_imports=self.imports(self._map(d.get("dev")).get("imports"), ("dev", "imports")),
             upgraded_from=self.upgraded_from,
+            written_names={"type": written_types},
         )
         if self.kind == "package":
             for fname, fdef in self._map(d.get("functions")).items():
@@ -521,7 +524,8 @@ class AstBuilder:
                 fn = self.function(fdef, fpath, op, name_hint=str(fname))
                 fn.name = A.kebab(str(fname))
                 fn.span = self.ksp(fpath)
-                pipe.functions[fn.name] = fn
+                pipe.written_names.setdefault("function", []).append((str(fname), fn.span))
+                pipe.functions.setdefault(fn.name, fn)  # the first of colliding spellings, as for types
             for sname, sdef in self._map(d.get("states")).items():
                 pipe.package_states[str(sname)] = self.state(sname, sdef, ("states", sname))
         return pipe

@@ -32,7 +32,7 @@ INFO = {
     ),
     "E042": (
         "duplicate name",
-        "SDF compares names in kebab-case (SDF-FORMAT §2.2), so `word_count`, `WordCount` and `word-count` are one name. Services, topics, states, schedules and the inline functions of one service must stay distinct after that normalisation.",
+        "SDF compares names in kebab-case (SDF-FORMAT §2.2), so `word_count`, `WordCount` and `word-count` are one name. Types, services, topics, states, schedules, package functions and the inline functions of one service must stay distinct after that normalisation.",
         "Rename one of them.",
     ),
     "E043": (

@@ -97,6 +97,8 @@ def check_duplicates(ctx: Ctx) -> None:
     _collisions(ctx, "topic", ((n, t.span) for n, t in pipe.topics.items()))
     _collisions(ctx, "schedule", ((n, s.span) for n, s in pipe.schedules.items()))
     _collisions(ctx, "state", ((n, s.span) for n, s in pipe.package_states.items()))
+    _collisions(ctx, "type", pipe.written_names.get("type", ()))
+    _collisions(ctx, "function", pipe.written_names.get("function", ()))
     for svc in pipe.services.values():
         _collisions(ctx, f"state of service `{svc.name}`", ((n, s.span) for n, s in svc.states.items()))
         inline = [
