@@ -23,11 +23,11 @@ def build(path, monkeypatch=None, **env):
 
 @pytest.fixture
 def counting_cargo(tmp_path, monkeypatch):
-    """The real cargo behind a script that logs each `cargo build` (the cache key does not
+    """The real cargo behind a script that logs each `cargo build`/`cargo rustc` (the cache key does not
     depend on the cargo path, only on the toolchain's versions)."""
     log = tmp_path / "builds.log"
     script = tmp_path / "cargo"
-    script.write_text(f'#!/bin/sh\n[ "$1" = build ] && echo build >> "{log}"\nexec /usr/bin/cargo "$@"\n')
+    script.write_text(f'#!/bin/sh\ncase "$1" in build|rustc) echo "$1" >> "{log}";; esac\nexec /usr/bin/cargo "$@"\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("SSCC_CARGO", str(script))
     monkeypatch.setenv("SSCC_RUSTC", "/usr/bin/rustc")
