@@ -235,6 +235,7 @@ class Function:
     with_params: dict[str, str] = field(default_factory=dict)
     declared_operator: Optional[str] = None  # packages declare `operator:` on the function
     resolved: bool = True  # False when it comes from a package sscc could not find
+    uses_span: Optional[Span] = None  # the `uses:` value
 
 
 @dataclass
@@ -256,6 +257,7 @@ class Endpoint:
     id: str
     transforms: list[Step]
     span: Span
+    id_span: Optional[Span] = None  # the `id:` value (diagnostics about the topic point there)
 
 
 @dataclass
@@ -317,6 +319,8 @@ class Window:
     flush: Optional[Step]
     span: Span
     kinds_given: list[str] = field(default_factory=list)  # every window kind key present
+    duration_span: Optional[Span] = None  # the `duration:` value
+    slide_span: Optional[Span] = None  # the `slide:` value
 
 
 @dataclass

@@ -226,6 +226,7 @@ class AstBuilder:
         uses = self._str(node.get("uses"))
         if uses is not None:
             fn.uses = A.kebab(uses)
+            fn.uses_span = self.sp(path + ("uses",))
             if not fn.name:
                 fn.name = fn.uses
         return fn
@@ -320,6 +321,7 @@ class AstBuilder:
             id=self._str(node.get("id")) or "",
             transforms=self._transforms(node, path),
             span=self.sp(path),
+            id_span=self.sp(path + ("id",)) if "id" in node else None,
         )
 
     def state(self, name: str, node: Any, path: tuple) -> A.StateDecl:
@@ -380,6 +382,8 @@ class AstBuilder:
             flush=self.step(node["flush"], path + ("flush",), "flush") if "flush" in node else None,
             span=self.ksp(path),
             kinds_given=kinds,
+            duration_span=self.sp(kpath + ("duration",)) if kind and "duration" in self._map(node.get(kind)) else None,
+            slide_span=self.sp(kpath + ("slide",)) if kind and "slide" in self._map(node.get(kind)) else None,
         )
 
     def service(self, name: str, node: Any, path: tuple) -> A.Service:

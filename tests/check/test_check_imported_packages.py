@@ -65,5 +65,5 @@ def test_a_clean_package_is_used_to_check_the_dataflow(tmp_path):
     dataflow, _package = _write(tmp_path, PACKAGE.replace("strng", "string").replace("u32", "string"))
     fe = front_end(dataflow, Options(), SourceCache())
     got = [(d.code, d.span.line, d.span.col) for d in fe.diags.sorted()]
-    assert got == [("E067", 16, 13)]  # the package's map gives a string; the sink wants u32
+    assert got == [("E067", 16, 31)]  # at the sink's `id:`: the package's map gives a string, the topic holds u32
     assert fe.packages and "example/text@0.1.0" in fe.packages

@@ -84,7 +84,7 @@ def _merge(ctx: Ctx, svc: A.Service, outs: list) -> Optional[Rec]:
         if not same(rec.value.rt, first.value.rt):
             ctx.error(
                 "E066",
-                src.span,
+                src.id_span or src.span,
                 f"the sources of service `{svc.name}` disagree: `{src.id}` gives `{rec.value.describe()}`, "
                 f"`{first_src.id}` gives `{first.value.describe()}`",
                 f"add a map under this source's `transforms:` producing `{first.value.describe()}`",
@@ -106,7 +106,7 @@ def _sink(ctx: Ctx, svc: A.Service, snk: A.Endpoint, rec: Optional[Rec]) -> None
         if not same(rec.value.rt, want.rt):
             ctx.error(
                 "E067",
-                snk.span,
+                snk.id_span or snk.span,
                 f"topic `{snk.id}` holds `{want.describe()}`, but {rec.origin} gives `{rec.value.describe()}`",
                 f"add `transforms:` to this sink producing `{want.describe()}`, or change the topic's type",
             )
@@ -115,7 +115,7 @@ def _sink(ctx: Ctx, svc: A.Service, snk: A.Endpoint, rec: Optional[Rec]) -> None
         if not same(rec.key.rt, want.rt):
             ctx.error(
                 "E067",
-                snk.span,
+                snk.id_span or snk.span,
                 f"topic `{snk.id}` has keys of type `{want.describe()}`, but the records reaching it have `{rec.key.describe()}` keys",
                 f"return `(Option<{rust_name(want.rt)}>, T)` from the last map, or change the topic's key type",
             )

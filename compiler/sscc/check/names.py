@@ -26,14 +26,14 @@ def check_endpoints(ctx: Ctx) -> None:
                 if ep.id not in ctx.pipe.schedules:
                     ctx.error(
                         "E047",
-                        ep.span,
+                        ep.id_span or ep.span,
                         f"unknown schedule `{ep.id}`",
                         ctx.hint(ep.id, ctx.pipe.schedules, "schedules defined", "define it under `schedule:` with a `cron:`"),
                     )
             elif ep.id not in topics and ep.id:
                 ctx.error(
                     "E046",
-                    ep.span,
+                    ep.id_span or ep.span,
                     f"unknown topic `{ep.id}`",
                     ctx.hint(ep.id, topics, "topics defined", "define it under `topics:`"),
                 )
@@ -56,7 +56,7 @@ def check_uses(ctx: Ctx) -> None:
         hint = f"it is imported as `{aliases[name]}`; write `uses: {aliases[name]}`" if name in aliases else None
         ctx.error(
             "E048",
-            step.span,
+            step.function.uses_span or step.span,
             f"unknown function `{name}` in `uses`",
             hint
             or ctx.hint(

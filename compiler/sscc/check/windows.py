@@ -39,7 +39,7 @@ def check_windows(ctx: Ctx) -> None:
         if w.kind and w.duration_ms is not None and w.duration_ms <= 0:
             ctx.error(
                 "E065",
-                w.span,
+                w.duration_span or w.span,
                 f"the window duration must be longer than 0, found `{w.duration}`",
                 "give a duration such as `10s`",
             )
@@ -54,7 +54,7 @@ def check_windows(ctx: Ctx) -> None:
             elif w.slide_ms is not None and w.duration_ms is not None and (w.slide_ms <= 0 or w.slide_ms > w.duration_ms):
                 ctx.error(
                     "E065",
-                    w.span,
+                    w.slide_span or w.span,
                     f"the slide ({w.slide}) must be longer than 0 and at most the duration ({w.duration})",
                     "a slide longer than the window would skip records; make it <= the duration",
                 )
