@@ -127,7 +127,9 @@ def python_loop(db: Path, batch: int, label: str) -> tuple[float, int, int]:
                 else:
                     if qty > 0:
                         if qty > 1000:
-                            dead.append((None, dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset}), ts))
+                            dead.append(
+                                (None, dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset}), ts)
+                            )
                         else:
                             encoded = dumps({"id": oid, "item": item, "total": qty * price})
                             out.append(pack(20 + len(encoded), ts, offset, NO_KEY))
@@ -180,7 +182,9 @@ def main() -> None:
         assert len(set(outs.values())) == 1, f"the three pipelines disagree (records out, dead letters): {outs}"
 
         n = args.records
-        print(f"best of {args.repeat} interleaved runs each, store to store; {outs['fused'][0]:,} out, {outs['fused'][1]:,} dead letters")
+        print(
+            f"best of {args.repeat} interleaved runs each, store to store; {outs['fused'][0]:,} out, {outs['fused'][1]:,} dead letters"
+        )
         labels = {
             "fused": "compiled, fused (one wasm call per batch)",
             "unfused": "compiled -O0 (one wasm call per operator)",
@@ -190,7 +194,9 @@ def main() -> None:
             seconds = best[name][0]
             print(f"  {label:<44} {n / seconds:>12,.0f} rec/s  ({seconds:.2f} s)")
         t_fused, t_unfused, t_py = best["fused"][0], best["unfused"][0], best["python"][0]
-        print(f"  fused / -O0 = {t_unfused / t_fused:.2f}x;  fused / Python = {t_py / t_fused:.2f}x;  -O0 / Python = {t_py / t_unfused:.2f}x")
+        print(
+            f"  fused / -O0 = {t_unfused / t_fused:.2f}x;  fused / Python = {t_py / t_fused:.2f}x;  -O0 / Python = {t_py / t_unfused:.2f}x"
+        )
 
 
 if __name__ == "__main__":

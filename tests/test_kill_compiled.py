@@ -85,7 +85,19 @@ def store(project, tmp_path) -> Path:
     empty.write_text("")
     where = tmp_path / "store"
     for topic, path in ((SOURCE, lines), (SINK, empty)):  # unkeyed lines go round-robin
-        proc = app(project, "topic", "produce", topic, "--store", str(where), "--file", str(path), "--partitions", str(PARTITIONS), "--quiet")
+        proc = app(
+            project,
+            "topic",
+            "produce",
+            topic,
+            "--store",
+            str(where),
+            "--file",
+            str(path),
+            "--partitions",
+            str(PARTITIONS),
+            "--quiet",
+        )
         assert proc.wait(120) == 0, proc.stderr.read().decode()
         proc.stderr.close()
     return where

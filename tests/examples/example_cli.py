@@ -77,9 +77,7 @@ class Example:
         return {p.stem: p for p in sorted((self.dir / "input").glob("*.txt"))}
 
     def expected_topics(self) -> dict[str, list[str]]:
-        return {
-            p.stem: _lines(p) for p in sorted((self.dir / "expected").glob("*.txt")) if not p.stem.endswith(".dead-letters")
-        }
+        return {p.stem: _lines(p) for p in sorted((self.dir / "expected").glob("*.txt")) if not p.stem.endswith(".dead-letters")}
 
     def expected_dead_letters(self, service: str) -> list[dict]:
         path = self.dir / "expected" / f"{service}.dead-letters.txt"

@@ -12,9 +12,7 @@ EXAMPLE = Example("merge")
 
 
 def reference(trucks: list[str], sedans: list[str]) -> tuple[list[str], list[str]]:
-    from_trucks = [
-        f"truck {t['truck']} ({t['axles']} axles): {t['license']}" for t in map(json.loads, trucks)
-    ]
+    from_trucks = [f"truck {t['truck']} ({t['axles']} axles): {t['license']}" for t in map(json.loads, trucks)]
     from_sedans = [f"sedan {s['sedan']}: {s['license']}" for s in map(json.loads, sedans)]
     return from_trucks, from_sedans
 
