@@ -112,12 +112,19 @@ class Diagnostics:
 # ---------------------------------------------------------------------------- suggestions
 
 
-def suggest(name: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
-    """The closest candidate to a misspelt name, or None. Case and -/_ differences count as close."""
+def suggest(name: str, candidates: Iterable[str], cutoff: float = 0.6, prefer: str = "kebab") -> str | None:
+    """The closest candidate to a misspelt name, or None. Case and -/_ differences count as close.
+
+    When two candidates are one name spelled two ways (`assign-key` and its alias `assign_key`),
+    the one in the `prefer`red style is named: kebab-case, the spelling of every 0.5/0.6 key,
+    unless the caller knows the file uses the snake_case one (`prefer="snake"`)."""
     cands = sorted(set(c for c in candidates if isinstance(c, str)))
     if not cands or not isinstance(name, str):
         return None
-    norm = {c.lower().replace("_", "-"): c for c in cands}
+    other = "_" if prefer == "kebab" else "-"
+    norm: dict[str, str] = {}
+    for c in sorted(cands, key=lambda c: (other in c, c)):  # the preferred spelling first: it stays
+        norm.setdefault(c.lower().replace("_", "-"), c)
     key = name.lower().replace("_", "-")
     if key in norm and norm[key] != name:
         return norm[key]
