@@ -10,7 +10,6 @@ import os
 import sys
 
 import click
-import orjson
 
 from . import __version__
 from .diagnostics import Diagnostic, SourceCache, render_summary, render_text
@@ -78,6 +77,8 @@ def check(files, strict, fmt, quiet):
         _print_diagnostics(ds, sources, fmt)
     n_err = sum(d.is_error for d in all_diags)
     if fmt == "json":
+        import orjson  # only for JSON output: not imported by a plain `sscc check`
+
         click.echo(orjson.dumps({"files": per_file, "errors": n_err, "warnings": len(all_diags) - n_err}, option=orjson.OPT_INDENT_2).decode())
     elif not quiet:
         names = files[0] if len(files) == 1 else f"{len(files)} files"
