@@ -21,6 +21,7 @@ from ..stages import ServicePlan
 from . import toolchain as tc
 from .build import BuildResult, Message, build, cache_root
 from .codegen import Crate, GenerateProblem, Region, cargo_version, generate
+from .wasm_imports import imports
 
 __all__ = ["Crate", "generate_crate", "build_service", "cache_root"]
 
@@ -60,6 +61,18 @@ def build_service(
         return None
     result = build(crate, found, cache_dir)
     if result.wasm is not None:
+        foreign = imports(result.wasm)
+        if foreign:
+            deps = ", ".join(f"`{d.name}`" for d in crate.dependencies) or "none"
+            diags.error(
+                "E206",
+                where,
+                f"the wasm module of service `{plan.name}` imports {', '.join(foreign[:4])}{' ...' if len(foreign) > 4 else ''}; "
+                "stage modules must import nothing",
+                f"a dependency was built for a JavaScript host (wasm-bindgen); dependencies: {deps}. "
+                "Turn its JavaScript features off (`default_features: false` and only the features you need)",
+            )
+            return None
         return result.wasm
     _report_failure(crate, plan, result, pipeline_path, diags, where)
     return None

@@ -211,12 +211,21 @@ def cargo_version(req: Optional[str]) -> str:
     return major if major != "0" or minor is None else f"0.{minor}"
 
 
+# Crates whose default features target a JavaScript host on wasm32-unknown-unknown (wasm-bindgen
+# imports the runtime refuses): unless the pipeline sets `default_features`, they get these instead.
+WASM_DEFAULT_FEATURES = {"chrono": ("std",)}
+
+
 def _dep_line(d: Dependency) -> str:
     parts = [f'version = "{cargo_version(d.version)}"'] if not d.path else [f'path = "{d.path}"']
-    if d.default_features is False:
+    features = list(d.features)
+    if d.default_features is None and d.name in WASM_DEFAULT_FEATURES:
+        features = sorted(set(features) | set(WASM_DEFAULT_FEATURES[d.name]))
         parts.append("default-features = false")
-    if d.features:
-        parts.append("features = [" + ", ".join(f'"{f}"' for f in d.features) + "]")
+    elif d.default_features is False:
+        parts.append("default-features = false")
+    if features:
+        parts.append("features = [" + ", ".join(f'"{f}"' for f in features) + "]")
     return f"{d.name} = {{ {', '.join(parts)} }}"
 
 

@@ -1,0 +1,65 @@
+"""The imports a wasm module declares, read from its binary import section (no compilation).
+
+Stage modules must import nothing (docs/abi.md §2); a dependency built for wasm32 with
+wasm-bindgen (chrono's default `wasmbind`, js-sys, getrandom's `js`) leaves imports the runtime
+would refuse, so the backend checks every module it builds.
+"""
+
+from __future__ import annotations
+
+
+def imports(wasm: bytes) -> list[str]:
+    """`module.name` of every import; [] for a module without an import section."""
+    if wasm[:4] != b"\0asm":
+        raise ValueError("not a wasm module")
+    pos = 8
+    while pos < len(wasm):
+        section, pos = wasm[pos], pos + 1
+        size, pos = _leb(wasm, pos)
+        if section == 2:
+            return _import_names(wasm[pos : pos + size])
+        pos += size
+    return []
+
+
+def _import_names(body: bytes) -> list[str]:
+    count, pos = _leb(body, 0)
+    out = []
+    for _ in range(count):
+        module, pos = _name(body, pos)
+        name, pos = _name(body, pos)
+        kind, pos = body[pos], pos + 1
+        if kind == 0:  # function: type index
+            _, pos = _leb(body, pos)
+        elif kind == 1:  # table: reftype + limits
+            pos = _limits(body, pos + 1)
+        elif kind == 2:  # memory: limits
+            pos = _limits(body, pos)
+        else:  # global: valtype + mutability
+            pos += 2
+        out.append(f"{module}.{name}")
+    return out
+
+
+def _leb(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return result, pos
+
+
+def _name(data: bytes, pos: int) -> tuple[str, int]:
+    n, pos = _leb(data, pos)
+    return data[pos : pos + n].decode("utf-8", "replace"), pos + n
+
+
+def _limits(data: bytes, pos: int) -> int:
+    flags, pos = data[pos], pos + 1
+    _, pos = _leb(data, pos)
+    if flags & 1:
+        _, pos = _leb(data, pos)
+    return pos
