@@ -112,3 +112,26 @@ def test_an_unannotated_any_of_is_explained_by_its_deepest_branch():
     (error,) = Draft202012Validator(root).iter_errors(doc.data)
     (problem,) = explain(error, root, doc)
     assert (problem.code, problem.message) == ("E010", "missing required key `name` at the top level")
+
+
+def test_every_published_schema_uses_only_keywords_the_yes_no_verdict_handles():
+    from sscc.schema import SUPPORTED
+    from sscc.schema.verdict import _HANDLED, _IGNORED
+
+    def subschemas(s):
+        yield s
+        for key in ("properties", "dependentSchemas", "$defs"):
+            for sub in s.get(key, {}).values():
+                yield from subschemas(sub)
+        for key in ("additionalProperties", "items", "if", "then", "else", "not"):
+            if isinstance(s.get(key), dict):
+                yield from subschemas(s[key])
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in s.get(key, ()):
+                yield from subschemas(sub)
+
+    for kind, versions in SUPPORTED.items():
+        for version in versions:
+            for s in subschemas(schema_for(kind, version)):
+                unknown = {k for k in s if k not in _HANDLED | _IGNORED and not k.startswith("x-")}
+                assert not unknown, (kind, version, unknown)

@@ -3,9 +3,11 @@
 Importing jsonschema costs more than checking a whole file, and almost every file a user
 checks is valid, so `validate` asks this module first and brings in jsonschema (for its
 errors, which messages.py words) only when the answer is no. The answer follows draft
-2020-12 for the keywords our schemas use; a schema with any other validation keyword is
-refused at build time (KeyError from `checker`) rather than judged wrongly.
-tests/schema/test_schema_validator.py compares the verdicts with jsonschema's.
+2020-12 for the keywords our schemas use; a subschema with any other validation keyword is
+refused when it is first compiled (KeyError) rather than judged wrongly, and subschemas are
+compiled on first use (a file reaches a small part of the schema).
+tests/schema/test_schema_validator.py compares the verdicts with jsonschema's and checks that
+every schema sscc publishes uses only the keywords handled here.
 """
 
 from __future__ import annotations
@@ -75,10 +77,21 @@ class _Compiler:
         name = target[len("#/$defs/") :]
         found = self.refs.get(name)
         if found is None:
-            cell: list[Check] = []  # filled below; a definition may refer to itself
-            found = self.refs[name] = lambda v: cell[0](v)
-            cell.append(self.compile(self.root["$defs"][name]))
+            sub = self.root["$defs"][name]
+            found = self.refs[name] = self.lazy(sub)  # definitions refer to themselves (types nest)
         return found
+
+    def lazy(self, schema: Any) -> Check:
+        """`compile(schema)` on first use: a file touches a small part of the schema, and the
+        rest need not be compiled at all."""
+        cell: list[Check] = []
+
+        def check(v: Any) -> bool:
+            if not cell:
+                cell.append(self.compile(schema))
+            return cell[0](v)
+
+        return check
 
     def _compile(self, s: dict) -> Check:
         unknown = {k for k in s if k not in _HANDLED and k not in _IGNORED and not k.startswith("x-")}
@@ -116,7 +129,7 @@ class _Compiler:
             item = self.compile(s["items"])
             checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
         if "dependentSchemas" in s:
-            deps = {k: self.compile(sub) for k, sub in s["dependentSchemas"].items()}
+            deps = {k: self.lazy(sub) for k, sub in s["dependentSchemas"].items()}
             checks.append(lambda v: not isinstance(v, dict) or all(d(v) for k, d in deps.items() if k in v))
         if "if" in s:
             cond = self.compile(s["if"])
@@ -144,9 +157,9 @@ class _Compiler:
         return lambda v: all(c(v) for c in checks)
 
     def _object(self, s: dict) -> Check:
-        props = {k: self.compile(sub) for k, sub in s.get("properties", {}).items()}
+        props = {k: self.lazy(sub) for k, sub in s.get("properties", {}).items()}
         extra_schema = s.get("additionalProperties", True)
-        extra = None if extra_schema is True else self.compile(extra_schema)
+        extra = None if extra_schema is True else self.lazy(extra_schema)
 
         def check(v: Any) -> bool:
             if not isinstance(v, dict):
