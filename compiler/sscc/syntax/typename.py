@@ -19,12 +19,20 @@ _RULE = "a type name is letters and digits joined by `-` or `_`, starting with a
 
 def parse_type_name(text: str) -> str:
     """The kebab-case form of type name `text`; raises SyntaxProblem (columns count in `text`)."""
-    try:
-        _parser().parse(text)
-    except ParseError as exc:
-        raise _problem(text, exc.unexpected) from None
-    name = kebab(text)
-    return PRIMITIVE_ALIASES.get(name, name)
+    found = _VALID.get(text)
+    if found is None:
+        try:
+            _parser().parse(text)
+        except ParseError as exc:
+            raise _problem(text, exc.unexpected) from None
+        name = kebab(text)
+        found = PRIMITIVE_ALIASES.get(name, name)
+        if len(_VALID) < 10_000:  # a file names the same few types (`string`, `u32`) again and again
+            _VALID[text] = found
+    return found
+
+
+_VALID: dict[str, str] = {}
 
 
 @cache
