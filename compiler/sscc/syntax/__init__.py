@@ -1,9 +1,10 @@
-"""Embedded languages of pipeline files, parsed with Lark (grammars in grammars/*.lark).
+"""Embedded languages of pipeline files, parsed with Lark grammars (grammars/*.lark).
 
 Inline Rust signatures (`rust`, mapped to pipeline types by `rust_map`), humantime durations,
 cron schedules and type names. Each parser returns frozen plain data, or raises SyntaxProblem
 with a position relative to the text it was given; no Lark object escapes this package.
-Parsers are built on first use, so importing this package costs no grammar compilation.
+Lark builds each grammar's LALR tables once (cached per user); valid text is parsed by
+replaying them without importing Lark (_lalr, _grammar), and real Lark explains an error.
 """
 
 from .cron import CronSpec, parse_cron
