@@ -4,7 +4,7 @@ lib.rs holds, in this order (docs/backend-rust.md, "Crate layout"):
   1. a prelude: serde derives, the `Result<T, E = anyhow::Error>` alias (so both `Result<T>` and
      `Result<T, String>` compile), and an `sdfg` module re-exporting anyhow as SDF's guest crate does;
   2. the pipeline's types (types.py);
-  3. each inline code block verbatim, unindented, in its own `mod op_<n> { use super::*; ... }`,
+  3. each inline code block verbatim, unindented, in its own `mod op_<n> { ... use super::*; }`,
      followed by a `pub(crate) fn sscc_call` wrapper (the user's function is private to its module);
   4. one `#[no_mangle] extern "C" fn sscc_stage_<n>` per Stage, whose closure chains the members:
      decode -> operators -> encode, nested so that a filter or an empty flat-map simply emits nothing.
@@ -109,11 +109,13 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
         lines += decl.split("\n") + [""]
     lines += ["// ---------------------------------------------------------------- inline code", ""]
     for m in modules.values():
-        lines += [f"// `{m.node.function}` from {m.code.span}", f"mod op_{m.index} {{", "use super::*;"]
+        # The text comes first so its own `#![...]` / `//!` lines stay valid inner attributes;
+        # `use super::*;` works from anywhere in the module.
+        lines += [f"// `{m.node.function}` from {m.code.span}", f"mod op_{m.index} {{"]
         text = m.code.text.rstrip("\n").split("\n")
         regions.append(Region(len(lines) + 1, len(lines) + len(text), "user", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += text
-        wrapper = _wrapper(m.fn)
+        wrapper = ["use super::*;"] + _wrapper(m.fn)
         regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += wrapper + ["}", ""]
     lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
