@@ -117,3 +117,18 @@ def test_conformance_report_script_runs_on_one_file(tmp_path):
     report = out.read_text()
     assert "| stateful-dataflows-examples__primitives__map__dataflow.yaml | 0.5.0 | built |  |" in report
     assert "- built: 2" in report  # HEAD and the e6d4bbe0 copy
+
+
+def test_rust_error_in_a_quoted_block_points_at_the_block(tmp_path):
+    needs_toolchain()
+    src = (PIPELINES / "rust_error.yaml").read_text()
+    start = src.index("        run: |\n          fn double")
+    end = src.index("    sinks:")
+    quoted = '        run: "fn double(n: u32) -> Result<u32> {\\n  Ok(n * undefined_factor)\\n}\\n"\n'
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(src[:start] + quoted + src[end:])
+    wasm, diags, _ = build(path)
+    (d,) = diags.errors()
+    line = path.read_text().split("\n").index(quoted.rstrip("\n")) + 1
+    assert (d.code, d.span.line) == ("E201", line)
+    assert "(line 2 of its code, column 10)" in d.message

@@ -180,11 +180,29 @@ def _user_span(region: Region, msg: Message, pipeline_path: str) -> tuple[Span, 
         line = code_line + region.fn_line - 1
         col = code_col + region.fn_col - 1
         return Span(pipeline_path, line, col, line, col + len(region.function)), " (its signature, as sscc calls it)"
-    line = code_line + (msg.line - region.start)
+    text_line = msg.line - region.start + 1  # 1-based line within the code text
+    if not _maps_line_for_line(region.code, pipeline_path):  # folded or quoted scalar: no 1:1 lines
+        return Span(pipeline_path, code_line, code_col), f" (line {text_line} of its code, column {msg.col})"
+    line = code_line + text_line - 1
     col = code_col + msg.col - 1
     end_line = code_line + (msg.end_line - region.start) if msg.end_line else line
     end_col = code_col + msg.end_col - 1 if msg.end_col else col + 1
     return Span(pipeline_path, line, col, end_line, end_col), ""
+
+
+def _maps_line_for_line(code, pipeline_path: str) -> bool:
+    """Does every line of the code text stand at its place in the file (a `run: |` literal)?"""
+    code_line, code_col = _code_origin(code.span)
+    try:
+        with open(pipeline_path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+    except OSError:
+        return False
+    for i, text in enumerate(code.text.rstrip("\n").split("\n")):
+        n = code_line - 1 + i
+        if text.strip() and (n >= len(lines) or lines[n][code_col - 1 :].rstrip("\r") != text):
+            return False
+    return True
 
 
 def _code_origin(span: str) -> tuple[int, int]:
