@@ -102,3 +102,14 @@ def test_an_invalid_duration_still_gets_larks_explanation(text):
     with pytest.raises(SyntaxProblem) as info:
         duration.parse_duration(text)
     assert info.value.hint
+
+
+def test_a_transformer_with_token_callbacks_is_refused_not_replayed_wrongly():
+    grammar = duration._parser()
+
+    class WithTokenCallback:
+        def INT(self, token):  # Lark would call this on every INT token; the replay cannot
+            return token
+
+    with pytest.raises(NotImplementedError):
+        _lalr.Parser(_lalr.read_tables(_lalr.cache_path("duration"), grammar.key), WithTokenCallback())

@@ -38,7 +38,7 @@ class Grammar:
         self.name, self.transformer, self.fast_lexer, self.options = name, transformer, fast_lexer, options
         self.text = _grammar_text(name)
         self._lark = None
-        key = repr((self.text, fast_lexer, sorted(options.items())))
+        self.key = key = repr((self.text, fast_lexer, sorted(options.items())))
         path = _lalr.cache_path(name)
         tables = _lalr.read_tables(path, key)
         if tables is None:

@@ -100,6 +100,9 @@ class Parser:
     def __init__(self, tables: dict, transformer: Any = None) -> None:
         self.states: dict[int, dict[str, tuple[bool, int]]] = tables["states"]
         self.start, self.end = tables["start"], tables["end"]
+        if transformer is not None and any(hasattr(transformer, t) for t in _terminals(self.states)):
+            # Lark would call such a method on every token of that terminal; replaying does not
+            raise NotImplementedError("transformer methods named after terminals are not supported")
         self.rules = [(origin, size, self._callback(spec, transformer)) for origin, size, spec in tables["rules"]]
         lexer = tables["lexer"]
         if lexer["kind"] == "fast":
@@ -172,6 +175,10 @@ class Parser:
         shift, goto = self.states[state_stack[-1]][origin]
         state_stack.append(goto)
         value_stack.append(value)
+
+
+def _terminals(states: dict) -> set[str]:
+    return {sym for row in states.values() for sym in row if sym.isupper()}
 
 
 def _tokens(data: str, match_at, ignore) -> Any:
