@@ -6,8 +6,7 @@ import textwrap
 from sscc.diagnostics import SourceCache
 from sscc.driver import Options, front_end
 
-PACKAGE = textwrap.dedent(
-    """\
+PACKAGE = textwrap.dedent("""\
     apiVersion: 0.6.0
     meta: {name: text, version: 0.1.0, namespace: example}
     functions:
@@ -18,11 +17,9 @@ PACKAGE = textwrap.dedent(
             type: strng
         output:
           type: u32
-    """
-)
+    """)
 
-DATAFLOW = textwrap.dedent(
-    """\
+DATAFLOW = textwrap.dedent("""\
     apiVersion: 0.6.0
     meta: {name: t, version: 0.1.0, namespace: test}
     imports:
@@ -43,8 +40,7 @@ DATAFLOW = textwrap.dedent(
       imports:
         - pkg: example/text@0.1.0
           path: ./text
-    """
-)
+    """)
 
 
 def _write(tmp_path, package: str):

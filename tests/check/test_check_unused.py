@@ -22,7 +22,9 @@ CODE_OF_NOTE = {"unused-type": "W043", "unused-state": "W044", "always-false-fil
 
 
 def _files():
-    files = sorted(glob.glob(os.path.join(CASES, "*.yaml"))) + sorted(glob.glob(os.path.join(ROOT, "examples", "*", "dataflow.yaml")))
+    files = sorted(glob.glob(os.path.join(CASES, "*.yaml"))) + sorted(
+        glob.glob(os.path.join(ROOT, "examples", "*", "dataflow.yaml"))
+    )
     if os.path.exists(MANIFEST):
         with open(MANIFEST) as fh:
             files += [os.path.join(CORPUS, e["file"]) for e in json.load(fh)]

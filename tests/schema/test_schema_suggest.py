@@ -15,8 +15,7 @@ def test_kebab_spelling_wins_over_its_snake_alias():
 
 
 def test_unknown_slot_key_in_a_0_6_file_suggests_the_kebab_key():
-    ok, diags = run(
-        "apiVersion: 0.6.0\n" + META + """\
+    ok, diags = run("apiVersion: 0.6.0\n" + META + """\
 topics:
   words: {schema: {value: {type: string}}}
 services:
@@ -25,7 +24,6 @@ services:
     partition:
       asign_key: {run: "fn k(w: String) -> Result<String> { Ok(w) }"}
       update-state: {run: "fn u(w: String) -> Result<()> { Ok(()) }"}
-"""
-    )
+""")
     w001 = [(d.code, d.span.line, d.span.col, d.hint) for d in diags if d.code == "W001"]
     assert w001 == [("W001", 12, 7, "did you mean `assign-key`?")]

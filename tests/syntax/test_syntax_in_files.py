@@ -9,8 +9,7 @@ import textwrap
 from sscc.diagnostics import SourceCache
 from sscc.driver import Options, front_end
 
-FILE = textwrap.dedent(
-    """\
+FILE = textwrap.dedent("""\
     apiVersion: 0.6.0
     meta: {name: t, version: 0.1.0, namespace: test}
     types:
@@ -33,8 +32,7 @@ FILE = textwrap.dedent(
       s:
         sources: [{type: topic, id: w}]
         sinks: [{type: topic, id: v}]
-    """
-)
+    """)
 
 
 def test_malformed_type_names_are_e033_at_their_character(tmp_path):
@@ -53,8 +51,11 @@ def test_malformed_type_names_are_e033_at_their_character(tmp_path):
 def test_valid_type_names_in_every_spelling_give_nothing(tmp_path):
     path = tmp_path / "dataflow.yaml"
     path.write_text(
-        FILE.replace("list<string>", "CarLocation").replace('"bad name"', "car_location").replace("inner__thing", "inner_thing")
-        .replace('"1abc"', "String").replace("words:\n", "car-locations:\n")
+        FILE.replace("list<string>", "CarLocation")
+        .replace('"bad name"', "car_location")
+        .replace("inner__thing", "inner_thing")
+        .replace('"1abc"', "String")
+        .replace("words:\n", "car-locations:\n")
     )
     fe = front_end(str(path), Options(), SourceCache())
     assert "E033" not in [d.code for d in fe.diags.items]

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import _lalr
 
+
 def _grammar_text(name: str) -> str:
     """grammars/<name>.lark, from the `sscc.grammars` package (a directory, installed or not)."""
     import sscc.grammars

@@ -110,7 +110,12 @@ def _export_contextual(parser: Lark) -> dict:
             index_of[id(basic)] = len(scanners)
             scanners.append(([(m.pattern, int(m.flags)) for m in scanner._mres], unless))
         by_state[state] = index_of[id(basic)]
-    return {"kind": "contextual", "by_state": by_state, "scanners": scanners, "ignore": sorted(map(str, parser.lexer_conf.ignore))}
+    return {
+        "kind": "contextual",
+        "by_state": by_state,
+        "scanners": scanners,
+        "ignore": sorted(map(str, parser.lexer_conf.ignore)),
+    }
 
 
 class FastLexer(Lexer):
@@ -124,14 +129,10 @@ class FastLexer(Lexer):
     def __init__(self, conf):
         strings = [t for t in conf.terminals if isinstance(t.pattern, PatternStr)]
         self.keywords = {t.pattern.value: t.name for t in strings if t.pattern.value.isidentifier()}
-        symbols = sorted(
-            (t for t in strings if t.name not in self.keywords.values()), key=lambda t: -len(t.pattern.value)
-        )
+        symbols = sorted((t for t in strings if t.name not in self.keywords.values()), key=lambda t: -len(t.pattern.value))
         regexes = [t for t in conf.terminals if not isinstance(t.pattern, PatternStr)]
         self.ignore = set(conf.ignore)
-        ordered = (
-            [t for t in regexes if t.name in self.ignore] + symbols + [t for t in regexes if t.name not in self.ignore]
-        )
+        ordered = [t for t in regexes if t.name in self.ignore] + symbols + [t for t in regexes if t.name not in self.ignore]
         self.regex = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered))
 
     def lex(self, data: str):
