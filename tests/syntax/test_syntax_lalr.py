@@ -5,6 +5,7 @@ errors; here every text is parsed both ways and the results compared: every sign
 corpus and of a few hand-written heads, durations, cron lines and type names, valid or not.
 """
 
+import os
 import subprocess
 import sys
 
@@ -84,7 +85,7 @@ def test_durations_cron_lines_and_type_names_agree_valid_or_not():
     assert _agree(typename._parser(), names) == {"ok", "error"}
 
 
-def test_checking_a_valid_pipeline_does_not_import_lark_or_jsonschema():
+def test_checking_a_valid_pipeline_does_not_import_lark_or_jsonschema(tmp_path):
     code = (
         "import sys\n"
         "from sscc.driver import Options, front_end\n"
@@ -92,8 +93,10 @@ def test_checking_a_valid_pipeline_does_not_import_lark_or_jsonschema():
         "assert fe.ok and fe.pipeline is not None\n"
         "print(sorted(m for m in ('lark', 'jsonschema') if m in sys.modules))\n"
     )
-    subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)  # a cold cache exports tables
-    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))  # a cache of its own, empty at first
+    cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert cold.stdout.strip() == "['lark']"  # the first run has Lark export the tables
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert warm.stdout.strip() == "[]"
 
 
