@@ -14,7 +14,7 @@ from typing import Any, Optional
 from . import ast as A
 from .diagnostics import Diagnostics, Span
 from .load.yaml_loader import Document
-from .syntax import SyntaxProblem, cron as cron_syntax, duration as duration_syntax, rust as rust_syntax
+from .syntax import SyntaxProblem, rust as rust_syntax
 from .syntax.typename import parse_type_name
 from .syntax.rust_map import rust_to_sdf, unwrap_result
 
@@ -85,7 +85,9 @@ class AstBuilder:
         if isinstance(raw, bool) or text is None:
             return text, None  # the schema reported the wrong type
         try:
-            return text, duration_syntax.parse_duration(text)
+            from .syntax.duration import parse_duration  # only files with windows or ttl need it
+
+            return text, parse_duration(text)
         except SyntaxProblem as prob:
             self._syntax_error("E031", span, prob, "invalid duration", line, col)
             return text, None
@@ -502,7 +504,9 @@ class AstBuilder:
             if "cron" in self._map(sdef):
                 span, line, col = self._scalar_base(spath)
                 try:
-                    cron_syntax.parse_cron(cron)
+                    from .syntax.cron import parse_cron  # only files with schedules need it
+
+                    parse_cron(cron)
                 except SyntaxProblem as prob:
                     self._syntax_error("E032", span, prob, "invalid cron expression", line, col)
             schedules[str(name)] = A.Schedule(str(name), cron, self.ksp(("schedule", name)))

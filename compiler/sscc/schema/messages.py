@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import did_you_mean, suggest
 from ..load.yaml_loader import Document
-from .navigate import view_at
+from .navigate import view_at, where
 
 if TYPE_CHECKING:  # jsonschema is imported only once a document is found invalid (validate.py)
     from jsonschema.exceptions import ValidationError
@@ -65,13 +65,6 @@ def kind_of(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "number"
     return "null" if value is None else "string"
-
-
-def where(title: str | None, path: tuple) -> str:
-    """'in topic', or 'at the top level' for the root."""
-    if not path:
-        return "at the top level"
-    return f"in {title}" if title else f"in `{_last_key(path)}`"
 
 
 def explain(error: ValidationError, root: dict, doc: Document) -> list[Problem]:

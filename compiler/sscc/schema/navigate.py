@@ -14,6 +14,16 @@ from functools import cached_property
 from typing import Any
 
 
+def where(title: str | None, path: tuple) -> str:
+    """How messages name a mapping: 'in topic', or 'at the top level' for the root."""
+    if not path:
+        return "at the top level"
+    if title:
+        return f"in {title}"
+    last = next((part for part in reversed(path) if isinstance(part, str)), "value")
+    return f"in `{last}`"
+
+
 def resolve(root: dict, schema: dict) -> dict:
     """The target of a local `$ref` (every ref in our schemas is `#/$defs/<name>`)."""
     return root["$defs"][schema["$ref"].rsplit("/", 1)[1]]

@@ -18,8 +18,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostics, did_you_mean, suggest
 from ..load.yaml_loader import Document
-from .messages import where
-from .navigate import View, view
+from .navigate import View, view, where
 
 
 def check_unknown_keys(doc: Document, root: dict, api_version: str, diags: Diagnostics) -> None:

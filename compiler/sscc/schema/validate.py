@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..diagnostics import Diagnostics
 from ..load.yaml_loader import Document
-from .messages import Problem, explain
 from .navigate import selects
 from .verdict import checker
 from .versions import schema_for
+
+if TYPE_CHECKING:
+    from .messages import Problem
 
 _ANNOTATIONS = {"title", "description", "examples"}
 _PY_TYPES: dict[str, Callable[[Any], bool]] = {
@@ -206,6 +208,8 @@ def schema_problems(doc: Document, kind: str, api_version: str) -> list[Problem]
     """Every schema problem of `doc`, one per distinct message, in document order of discovery."""
     if verdict_for(kind, api_version)(doc.data):
         return []
+    from .messages import explain  # wording errors: only for an invalid file
+
     validator = validator_for(kind, api_version)
     seen: dict[tuple, Problem] = {}
     for error in validator.iter_errors(doc.data):

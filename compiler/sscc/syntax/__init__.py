@@ -7,12 +7,21 @@ Lark builds each grammar's LALR tables once (cached per user); valid text is par
 replaying them without importing Lark (_lalr, _grammar), and real Lark explains an error.
 """
 
-from .cron import CronSpec, parse_cron
-from .duration import parse_duration
 from .errors import SyntaxProblem
 from .rust import RustFn, RustParam, RustType, operator_function, parse_functions
 from .rust_map import rust_to_sdf, unwrap_result
 from .typename import parse_type_name
+
+# Durations and cron lines appear only in files with windows or schedules: loaded on first use.
+_LAZY = {"CronSpec": "cron", "parse_cron": "cron", "parse_duration": "duration"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CronSpec", "RustFn", "RustParam", "RustType", "SyntaxProblem", "operator_function", "parse_cron",
