@@ -248,14 +248,10 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         if args.until_idle:
             services = [batch_mode(s) for s in services]
         with open_store(args.store, create=True) as store:
+            loop = Loop(store, services, until_idle=args.until_idle, stopping=stopping)
+            # Created after the modules are compiled, so the rate counts running time only.
             progress = None if args.quiet else Progress(sys.stderr, project.name)
-            loop = Loop(
-                store,
-                services,
-                until_idle=args.until_idle,
-                on_counters=progress.update if progress else None,
-                stopping=stopping,
-            )
+            loop.on_counters = progress.update if progress else None
             starts = loop.fresh_starts()
             if not args.quiet:
                 for line in skipped_notes(starts, services):
