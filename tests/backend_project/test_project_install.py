@@ -76,3 +76,35 @@ def test_pip_install_and_run_without_sscc(tmp_path):
     ).stdout
     assert str(tmp_path / "venv") in where, "the installed copy ran, not the build directory"
     assert os.path.isdir(out), "(the build directory was only the pip source)"
+
+
+def test_a_non_editable_sscc_compiles_the_same_project(tmp_path):
+    """Templates and the runtime are found with importlib.resources inside an installed wheel."""
+    need_toolchain()
+    root = Path(__file__).resolve().parents[2]
+    dist = tmp_path / "dist"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(root)],
+        capture_output=True,
+        text=True,
+        env=env(),
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = dist.glob("sscc-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    install = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr
+    where = subprocess.run([str(py), "-c", "import sscc; print(sscc.__file__)"], capture_output=True, text=True, cwd=tmp_path, env=env())
+    assert str(venv) in where.stdout, "the wheel's copy is imported, not the editable checkout"
+    installed = subprocess.run(
+        [str(venv / "bin" / "sscc"), "compile", str(EXAMPLE), "-o", str(tmp_path / "a")], capture_output=True, text=True, cwd=tmp_path, env=env()
+    )
+    assert installed.returncode == 0, installed.stderr
+    sscc("compile", EXAMPLE, "-o", tmp_path / "b", check=True)
+    from project_helpers import tree
+
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    listing = subprocess.run([str(venv / "bin" / "sscc"), "topic", "list", "--store", str(tmp_path / "s")], capture_output=True, text=True, env=env())
+    assert listing.returncode == 0, listing.stderr
