@@ -233,3 +233,14 @@ def test_semver_prereleases_get_their_pep440_spelling():
     assert python_version("1.0.0-beta.2") == "1.0.0b2"
     assert python_version("1.0.0-rc1+build.7") == "1.0.0rc1+build.7"
     assert python_version("1.0.0-snapshot") is None
+
+
+def test_files_sscc_did_not_write_are_never_overwritten(tmp_path):
+    need_toolchain()
+    copy_example(tmp_path)
+    (tmp_path / "README.md").write_text("the user's own")
+    proc = sscc("compile", "dataflow.yaml", "-o", ".", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: cannot write the project to .:") and "README.md exists and was not written by sscc" in proc.stderr
+    assert (tmp_path / "README.md").read_text() == "the user's own"
+    assert not (tmp_path / "plan.json").exists(), "checked before anything is written"

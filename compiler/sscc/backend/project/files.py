@@ -3,7 +3,8 @@
 `DIR/.sscc-files` lists every file the last compile produced. A new compile replaces each file
 atomically (write a temporary file beside it, then rename), writes `plan.json` last so that it is
 the newest file (Make's target), then deletes the files the previous list had and this one has
-not. Files sscc did not produce (a store, a venv, notes) are never touched.
+not. Files sscc did not produce (a store, a venv, notes) are never touched, and a compile that
+would overwrite one (a README.md of the pipeline's own directory) is refused.
 """
 
 from __future__ import annotations
@@ -37,8 +38,16 @@ def runtime_files() -> dict[str, bytes]:
 
 def write_tree(out_dir: Path, files: dict[str, bytes], last: str = "plan.json") -> list[str]:
     """Write `files` ({relative posix path: bytes}) into out_dir; return the stale paths removed."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     old = _read_manifest(out_dir)
+    foreign = sorted(rel for rel in files if rel not in old and (out_dir / rel).exists())
+    if foreign:
+        # Never overwrite a file sscc did not write (compiling into the pipeline's own
+        # directory would otherwise replace its README.md).
+        raise FileExistsError(
+            f"{out_dir / foreign[0]} exists and was not written by sscc"
+            f"{f' (and {len(foreign) - 1} more)' if len(foreign) > 1 else ''}; use an empty or new directory"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
     order = sorted(p for p in files if p != last) + ([last] if last in files else [])
     for rel in order:
         _write_atomic(out_dir / rel, files[rel])
