@@ -6,7 +6,7 @@ are upgraded by sscc.load before they reach a schema (DESIGN.md §2).
 
 from __future__ import annotations
 
-import json
+import marshal
 from functools import lru_cache
 
 from . import files, services, topics, typedefs
@@ -67,9 +67,9 @@ def _defs(v: Version, *, package: bool) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _build(kind: str, api_version: str) -> str:
-    """The schema as compact JSON text: built once, and every caller of schema_for gets its own
-    fresh copy. (Compact because json's C encoder does not indent; pretty text is for editors.)"""
+def _build(kind: str, api_version: str) -> bytes:
+    """The schema, built once and kept marshalled: every caller of schema_for gets its own deep
+    copy (marshal copies plain JSON data fast, and `json` need not be imported to check a file)."""
     if api_version not in SUPPORTED.get(kind, ()):
         raise KeyError(f"no schema for {kind} apiVersion {api_version}")
     v = Version(api_version)
@@ -81,14 +81,16 @@ def _build(kind: str, api_version: str) -> str:
         "title": f"{_TITLES[kind]} apiVersion {api_version}",
         "$defs": _defs(v, package=kind == "package"),
     }
-    return json.dumps(schema, ensure_ascii=False)
+    return marshal.dumps(schema)
 
 
 def schema_for(kind: str, api_version: str) -> dict:
     """The JSON Schema of one kind ("dataflow" | "package") and apiVersion; KeyError if unsupported."""
-    return json.loads(_build(kind, api_version))
+    return marshal.loads(_build(kind, api_version))
 
 
 def schema_json(kind: str, api_version: str) -> str:
     """The schema pretty-printed for editors (yaml-language-server `$schema=`)."""
+    import json
+
     return json.dumps(schema_for(kind, api_version), indent=2, ensure_ascii=False) + "\n"
