@@ -4,6 +4,7 @@ produce -> run -> consume round trips, keys, starting offsets, SIGTERM, topic li
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sqlite3
 import subprocess
@@ -225,15 +226,19 @@ def test_consume_follows_until_signalled(pipeline, tmp_path):
         env=env(),
     )
     try:
-        # The consumer starts at the end: `before` is never printed, what comes later is.
-        sscc("topic", "produce", "sentences", "--store", store, "--quiet", input="after\n", check=True)
-        out_lines = [child.stdout.readline().rstrip("\n")]
+        # The consumer starts at the end: `before` is never printed. It may not have looked at
+        # the end yet when the first `after` arrives, so keep producing until it prints one.
+        deadline = time.monotonic() + HANG_GUARD
+        while not select.select([child.stdout], [], [], 0.2)[0]:
+            assert time.monotonic() < deadline, "the consumer printed nothing"
+            sscc("topic", "produce", "sentences", "--store", store, "--quiet", input="after\n", check=True)
+        first = child.stdout.readline().rstrip("\n")
     finally:
         child.send_signal(signal.SIGINT)
         rest, err = child.communicate(timeout=HANG_GUARD)
     assert child.returncode == 0, err
-    printed = out_lines + rest.splitlines()
-    assert printed and set(printed) == {"after"}, "only records produced after it started, never `before`"
+    printed = [first] + rest.splitlines()
+    assert set(printed) == {"after"}, "only records produced after it started, never `before`"
 
 
 @pytest.mark.parametrize(
