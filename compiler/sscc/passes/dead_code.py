@@ -1,6 +1,6 @@
 """dead_code: report what never runs or is never used, as notes; drop nothing.
 
-Finds, each as an IR note that the driver turns into a warning:
+Finds, each as an IR note (the checker reports the same facts as W043–W045, see check/unused.py):
   * unused types: a type of the file's `types:` that no topic, state, edge or other used type
     refers to and whose Rust name (`WordCount` for `word-count`) no inline code mentions.
     Skipped when an imported function's edges are untyped (its signature could use any type).
