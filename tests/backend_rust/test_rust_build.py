@@ -132,3 +132,29 @@ def test_rust_error_in_a_quoted_block_points_at_the_block(tmp_path):
     line = path.read_text().split("\n").index(quoted.rstrip("\n")) + 1
     assert (d.code, d.span.line) == ("E201", line)
     assert "(line 2 of its code, column 10)" in d.message
+
+
+def test_a_type_named_like_a_std_type_is_E204(tmp_path):
+    src = (PIPELINES / "types.yaml").read_text().replace("types:\n", "types:\n  vec:\n    type: object\n    properties:\n      a: {type: u32}\n", 1)
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(src)
+    fe, ir = ir_of(path)
+    diags = Diagnostics()
+    assert build_service(ir, plan(ir)[0], str(path), diags) is None
+    (d,) = diags.errors()
+    assert d.code == "E204" and "the type `vec` would be the Rust type `Vec`" in d.message
+
+
+def test_cargo_failing_before_rustc_is_E205(tmp_path):
+    needs_toolchain()
+    src = (PIPELINES / "deps.yaml").read_text()
+    start = src.index("          - name: no-such-crate-sscc")
+    src = src[:start] + src[src.index("          - name: regex") :]  # drop the missing crate
+    src = src.replace('            version: "1.10.0"', '            version: "1.10.0"\n            features: [no-such-feature]')
+    src = src.replace('            version: "2"', '            version: "1"')
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(src)
+    wasm, diags, _ = build(path)
+    assert wasm is None
+    (d,) = diags.errors()
+    assert d.code == "E205" and "no-such-feature" in d.hint

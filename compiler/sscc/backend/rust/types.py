@@ -46,6 +46,9 @@ RUST_KEYWORDS = {
 
 DERIVES = "Serialize, Deserialize, Clone, Debug, PartialEq"
 
+# Names the generated crate itself uses at its root; a pipeline type may not become one of them.
+TAKEN_NAMES = {"Result", "Option", "Vec", "String", "Box", "Serialize", "Deserialize", "Some", "None", "Ok", "Err", "Self"}
+
 
 class TypeProblem(Exception):
     """A type the backend cannot write in Rust (Unknown: the checker gave no type)."""
@@ -77,6 +80,10 @@ class TypeWriter:
     def declare_table(self, table) -> None:
         """Declare every TypeDef of `ir.types` (state-only kinds have no Rust form here)."""
         names = [type_name(t.name) for t in table]
+        clash = sorted({(t.name, n) for t, n in zip(table, names) if n in TAKEN_NAMES})
+        if clash:
+            name, rust = clash[0]
+            raise TypeProblem(f"the type `{name}` would be the Rust type `{rust}`, which the crate needs for std/serde; rename it")
         self._taken.update(names)
         self._table.update(names)
         for t, name in zip(table, names):
