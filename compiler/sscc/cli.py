@@ -249,9 +249,13 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @_guard
 def run_cmd(file, store, until_idle, quiet, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
+    from types import SimpleNamespace
+
     from .backend.project.cache import compiled_project
 
-    options = _options(no_opt, no_pass, strict)
+    # The front end (and its Options) is imported only when the cache is stale; a pass name is
+    # checked up front only when one is given.
+    options = _options(no_opt, no_pass, strict) if no_pass else SimpleNamespace(strict=strict, disabled_passes=frozenset(), optimize=not no_opt, mode="compile")
     sources = SourceCache()
     try:
         project, package, result = compiled_project(file, options, sources)

@@ -11,6 +11,13 @@ Modules: emit (the sequence), describe (services.json), names, render (Jinja + b
 docs/compile.md describes the result.
 """
 
-from .emit import Compiled, build, compile_project
-
 __all__ = ["Compiled", "build", "compile_project"]
+
+
+def __getattr__(name: str):
+    # Lazy, so `sscc run` can use .cache without importing the compiler when nothing changed.
+    if name in __all__:
+        from . import emit
+
+        return getattr(emit, name)
+    raise AttributeError(name)
