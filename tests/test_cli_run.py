@@ -99,7 +99,17 @@ def test_keys_round_trip(pipeline, tmp_path):
     assert raw.splitlines() == ["k1=Hello World", "=no key here", "k2=x=y"], "split at the first separator; no key prints empty"
     sscc("run", pipeline, "--store", store, "--until-idle", check=True)
     keyed = sscc(
-        "topic", "consume", "words", "--store", store, "--from-beginning", "--until-idle", "--keys", "--key-separator", "|", check=True
+        "topic",
+        "consume",
+        "words",
+        "--store",
+        store,
+        "--from-beginning",
+        "--until-idle",
+        "--keys",
+        "--key-separator",
+        "|",
+        check=True,
     ).stdout
     assert keyed.splitlines() == ["k1|hello", "k1|world", "|no", "|key", "|here", "k2|x=y"], "operators keep each record's key"
 
@@ -120,10 +130,24 @@ def test_store_from_environment(pipeline, tmp_path):
 def test_produce_partitions_and_keys(tmp_path):
     store = tmp_path / "store"
     lines = [f"k{i % 5}=v{i}" for i in range(50)]
-    sscc("topic", "produce", "t", "--store", store, "--partitions", "3", "--key-separator", "=", input="\n".join(lines) + "\n", check=True)
+    sscc(
+        "topic",
+        "produce",
+        "t",
+        "--store",
+        store,
+        "--partitions",
+        "3",
+        "--key-separator",
+        "=",
+        input="\n".join(lines) + "\n",
+        check=True,
+    )
     rows = {r.split()[0]: r.split()[1:] for r in sscc("topic", "list", "--store", store, check=True).stdout.splitlines()[1:]}
     assert rows["t"] == ["3", "50"]
-    keyed = sscc("topic", "consume", "t", "--store", store, "--from-beginning", "--until-idle", "--keys", check=True).stdout.splitlines()
+    keyed = sscc(
+        "topic", "consume", "t", "--store", store, "--from-beginning", "--until-idle", "--keys", check=True
+    ).stdout.splitlines()
     assert sorted(keyed) == sorted(lines)
     # every key lives in one partition, so per key the order is kept
     for k in range(5):
@@ -210,7 +234,9 @@ def test_sigterm_stops_cleanly_and_a_restart_finishes_exactly_once(pipeline, tmp
     assert done == expected_words(lines[:position])
     # A restart finishes the rest, each sentence exactly once.
     sscc("run", pipeline, "--store", store, "--until-idle", "--quiet", check=True)
-    words = sscc("topic", "consume", "words", "--store", store, "--from-beginning", "--until-idle", check=True).stdout.splitlines()
+    words = sscc(
+        "topic", "consume", "words", "--store", store, "--from-beginning", "--until-idle", check=True
+    ).stdout.splitlines()
     assert words == expected_words(lines)
     assert _position(db, "sentence-words", "sentences") == len(lines)
 

@@ -55,7 +55,9 @@ def sscc(*args, cwd=None, input=None, check=False, **extra_env) -> subprocess.Co
     return proc
 
 
-def project(project_dir: Path, package: str, *args, cwd=None, input=None, check=False, **extra_env) -> subprocess.CompletedProcess:
+def project(
+    project_dir: Path, package: str, *args, cwd=None, input=None, check=False, **extra_env
+) -> subprocess.CompletedProcess:
     """`python -m <package> ARGS` of an emitted project, with sscc unimportable."""
     proc = subprocess.run(
         [sys.executable, "-c", NO_SSCC, package, *map(str, args)],

@@ -90,8 +90,7 @@ def test_depfile_names_every_input(tmp_path):
         "apiVersion: 0.6.0\nmeta: {name: greet-types, version: 0.1.0, namespace: test}\n"
         "types:\n  greeting:\n    type: object\n    properties:\n      name: {type: string}\n"
     )
-    (tmp_path / "dataflow.yaml").write_text(
-        """apiVersion: 0.6.0
+    (tmp_path / "dataflow.yaml").write_text("""apiVersion: 0.6.0
 meta: {name: greeter, version: 0.1.0, namespace: test}
 imports:
   - pkg: test/greet-types@0.1.0
@@ -111,8 +110,7 @@ services:
             Ok(Greeting { name: format!("hello {}", name) })
           }
     sinks: [{type: topic, id: greetings}]
-"""
-    )
+""")
     sscc("compile", "dataflow.yaml", "-o", "out", "--depfile", "deps/out.d", cwd=tmp_path, check=True)
     rule = (tmp_path / "deps" / "out.d").read_text()
     head, _, rest = rule.partition(":")
@@ -199,7 +197,7 @@ def test_version_pip_refuses_is_W220_and_falls_back(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"dataflow.yaml:\d+:\d+: warning\[W220\]", proc.stderr)
     assert 'version = "0.0.0"' in (tmp_path / "out" / "pyproject.toml").read_text()
-    assert "VERSION = \"0.1.0-snapshot\"" in (tmp_path / "out" / "split_sentence" / "__init__.py").read_text()
+    assert 'VERSION = "0.1.0-snapshot"' in (tmp_path / "out" / "split_sentence" / "__init__.py").read_text()
     assert sscc("compile", path, "-o", tmp_path / "strict", "--strict").returncode == 1
 
 
@@ -241,6 +239,9 @@ def test_files_sscc_did_not_write_are_never_overwritten(tmp_path):
     (tmp_path / "README.md").write_text("the user's own")
     proc = sscc("compile", "dataflow.yaml", "-o", ".", cwd=tmp_path)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: cannot write the project to .:") and "README.md exists and was not written by sscc" in proc.stderr
+    assert (
+        proc.stderr.startswith("error: cannot write the project to .:")
+        and "README.md exists and was not written by sscc" in proc.stderr
+    )
     assert (tmp_path / "README.md").read_text() == "the user's own"
     assert not (tmp_path / "plan.json").exists(), "checked before anything is written"

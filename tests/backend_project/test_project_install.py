@@ -46,7 +46,10 @@ def test_pip_install_and_run_without_sscc(tmp_path):
     assert build.returncode == 0, build.stderr
     (wheel,) = dist.glob("split_sentence-0.1.0-*.whl")
     install = subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True, env=child_env
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+        env=child_env,
     )
     assert install.returncode == 0, install.stderr
     work = tmp_path / "elsewhere"
@@ -72,7 +75,11 @@ def test_pip_install_and_run_without_sscc(tmp_path):
     assert listing.returncode == 0, listing.stderr
     assert "words" in listing.stdout
     where = subprocess.run(
-        [str(py), "-c", "import split_sentence, os; print(split_sentence.__file__)"], cwd=work, capture_output=True, text=True, env=child_env
+        [str(py), "-c", "import split_sentence, os; print(split_sentence.__file__)"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=child_env,
     ).stdout
     assert str(tmp_path / "venv") in where, "the installed copy ran, not the build directory"
     assert os.path.isdir(out), "(the build directory was only the pip source)"
@@ -94,17 +101,27 @@ def test_a_non_editable_sscc_compiles_the_same_project(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     py = venv / "bin" / "python"
-    install = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True)
+    install = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True
+    )
     assert install.returncode == 0, install.stderr
-    where = subprocess.run([str(py), "-c", "import sscc; print(sscc.__file__)"], capture_output=True, text=True, cwd=tmp_path, env=env())
+    where = subprocess.run(
+        [str(py), "-c", "import sscc; print(sscc.__file__)"], capture_output=True, text=True, cwd=tmp_path, env=env()
+    )
     assert str(venv) in where.stdout, "the wheel's copy is imported, not the editable checkout"
     installed = subprocess.run(
-        [str(venv / "bin" / "sscc"), "compile", str(EXAMPLE), "-o", str(tmp_path / "a")], capture_output=True, text=True, cwd=tmp_path, env=env()
+        [str(venv / "bin" / "sscc"), "compile", str(EXAMPLE), "-o", str(tmp_path / "a")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env(),
     )
     assert installed.returncode == 0, installed.stderr
     sscc("compile", EXAMPLE, "-o", tmp_path / "b", check=True)
     from project_helpers import tree
 
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
-    listing = subprocess.run([str(venv / "bin" / "sscc"), "topic", "list", "--store", str(tmp_path / "s")], capture_output=True, text=True, env=env())
+    listing = subprocess.run(
+        [str(venv / "bin" / "sscc"), "topic", "list", "--store", str(tmp_path / "s")], capture_output=True, text=True, env=env()
+    )
     assert listing.returncode == 0, listing.stderr

@@ -77,7 +77,12 @@ def compiled_project(path: str, options: "Options", sources: "SourceCache") -> t
             stamp = json.loads((out_dir / STAMP).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             stamp = None
-        if stamp and stamp.get("hash") and (out_dir / "plan.json").is_file() and stamp["hash"] == _inputs_hash(stamp.get("inputs", []), options):
+        if (
+            stamp
+            and stamp.get("hash")
+            and (out_dir / "plan.json").is_file()
+            and stamp["hash"] == _inputs_hash(stamp.get("inputs", []), options)
+        ):
             return out_dir, stamp["package"], None
         from .emit import compile_project
 

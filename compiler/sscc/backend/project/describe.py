@@ -61,7 +61,11 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             entry["stages"] = stages(plan.stages_at("source", i), module)
             sources.append(entry)
         sinks = [
-            {"topic": names.get(snk.topic, snk.topic), "partitions": partitions.get(snk.topic, 1), "stages": stages(plan.stages_at("sink", j), module)}
+            {
+                "topic": names.get(snk.topic, snk.topic),
+                "partitions": partitions.get(snk.topic, 1),
+                "stages": stages(plan.stages_at("sink", j), module),
+            }
             for j, snk in enumerate(plan.sinks)
         ]
         services.append(

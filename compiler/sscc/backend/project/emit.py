@@ -82,7 +82,9 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
     return result
 
 
-def compile_project(path: str, out_dir: str, options: Options, sources: Optional[SourceCache] = None, depfile_path: Optional[str] = None) -> Compiled:
+def compile_project(
+    path: str, out_dir: str, options: Options, sources: Optional[SourceCache] = None, depfile_path: Optional[str] = None
+) -> Compiled:
     result = build(path, options, sources)
     if not result.ok:
         return result
