@@ -15,8 +15,11 @@ import hashlib
 import importlib.resources
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
+
+from . import files
 
 if TYPE_CHECKING:  # the front end is imported only when a compile is needed: a cached
     from ...diagnostics import SourceCache  # `sscc run` starts without it (~0.4 s saved)
@@ -88,6 +91,8 @@ def compiled_project(path: str, options: "Options", sources: "SourceCache") -> t
 
         result = compile_project(path, str(out_dir), options, sources)
         if not result.ok:
+            if not (out_dir / files.MANIFEST).exists():
+                shutil.rmtree(out_dir, ignore_errors=True)  # never compiled: leave nothing behind
             return out_dir, None, result
         stamp = {"inputs": [os.path.abspath(p) for p in result.inputs], "package": result.package}
         stamp["hash"] = _inputs_hash(stamp["inputs"], options)
