@@ -26,6 +26,9 @@ from .wasm_imports import imports
 __all__ = ["Crate", "generate_crate", "build_service", "cache_root"]
 
 MAX_OUTPUT = 6000  # characters of cargo output quoted in a diagnostic
+# SDF's own guest crates: no Debian package provides them, and what they do needs the SDF host.
+_HTTP = "HTTP call-outs (SDF's WASI-HTTP guest crate) need a host that sscc's runtime does not provide yet"
+HOST_CRATES = {"sdf-http": _HTTP, "ssdk-http": _HTTP}
 
 
 def generate_crate(ir: IR, plan: ServicePlan, pipeline_path: str) -> Crate:
@@ -102,6 +105,8 @@ def _dependencies_available(crate: Crate, plan: ServicePlan, toolchain: tc.Toolc
 def _dependency_problem(dep: Dependency, registry: str) -> Optional[tuple[str, str]]:
     if dep.path:
         return None
+    if dep.name.replace("_", "-") in HOST_CRATES and not tc.available_versions(registry, dep.name):
+        return f"crate `{dep.name}` is not available offline", HOST_CRATES[dep.name.replace("_", "-")]
     if dep.git:
         return (
             f"dependency `{dep.name}` comes from git ({dep.git}), which an offline build cannot fetch",
