@@ -158,3 +158,15 @@ def test_cargo_failing_before_rustc_is_E205(tmp_path):
     assert wasm is None
     (d,) = diags.errors()
     assert d.code == "E205" and "no-such-feature" in d.hint
+
+
+def test_sdf_http_is_E202_explaining_the_missing_host(tmp_path, counting_cargo):
+    needs_toolchain()
+    src = (PIPELINES / "deps.yaml").read_text().replace("name: no-such-crate-sscc", "name: sdf-http")
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(src)
+    wasm, diags, _ = build(path)
+    first = diags.errors()[0]
+    assert wasm is None and first.code == "E202" and "`sdf-http` is not available offline" in first.message
+    assert "HTTP call-outs" in first.hint
+    assert counting_cargo() == 0
