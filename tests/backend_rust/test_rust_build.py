@@ -9,12 +9,12 @@ import pytest
 
 from rust_backend_helpers import PIPELINES, ir_of, needs_toolchain, render
 
-from sscc.backend.rust import build_service, generate_crate, toolchain
+from sscc.backend.rust import build_service, generate_crate
 from sscc.backend.stages import plan
 from sscc.diagnostics import Diagnostics
 
 
-def build(path, monkeypatch=None, **env):
+def build(path):
     fe, ir = ir_of(path)
     diags = Diagnostics()
     wasm = build_service(ir, plan(ir)[0], str(path), diags)
@@ -78,7 +78,7 @@ def test_semver_compatible_versions_are_relaxed_for_the_offline_registry():
     _, ir = ir_of(PIPELINES / "deps.yaml")
     toml = generate_crate(ir, plan(ir)[0], "deps.yaml").files["Cargo.toml"]
     assert 'regex = { version = "1" }' in toml  # asked 1.10.0; Debian ships 1.7
-    assert "sscc-guest = { path = \"guest\" }" in toml
+    assert 'sscc-guest = { path = "guest" }' in toml
 
 
 def test_no_toolchain_is_E200_naming_the_install_command(monkeypatch, tmp_path):
@@ -93,8 +93,12 @@ def test_no_toolchain_is_E200_naming_the_install_command(monkeypatch, tmp_path):
 
 
 def test_raw_converter_on_a_struct_is_E204(tmp_path):
-    src = (PIPELINES / "types.yaml").read_text().replace(
-        "widgets-out: {schema: {value: {type: widget}}}", "widgets-out: {schema: {value: {type: widget, converter: raw}}}"
+    src = (
+        (PIPELINES / "types.yaml")
+        .read_text()
+        .replace(
+            "widgets-out: {schema: {value: {type: widget}}}", "widgets-out: {schema: {value: {type: widget, converter: raw}}}"
+        )
     )
     path = tmp_path / "dataflow.yaml"
     path.write_text(src)
@@ -135,7 +139,11 @@ def test_rust_error_in_a_quoted_block_points_at_the_block(tmp_path):
 
 
 def test_a_type_named_like_a_std_type_is_E204(tmp_path):
-    src = (PIPELINES / "types.yaml").read_text().replace("types:\n", "types:\n  vec:\n    type: object\n    properties:\n      a: {type: u32}\n", 1)
+    src = (
+        (PIPELINES / "types.yaml")
+        .read_text()
+        .replace("types:\n", "types:\n  vec:\n    type: object\n    properties:\n      a: {type: u32}\n", 1)
+    )
     path = tmp_path / "dataflow.yaml"
     path.write_text(src)
     fe, ir = ir_of(path)

@@ -6,6 +6,8 @@ import pytest
 
 from rust_backend_helpers import PIPELINES, Service, needs_toolchain
 
+from sscc_runtime import frames
+
 
 def order(i, item="widget", qty=2, tags=("a", "b")):
     return json.dumps({"id": i, "item": item, "qty": qty, "tags": list(tags)}).encode()
@@ -56,11 +58,9 @@ def test_errors_and_panics_cost_their_record_only(ops):
 
 def test_outputs_keep_source_offsets_and_timestamps(ops):
     records = [(b"k0", order(0)), (b"k9", order(9, tags=("x",)))]
-    data, _ = __import__("sscc_runtime.frames", fromlist=["frames"]).build([(k, v, 77) for k, v in records])
+    data, _ = frames.build([(k, v, 77) for k, v in records])
     for i, st in enumerate(ops.plan.stages):
         out = ops.guest.run(st.export, data, base_offset=500 if i == 0 else -1)
         data = out.data
-    from sscc_runtime import frames
-
     recs = list(frames.iter_records(data))
     assert [(r.origin, r.timestamp) for r in recs] == [(500, 77), (500, 77), (501, 77)]

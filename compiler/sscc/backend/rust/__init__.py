@@ -84,7 +84,9 @@ def build_service(
 # ---------------------------------------------------------------------------- dependencies
 
 
-def _dependencies_available(crate: Crate, plan: ServicePlan, toolchain: tc.Toolchain, pipeline_path: str, diags: Diagnostics) -> bool:
+def _dependencies_available(
+    crate: Crate, plan: ServicePlan, toolchain: tc.Toolchain, pipeline_path: str, diags: Diagnostics
+) -> bool:
     """One E202 per unusable (function, crate) pair; True when every dependency can be built."""
     ok = True
     seen = set()
@@ -147,7 +149,9 @@ def _dependency_span(step_span: str, dep: Dependency, pipeline_path: str) -> Spa
 # ---------------------------------------------------------------------------- build failures
 
 
-def _report_failure(crate: Crate, plan: ServicePlan, result: BuildResult, pipeline_path: str, diags: Diagnostics, where: Span) -> None:
+def _report_failure(
+    crate: Crate, plan: ServicePlan, result: BuildResult, pipeline_path: str, diags: Diagnostics, where: Span
+) -> None:
     generated: list[Message] = []
     user = 0
     for msg in result.messages:

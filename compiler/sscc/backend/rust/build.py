@@ -74,8 +74,8 @@ def cache_key(crate: Crate, toolchain: Toolchain) -> str:
 
 def cargo_config(registry: str) -> str:
     return (
-        "[source.crates-io]\nreplace-with = \"offline\"\n\n"
-        f"[source.offline]\ndirectory = \"{registry}\"\n\n"
+        '[source.crates-io]\nreplace-with = "offline"\n\n'
+        f'[source.offline]\ndirectory = "{registry}"\n\n'
         "[net]\noffline = true\n"
     )
 
@@ -162,9 +162,7 @@ def _parse(stdout: str) -> tuple[list[Message], Optional[str]]:
 def _message(msg: dict) -> Message:
     spans = msg.get("spans") or []
     primary = next((s for s in spans if s.get("is_primary")), spans[0] if spans else None)
-    notes = tuple(
-        f"{c.get('level', 'note')}: {c.get('message', '')}" for c in msg.get("children") or [] if c.get("message")
-    )
+    notes = tuple(f"{c.get('level', 'note')}: {c.get('message', '')}" for c in msg.get("children") or [] if c.get("message"))
     if primary is None:
         return Message(msg.get("message", ""), msg.get("rendered") or "", notes=notes)
     return Message(

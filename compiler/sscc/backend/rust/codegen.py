@@ -124,7 +124,9 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
     deps = _dependencies(plan)
     files = {"Cargo.toml": _cargo_toml(plan, deps), "src/lib.rs": "\n".join(lines).rstrip("\n") + "\n"}
     files.update(guest_sources())
-    return Crate(_package_name(plan.name), dict(sorted(files.items())), tuple(regions), deps, tuple(s.export for s in plan.stages))
+    return Crate(
+        _package_name(plan.name), dict(sorted(files.items())), tuple(regions), deps, tuple(s.export for s in plan.stages)
+    )
 
 
 # ---------------------------------------------------------------------------- pieces of lib.rs
@@ -302,7 +304,7 @@ class _StageWriter:
         out = [
             f"/// Stage {st.index}: {st.name}",
             "#[no_mangle]",
-            f"pub extern \"C\" fn {st.export}(in_ptr: u32, in_len: u32, base_offset: i64) -> i32 {{",
+            f'pub extern "C" fn {st.export}(in_ptr: u32, in_len: u32, base_offset: i64) -> i32 {{',
             "    sscc_guest::run_stage(in_ptr, in_len, base_offset, |rec, out| {",
         ]
         members = list(st.members)
@@ -433,7 +435,9 @@ class _StageWriter:
     def _args(self, m: FnNode, fn: RustFn, value: str, key: _Key, depth: int) -> str:
         params = list(fn.params)
         if not params or len(params) > 2:
-            raise GenerateProblem(f"`{m.function}` takes {len(params)} parameters; a {m.op} takes the value, or the key and the value", m)
+            raise GenerateProblem(
+                f"`{m.function}` takes {len(params)} parameters; a {m.op} takes the value, or the key and the value", m
+            )
         args = []
         if len(params) == 2:
             args.append(self._key_arg(m, params[0].type, key, depth))

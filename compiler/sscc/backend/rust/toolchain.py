@@ -15,11 +15,12 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 TARGET = "wasm32-unknown-unknown"
 DEBIAN_REGISTRY = "/usr/share/cargo/registry"
-BASE_PACKAGES = "rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev"
+BASE_PACKAGES = (
+    "rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev"
+)
 INSTALL = f"apt-get install -y {BASE_PACKAGES}"
 BASE_CRATES = ("serde", "serde_derive", "serde_json", "anyhow")
 

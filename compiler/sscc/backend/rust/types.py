@@ -83,7 +83,9 @@ class TypeWriter:
         clash = sorted({(t.name, n) for t, n in zip(table, names) if n in TAKEN_NAMES})
         if clash:
             name, rust = clash[0]
-            raise TypeProblem(f"the type `{name}` would be the Rust type `{rust}`, which the crate needs for std/serde; rename it")
+            raise TypeProblem(
+                f"the type `{name}` would be the Rust type `{rust}`, which the crate needs for std/serde; rename it"
+            )
         self._taken.update(names)
         self._table.update(names)
         for t, name in zip(table, names):
@@ -194,4 +196,3 @@ def _rename(f: Field, rust_field: Optional[str]) -> Optional[str]:
 
 def _lit(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
