@@ -178,3 +178,25 @@ def test_sdf_http_is_E202_explaining_the_missing_host(tmp_path, counting_cargo):
     assert wasm is None and first.code == "E202" and "`sdf-http` is not available offline" in first.message
     assert "HTTP call-outs" in first.hint
     assert counting_cargo() == 0
+
+
+def test_an_unusable_cache_directory_is_E207(tmp_path):
+    needs_toolchain()
+    not_a_dir = tmp_path / "cache"
+    not_a_dir.write_text("a file where the cache directory should be")
+    fe, ir = ir_of(PIPELINES / "raw.yaml")
+    diags = Diagnostics()
+    assert build_service(ir, plan(ir)[0], str(PIPELINES / "raw.yaml"), diags, cache_dir=str(not_a_dir)) is None
+    (d,) = diags.errors()
+    assert d.code == "E207" and str(not_a_dir) in d.hint
+
+
+def test_wasm_import_reader():
+    from sscc.backend.rust.wasm_imports import imports
+
+    # (module (import "env" "f" (func)) (import "env" "m" (memory 1)))
+    module = bytes.fromhex("0061736d01000000" "010401600000" "021302" "03656e76" "0166" "0000" "03656e76" "016d" "020001")
+    assert imports(module) == ["env.f", "env.m"]
+    assert imports(bytes.fromhex("0061736d01000000")) == []
+    with pytest.raises(ValueError):
+        imports(module[:-3])

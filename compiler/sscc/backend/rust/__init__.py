@@ -56,15 +56,32 @@ def build_service(
         span = _span(e.node.span, pipeline_path) if e.node is not None else where
         diags.error("E204", span, f"cannot generate the Rust crate of service `{plan.name}`: {e}", e.hint)
         return None
+    except Exception as e:  # a bug in the generator must still reach the user as a diagnostic
+        diags.error(
+            "E203",
+            where,
+            f"the Rust crate of service `{plan.name}` could not be generated (a bug in sscc): {type(e).__name__}: {e}",
+            "please report it with the pipeline file",
+        )
+        return None
     found = tc.find()
     if isinstance(found, str):
         diags.error("E200", where, f"cannot build service `{plan.name}`: {found}", f"install the toolchain: {tc.INSTALL}")
         return None
     if not _dependencies_available(crate, plan, found, pipeline_path, diags):
         return None
-    result = build(crate, found, cache_dir)
+    try:
+        result = build(crate, found, cache_dir)
+        foreign = imports(result.wasm) if result.wasm is not None else []
+    except (OSError, ValueError) as e:  # an unwritable cache, a full disk, a damaged cached module
+        diags.error(
+            "E207",
+            where,
+            f"cannot build service `{plan.name}`: {e}",
+            f"check the build cache {cache_root(cache_dir)} (set SSCC_CACHE_DIR to use another directory)",
+        )
+        return None
     if result.wasm is not None:
-        foreign = imports(result.wasm)
         if foreign:
             deps = ", ".join(f"`{d.name}`" for d in crate.dependencies) or "none"
             diags.error(

@@ -12,6 +12,13 @@ def imports(wasm: bytes) -> list[str]:
     """`module.name` of every import; [] for a module without an import section."""
     if wasm[:4] != b"\0asm":
         raise ValueError("not a wasm module")
+    try:
+        return _imports(wasm)
+    except IndexError:
+        raise ValueError("a truncated wasm module") from None
+
+
+def _imports(wasm: bytes) -> list[str]:
     pos = 8
     while pos < len(wasm):
         section, pos = wasm[pos], pos + 1
