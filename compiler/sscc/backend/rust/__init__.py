@@ -94,7 +94,7 @@ def build_service(
             )
             return None
         return result.wasm
-    _report_failure(crate, plan, result, pipeline_path, diags, where)
+    _report_failure(crate, plan, result, pipeline_path, diags, where, found)
     return None
 
 
@@ -167,7 +167,13 @@ def _dependency_span(step_span: str, dep: Dependency, pipeline_path: str) -> Spa
 
 
 def _report_failure(
-    crate: Crate, plan: ServicePlan, result: BuildResult, pipeline_path: str, diags: Diagnostics, where: Span
+    crate: Crate,
+    plan: ServicePlan,
+    result: BuildResult,
+    pipeline_path: str,
+    diags: Diagnostics,
+    where: Span,
+    toolchain: tc.Toolchain,
 ) -> None:
     generated: list[Message] = []
     user = 0
@@ -181,7 +187,8 @@ def _report_failure(
         user += 1
         span, context = _user_span(region, msg, pipeline_path)
         notes = ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes)
-        diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", None, notes)
+        hint = f"built with {_rustc_release(toolchain)} for wasm32-unknown-unknown: newer Rust (e.g. `let ... else`) is not available"
+        diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", hint, notes)
     if generated:
         text = "\n".join(m.rendered.rstrip() for m in generated)
         diags.error(
@@ -197,6 +204,12 @@ def _report_failure(
             f"cargo failed to build service `{plan.name}`",
             "cargo said:\n" + _tail(result.output or "(no output)"),
         )
+
+
+def _rustc_release(toolchain: tc.Toolchain) -> str:
+    """`rustc 1.63.0` from the toolchain's version text."""
+    first = toolchain.version.split("\n", 1)[0]
+    return " ".join(first.split()[:2]) or "rustc"
 
 
 def _user_span(region: Region, msg: Message, pipeline_path: str) -> tuple[Span, str]:
