@@ -137,7 +137,8 @@ def _unsupported(nodes: list[Node], sources: tuple[Source, ...]) -> list[str]:
         members = n.nodes if isinstance(n, Fused) else (n,)
         for m in members:
             if not isinstance(m, STATELESS):
-                out.append(f"`{member_name(m)}` is a {m.op} operator; stateful services (partition, window, state) do not run yet")
+                article = "an" if m.op[0] in "aeiou" else "a"
+                out.append(f"`{member_name(m)}` is {article} {m.op} operator; stateful services (partition, window, state) do not run yet")
             elif isinstance(m, FnNode) and m.language != "rust":
                 what = "an imported package function" if m.language == "wasm-import" else f"{m.language} code"
                 out.append(f"`{m.function}` is {what}; only inline Rust operators are compiled")
