@@ -139,6 +139,8 @@ class ServiceRunner:
             outputs.append(Output(sink.topic, partition % partitions, out, n))
             self.counters.records_out += n
         if dead:
+            # Source-offset order, whatever stage each failed in (as a fused chain gives it).
+            dead.sort(key=lambda letter: letter[3])
             outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
         end = batch.base_offset + batch.count
         self.store.commit(
