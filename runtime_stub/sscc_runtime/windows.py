@@ -225,10 +225,9 @@ class WindowEngine:
         them in order. Later records for those windows are late; newer windows open normally."""
         if self.open:
             needed = max(end for _, end in self.open) + self.watermark.grace
+            # the idleness anchor stays at the last record: idle time is still counted from there
             if self.watermark.value is None or needed > self.watermark.value:
                 self.watermark.value = needed
-                if self.watermark.anchor_wall is not None:
-                    self.watermark.anchor_value = needed
         return self.closable()
 
     # -- durability ------------------------------------------------------------------------

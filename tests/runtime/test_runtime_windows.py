@@ -355,3 +355,12 @@ def test_example_drain_at_end_of_input():
     assert engine.watermark.value == 45 * S
     assert engine.classify(39 * S).late
     assert engine.classify(45 * S).windows == ((40 * S, 60 * S),)
+
+
+def test_idle_time_after_a_drain_still_counts_from_the_last_record():
+    engine = WindowEngine(tumbling(10 * S), idleness=5 * S)
+    engine.classify(12 * S, now=0)
+    assert engine.drain() == [(10 * S, 20 * S)]
+    assert engine.watermark.value == 20 * S
+    assert not engine.watermark.idle(6 * S)  # 12 s + 6 s of quiet is behind the drained 20 s
+    assert engine.watermark.idle(9 * S) and engine.watermark.value == 21 * S
