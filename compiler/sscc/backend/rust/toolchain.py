@@ -9,9 +9,11 @@ none, which is why Debian's comes first). Crates come from a directory registry,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,7 +48,9 @@ def find() -> Toolchain | str:
         candidates = [("/usr/bin/cargo", "/usr/bin/rustc"), (str(home / "cargo"), str(home / "rustc"))]
     reasons = []
     for cargo, rustc in candidates:
-        found = _probe(cargo, rustc, _mtime(cargo), _mtime(rustc))
+        found = _remembered(cargo, rustc) or _probe(cargo, rustc, _mtime(cargo), _mtime(rustc))
+        if isinstance(found, Toolchain):
+            _remember(found)
         if isinstance(found, str):
             reasons.append(found)
             continue
@@ -81,6 +85,52 @@ def _probe(cargo: str, rustc: str, _cargo_mtime: float, _rustc_mtime: float) -> 
     if not (Path(sysroot.stdout.strip()) / "lib" / "rustlib" / TARGET).is_dir():
         return f"{rustc} has no {TARGET} standard library"
     return Toolchain(cargo, rustc, registry_dir(), rv.stdout.strip() + "\n" + cv.stdout.strip())
+
+
+# Probing runs three subprocesses (~0.2 s), most of an unchanged recompile, so a good probe is
+# kept on disk, keyed by the binaries' identity, and trusted while the wasm32 std is still there.
+def _identity(cargo: str, rustc: str) -> list:
+    out: list = [cargo, rustc]
+    for path in (cargo, rustc):
+        try:
+            st = os.stat(path)
+            out += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            return []
+    return out
+
+
+def _remembered_file() -> Path:
+    base = os.environ.get("SSCC_CACHE_DIR")
+    return (Path(base) if base else Path.home() / ".cache" / "sscc") / "toolchain.json"
+
+
+def _remembered(cargo: str, rustc: str) -> Toolchain | None:
+    try:
+        data = json.loads(_remembered_file().read_text(encoding="utf-8"))
+        if data["identity"] != _identity(cargo, rustc) or data["registry"] != registry_dir():
+            return None
+        if not (Path(data["sysroot"]) / "lib" / "rustlib" / TARGET).is_dir():
+            return None
+        return Toolchain(cargo, rustc, data["registry"], data["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember(tc: Toolchain) -> None:
+    if _remembered(tc.cargo, tc.rustc) is not None:
+        return
+    try:
+        sysroot = subprocess.run([tc.rustc, "--print", "sysroot"], capture_output=True, text=True, timeout=60).stdout.strip()
+        data = {"identity": _identity(tc.cargo, tc.rustc), "registry": tc.registry, "sysroot": sysroot, "version": tc.version}
+        path = _remembered_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except (OSError, subprocess.SubprocessError):
+        pass  # not remembering only costs speed
 
 
 _CRATE_DIR = re.compile(r"^(.+?)-(\d+\.\d+\.\d+(?:[-+].*)?)$")
