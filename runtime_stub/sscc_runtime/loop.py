@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from . import deadletter, frames
+from . import deadletter, frames, statelog
 from .backend import Output, Position, TopicBackend, starting_offset
 from .service import Service, Source, Stage
 from .wasm_host import Guest
@@ -69,6 +69,22 @@ class ServiceRunner:
         modules = {st.module for st in _all_stages(service)}
         self._guests = {path: Guest(path, service.limits) for path in sorted(modules)}
         self._positions: dict[tuple[str, int], int] = {}
+        if service.states:
+            # The working state lives in the guest; a (re)started instance replays the
+            # committed changelogs (docs/state-design.md §2). One module per service.
+            for state in service.states:
+                store.ensure_topic(state.changelog, 1)
+            for guest in self._guests.values():
+                guest.states = len(service.states)
+                guest.committed_state = self._committed_state
+                guest.restore()
+
+    def _committed_state(self) -> dict[int, bytes]:
+        """Every state's committed change records, for loading into a fresh instance."""
+        return {
+            i: statelog.read_all(self.store, state.changelog)
+            for i, state in enumerate(self.service.states)
+        }
 
     def step(self, stopping: threading.Event) -> int:
         """One batch from every source partition; returns the number of records read."""
@@ -129,15 +145,22 @@ class ServiceRunner:
             return 0
         where = (source.topic, partition)
         dead: list[tuple] = []
+        changes: dict[int, list[tuple[bytes, int]]] = {}
         chain = source.stages + service.stages
         data, count, base = self._run(
-            chain, batch.data, batch.count, batch.base_offset, where, dead
+            chain, batch.data, batch.count, batch.base_offset, where, dead, changes
         )
         outputs = []
         for sink, partitions in zip(service.sinks, self._sink_partitions):
-            out, n, _ = self._run(sink.stages, data, count, base, where, dead)
+            out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
             outputs.append(Output(sink.topic, partition % partitions, out, n))
             self.counters.records_out += n
+        for index, parts in sorted(changes.items()):
+            # Same commit as the outputs and the position: state and input move together.
+            changelog = service.states[index].changelog
+            outputs.append(
+                Output(changelog, 0, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
+            )
         if dead:
             # Source-offset order, whatever stage each failed in (as a fused chain gives it).
             dead.sort(key=lambda letter: letter[3])
@@ -160,6 +183,7 @@ class ServiceRunner:
         base_offset: int,
         where: tuple[str, int],
         dead: list,
+        changes: dict | None = None,
     ) -> tuple[bytes, int, int]:
         """Run a chain of stages; failed records are appended to `dead` as dead-letter tuples.
         `base_offset` stays the topic offset of the first record until a stage has run.
@@ -168,6 +192,9 @@ class ServiceRunner:
             if not count:
                 break
             out = self._guests[stage.module].run(stage.export, data, base_offset)
+            if changes is not None:
+                for index, change in out.changes.items():
+                    changes.setdefault(index, []).append(change)
             if out.errors:
                 starts = frames.positions(data)
                 for error in out.errors:

@@ -44,6 +44,14 @@ class Sink:
 
 
 @dataclass(frozen=True)
+class State:
+    """A keyed value state the service's module keeps resident; durable as `changelog`."""
+
+    name: str
+    changelog: str
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     sources: tuple[Source, ...]
@@ -52,6 +60,7 @@ class Service:
     dead_letters: str
     limits: Limits
     batch_records: int
+    states: tuple[State, ...] = ()  # index i = the guest's state number i
 
 
 def load(data: dict, base_dir: str | Path = ".") -> list[Service]:
@@ -84,6 +93,7 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             "dead_letters",
             "limits",
             "batch_records",
+            "states",
         },
         where,
     )
@@ -145,6 +155,17 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             ),
         ),
         batch_records=_count(data.get("batch_records", 4096), f"{where}.batch_records"),
+        states=tuple(
+            State(
+                name=_string(st, "name", f"{where}.states[{i}]"),
+                changelog=(
+                    _string(st, "changelog", f"{where}.states[{i}]")
+                    if "changelog" in st
+                    else f"{name}.{st['name']}.changelog"
+                ),
+            )
+            for i, st in enumerate(_entries(data, "states", where, {"name", "changelog"}))
+        ),
     )
 
 

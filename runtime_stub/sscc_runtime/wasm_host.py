@@ -57,6 +57,8 @@ class StageOutput(NamedTuple):
     data: bytes
     count: int
     errors: list[GuestError]
+    # Change records per state (state index -> (framed bytes, count)); empty for stateless stages.
+    changes: dict[int, tuple[bytes, int]] = {}
 
 
 class _Control(NamedTuple):
@@ -150,6 +152,44 @@ class _Instance:
         self._memory = fastcall.Memory(self._store, exports["memory"], fast)
         self._stages: dict[str, fastcall.Export] = {}
         self._in_ptr = self._in_cap = 0
+        table = exports.get("sscc_state_table")
+        self._table_ptr = (
+            self._export("sscc_state_table")() & 0xFFFFFFFF
+            if isinstance(table, wasmtime.Func)
+            else None
+        )
+        self.states = 0  # how many state slots of the change table the host reads
+
+    def load_state(self, index: int, data: bytes) -> None:
+        """Replay change records into the resident state `index` (sscc_state_load)."""
+        if not data:
+            return
+        self._arm()
+        try:
+            ptr = self._reserve(len(data)) & 0xFFFFFFFF
+            self._memory.refresh()
+            self._in_cap = self._control().in_cap
+            self._in_ptr = ptr
+            self._memory.write(ptr, data)
+            status = self._export("sscc_state_load")(index, ptr, len(data))
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            raise GuestFault(f"loading state {index} into the guest failed: {exc}") from exc
+        self._memory.refresh()
+        if status != 0:
+            raise GuestFault(f"the changelog of state {index} holds malformed change records")
+
+    def _changes(self) -> dict[int, tuple[bytes, int]]:
+        if self._table_ptr is None or not self.states:
+            return {}
+        words = struct.unpack(
+            f"<{3 * self.states}I", self._memory.read(self._table_ptr, 12 * self.states)
+        )
+        out = {}
+        for i in range(self.states):
+            ptr, length, count = words[3 * i : 3 * i + 3]
+            if count:
+                out[i] = (self._memory.read(ptr, length), count)
+        return out
 
     def call(self, export: str, data: bytes, base_offset: int) -> StageOutput:
         stage = self._stages.get(export) or self._bind(export)
@@ -203,7 +243,7 @@ class _Instance:
     def _outputs(self, control: _Control) -> StageOutput:
         data = self._memory.read(control.out_ptr, control.out_len)
         errors = _parse_errors(self._memory.read(control.err_ptr, control.err_len))
-        return StageOutput(data, control.out_count, errors)
+        return StageOutput(data, control.out_count, errors, self._changes())
 
     def _trapped(self, export: str, exc: Exception) -> _Trapped:
         control = self._control()
@@ -254,7 +294,24 @@ class Guest:
         self.limits = limits
         self._module = load_module(path, limits.timeout_ms > 0)
         self._fast = fast
+        # Stateful services: how many states, and where a fresh instance gets the committed
+        # state from (index -> change records); set by the run loop before the first batch.
+        self.states = 0
+        self.committed_state = None
         self._instance = _Instance(self._module, limits, fast)
+
+    def restore(self) -> None:
+        """Load the committed state into the current instance (start-up)."""
+        self._fresh(self._instance)
+
+    def _fresh(self, instance: "_Instance", pending: dict | None = None) -> None:
+        instance.states = self.states
+        if self.committed_state is None:
+            return
+        for index, data in self.committed_state().items():
+            instance.load_state(index, data)
+        for index, parts in (pending or {}).items():
+            instance.load_state(index, b"".join(parts))
 
     def run(self, export: str, data: bytes, base_offset: int = -1) -> StageOutput:
         """Run `export` over a framed batch. `base_offset` is the topic offset of the first
@@ -275,6 +332,8 @@ class Guest:
         """
         parts: list[bytes] = []
         errors: list[GuestError] = []
+        changes: dict[int, list[bytes]] = {}
+        counts: dict[int, int] = {}
         count = shift = 0
 
         def keep(out: StageOutput) -> None:
@@ -282,10 +341,16 @@ class Guest:
             parts.append(out.data)
             count += out.count
             errors.extend(e._replace(index=e.index + shift) for e in out.errors)
+            for index, (data_, n) in out.changes.items():
+                changes.setdefault(index, []).append(data_)
+                counts[index] = counts.get(index, 0) + n
 
         while trapped is not None:
-            self._instance = _Instance(self._module, self.limits, self._fast)
             keep(trapped.salvaged)
+            # The trapped instance's state may be torn: a fresh one gets the committed state
+            # plus the changes of this batch's records that completed (docs/state-design.md §3).
+            self._instance = _Instance(self._module, self.limits, self._fast)
+            self._fresh(self._instance, changes)
             errors.append(trapped.error._replace(index=trapped.error.index + shift))
             done = trapped.error.index + 1
             data = data[frames.skip(data, 1, trapped.pos) :]
@@ -297,4 +362,5 @@ class Guest:
                     keep(self._instance.call(export, data, base_offset))
                 except _Trapped as exc:
                     trapped = exc
-        return StageOutput(b"".join(parts), count, errors)
+        joined = {i: (b"".join(changes[i]), counts[i]) for i in changes}
+        return StageOutput(b"".join(parts), count, errors, joined)

@@ -20,8 +20,13 @@ pass through untouched. A stage whose first member is a Decode reads topic bytes
 whose last member is an Encode writes topic bytes. Both sides of this module (the Rust code
 generator and the project emitter) rely on exactly this.
 
-Services the runtime cannot run yet (windows, partitions, state, schedules, Python or imported
-functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
+A service with keyed *value* states (no window) runs its partition region too: `assign-key` and
+`update-state` are stages like the others (AssignKey sets the record's key, UpdateState runs the
+user's function against the guest-resident state and emits nothing). `ServicePlan.states` lists the
+service's own value states; state `i` is index `i` of the guest's change table (docs/state-design.md).
+
+Services the runtime cannot run yet (windows, arrow-row or `from:` states, schedules, Python or
+imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..ir.nodes import IR, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source
+from ..ir.nodes import IR, AssignKey, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source, State, UpdateState
 
 STATELESS = (Decode, Encode, Map, Filter, FilterMap, FlatMap)
+PARTITION = (AssignKey, UpdateState)  # runnable when the service's states are all value states
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class ServicePlan:
     sinks: tuple[Sink, ...]  # the description's sinks[], in this order
     stages: tuple[Stage, ...]  # run order: per source, then service, then per sink
     unsupported: tuple[str, ...] = ()  # why this service cannot run yet; empty = runnable
+    states: tuple[State, ...] = ()  # own keyed value states; the index is the guest's state number
 
     @property
     def runnable(self) -> bool:
@@ -94,7 +101,8 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
     nodes = ir.nodes_of_service(service)
     sources = tuple(n for n in nodes if isinstance(n, Source))
     sinks = tuple(n for n in nodes if isinstance(n, Sink))
-    unsupported = tuple(_unsupported(nodes, sources))
+    states = tuple(st for st in ir.states if st.service == service)
+    unsupported = tuple(_unsupported(nodes, sources, states))
     if unsupported:
         return ServicePlan(service, sources, sinks, (), unsupported)
     reach_src = _reaching(ir, sources, forward=True)
@@ -122,13 +130,23 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
     stages = []
     for i, (place, endpoint, n) in enumerate(placed):
         # At a merge or a split the edges agree on the types (the checker saw to it).
-        inp, out = ir.in_edges(n.id)[0], ir.out_edges(n.id)[0]
-        stages.append(Stage(i, n, inp, out, place, endpoint))
-    return ServicePlan(service, sources, sinks, tuple(stages))
+        # update-state ends its line: its "output" edge is its input (it emits nothing).
+        inp, outs = ir.in_edges(n.id)[0], ir.out_edges(n.id)
+        stages.append(Stage(i, n, inp, outs[0] if outs else inp, place, endpoint))
+    return ServicePlan(service, sources, sinks, tuple(stages), states=states)
 
 
-def _unsupported(nodes: list[Node], sources: tuple[Source, ...]) -> list[str]:
+MAX_STATES = 16  # the guest's change table (runtime_stub/guest/src/state.rs)
+
+
+def _unsupported(nodes: list[Node], sources: tuple[Source, ...], states: tuple[State, ...] = ()) -> list[str]:
     out: list[str] = []
+    for st in states:
+        if st.kind != "value":
+            out.append(f"state `{st.name}` is a{'n' if st.kind[0] in 'aeiou' else ''} {st.kind} state; only keyed value states run so far")
+    if len(states) > MAX_STATES:
+        out.append(f"the service has {len(states)} states; at most {MAX_STATES} run")
+    value_ids = {st.id for st in states if st.kind == "value"}
     for n in nodes:
         if isinstance(n, (Source, Sink)):
             if isinstance(n, Source) and n.endpoint != "topic":
@@ -136,13 +154,19 @@ def _unsupported(nodes: list[Node], sources: tuple[Source, ...]) -> list[str]:
             continue
         members = n.nodes if isinstance(n, Fused) else (n,)
         for m in members:
-            if not isinstance(m, STATELESS):
+            if isinstance(m, PARTITION):
+                unknown = [x for x in (*m.states_read, *m.states_written) if x not in value_ids]
+                if m.language != "rust":
+                    out.append(f"`{m.function}` is {m.language} code; only inline Rust operators are compiled")
+                elif unknown:
+                    out.append(f"`{m.function}` uses state `{unknown[0]}`, which is not a value state of this service")
+            elif not isinstance(m, STATELESS):
                 article = "an" if m.op[0] in "aeiou" else "a"
                 out.append(f"`{member_name(m)}` is {article} {m.op} operator; stateful services (partition, window, state) do not run yet")
             elif isinstance(m, FnNode) and m.language != "rust":
                 what = "an imported package function" if m.language == "wasm-import" else f"{m.language} code"
                 out.append(f"`{m.function}` is {what}; only inline Rust operators are compiled")
-            elif isinstance(m, FnNode) and (m.states_read or m.states_written):
+            elif isinstance(m, FnNode) and any(x not in value_ids for x in (*m.states_read, *m.states_written)):
                 out.append(f"`{m.function}` uses state; stateful services do not run yet")
     if not sources:
         out.append("the service has no source")

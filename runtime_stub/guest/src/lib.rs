@@ -30,6 +30,7 @@ use std::fmt::Display;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod raw;
+pub mod state;
 
 /// Bumped on any incompatible change of frames, control block, exports or error entries.
 pub const ABI_VERSION: u32 = 1;
@@ -105,6 +106,10 @@ macro_rules! abi_exports {
         #[no_mangle]
         pub extern "C" fn sscc_reserve(len: u32) -> u32 {
             $crate::reserve(len)
+        }
+        #[no_mangle]
+        pub extern "C" fn sscc_state_table() -> u32 {
+            $crate::state::table_address()
         }
     };
 }
@@ -266,6 +271,7 @@ where
             panic_len = 0
         );
         publish_buffers(out, errors, mark_count);
+        state::publish_marks();
         emitter.origin = origin;
         if let Err(failure) = each(&record, &mut emitter) {
             out.truncate(mark);
@@ -277,6 +283,7 @@ where
     }
     publish!(cur_index = NO_RECORD);
     publish_buffers(out, errors, emitter.count);
+    state::publish_marks();
     status
 }
 

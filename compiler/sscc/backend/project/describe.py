@@ -68,12 +68,13 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             }
             for j, snk in enumerate(plan.sinks)
         ]
-        services.append(
-            {
-                "name": plan.name,
-                "sources": sources,
-                "stages": stages(plan.stages_at("service"), module),
-                "sinks": sinks,
-            }
-        )
+        entry = {
+            "name": plan.name,
+            "sources": sources,
+            "stages": stages(plan.stages_at("service"), module),
+            "sinks": sinks,
+        }
+        if plan.states:  # keyed value states, in the guest's state order
+            entry["states"] = [{"name": st.name, "changelog": f"{plan.name}.{st.name}.changelog"} for st in plan.states]
+        services.append(entry)
     return {"format": FORMAT, "services": services}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Optional
 
 from ...ast import snake
-from ...ir.nodes import IR, Code, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map
+from ...ir.nodes import IR, AssignKey, Code, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
 from ...syntax import RustFn, RustType, SyntaxProblem, operator_function, parse_functions, unwrap_result
 from ..stages import ServicePlan, Stage, member_name
 from .types import RAW_TYPES, TypeProblem, TypeWriter
@@ -118,6 +118,7 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
         wrapper = ["use super::*;"] + _wrapper(m.fn)
         regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += wrapper + ["}", ""]
+    lines += _state_code(plan, writer)
     lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
     for code in stage_code:
         lines += code + [""]
@@ -277,6 +278,68 @@ def _package_name(service: str) -> str:
     return "sscc-" + (re.sub(r"[^a-z0-9]+", "-", service.lower()).strip("-") or "service")
 
 
+# ---------------------------------------------------------------------------- state accessors
+
+
+def state_fn(name: str) -> str:
+    """The accessor SDF code calls for a state: `count-per-word` -> `count_per_word()`."""
+    return snake(name).replace("-", "_")
+
+
+def _state_code(plan: ServicePlan, writer: TypeWriter) -> list[str]:
+    """Per value state: its resident map, the accessor returning a handle on the current key
+    (`get/set/increment`, each change also written as a change record), and `sscc_state_load`."""
+    if not plan.states:
+        return []
+    lines = ["// ---------------------------------------------------------------- states", ""]
+    loads = []
+    for i, st in enumerate(plan.states):
+        try:
+            v = writer.rust(st.value, "Inline")
+        except TypeProblem as e:
+            raise GenerateProblem(f"state `{st.name}` holds {e}") from None
+        fn = state_fn(st.name)
+        handle = f"SsccState{i}"
+        lines += [
+            f"/// State `{st.name}` (value {v}), resident in this instance: key text -> value.",
+            f"static mut SSCC_STATE_{i}: Option<std::collections::HashMap<String, {v}>> = None;",
+            f"fn sscc_state_{i}() -> &'static mut std::collections::HashMap<String, {v}> {{",
+            f"    unsafe {{ SSCC_STATE_{i}.get_or_insert_with(std::collections::HashMap::new) }}",
+            "}",
+            f"/// `{fn}()` in SDF code: the value of the current record's key.",
+            f"pub struct {handle} {{ key: String }}",
+            f"pub fn {fn}() -> {handle} {{ {handle} {{ key: sscc_guest::state::key() }} }}",
+            f"impl {handle} {{",
+            f"    pub fn get(&self) -> {v} {{ sscc_state_{i}().get(&self.key).cloned().unwrap_or_default() }}",
+            f"    pub fn set(&self, value: {v}) {{",
+            f"        let json = serde_json::to_vec(&value).unwrap_or_default();",
+            f"        sscc_state_{i}().insert(self.key.clone(), value);",
+            f"        sscc_guest::state::log_upsert({i}, &self.key, &json);",
+            "    }",
+        ]
+        if v in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize"):
+            lines += [f"    pub fn increment(&self, by: {v}) -> {v} {{ let v = self.get().wrapping_add(by); self.set(v); v }}"]
+        elif v in ("f32", "f64"):
+            lines += [f"    pub fn increment(&self, by: {v}) -> {v} {{ let v = self.get() + by; self.set(v); v }}"]
+        lines += ["}", ""]
+        loads.append(
+            f"        {i} => sscc_guest::state::for_each_upsert(ptr, len, |k, json| match serde_json::from_slice::<{v}>(json) {{"
+            f" Ok(v) => {{ sscc_state_{i}().insert(k.to_string(), v); true }} Err(_) => false }}),"
+        )
+    lines += [
+        "/// Replays change records into state `index` (start-up and after a trap; docs/state-design.md).",
+        "#[no_mangle]",
+        'pub extern "C" fn sscc_state_load(index: u32, ptr: u32, len: u32) -> i32 {',
+        "    match index {",
+        *loads,
+        "        _ => -1,",
+        "    }",
+        "}",
+        "",
+    ]
+    return lines
+
+
 # ---------------------------------------------------------------------------- stage closures
 
 
@@ -305,6 +368,7 @@ class _StageWriter:
             f"/// Stage {st.index}: {st.name}",
             "#[no_mangle]",
             f'pub extern "C" fn {st.export}(in_ptr: u32, in_len: u32, base_offset: i64) -> i32 {{',
+            *(["    sscc_guest::state::begin_batch();"] if any(isinstance(m, UpdateState) for m in st.members) else []),
             "    sscc_guest::run_stage(in_ptr, in_len, base_offset, |rec, out| {",
         ]
         members = list(st.members)
@@ -379,6 +443,12 @@ class _StageWriter:
         if isinstance(m, Encode):
             self._encode_topic(m, value, key, depth)
             return
+        if isinstance(m, UpdateState):
+            self._update_state(m, value, key, depth)
+            return
+        if isinstance(m, AssignKey):
+            self._assign_key(m, rest, value, key, depth)
+            return
         if not isinstance(m, (Map, Filter, FilterMap, FlatMap)):
             raise GenerateProblem(f"`{member_name(m)}` is a {m.op} node, which a stage cannot run", m)
         mod = self.modules[m.code]
@@ -416,6 +486,36 @@ class _StageWriter:
         self._emit(depth, opener)
         self._chain(rest, v, new_key, depth + 1)
         self._emit(depth, "}")
+
+    def _assign_key(self, m: AssignKey, rest: list, value: str, key: _Key, depth: int) -> None:
+        """`fn(&V) -> Result<K>` (or `fn(V)`): the record keeps its value and gets the key."""
+        mod = self.modules[m.code]
+        self._emit(depth, f'sscc_guest::enter("{m.function}");')
+        params = list(mod.fn.params)
+        if len(params) != 1:
+            raise GenerateProblem(f"`{m.function}` takes {len(params)} parameters; an assign-key takes the value", m)
+        call = f"op_{mod.index}::sscc_call({_pass(params[0].type, value, clone=True)})"
+        ok, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
+        if is_result:
+            call += ".map_err(sscc_guest::Failure::operator)?"
+        k = self._var("k")
+        krust = self._out_key(m) or (ok.text if ok is not None else "String")
+        self._emit(depth, f"let {k}: Option<{krust}> = Some({call});")
+        self._chain(rest, value, _Key(k, True, krust), depth)
+
+    def _update_state(self, m: UpdateState, value: str, key: _Key, depth: int) -> None:
+        """Sets the current key for the state accessors, runs the function; emits nothing."""
+        mod = self.modules[m.code]
+        self._emit(depth, f'sscc_guest::enter("{m.function}");')
+        if key.typed:
+            self._emit(depth, f"sscc_guest::state::set_key(sscc_guest::state::key_text(&{key.expr}));")
+        else:
+            self._emit(depth, f"sscc_guest::state::set_key({key.expr}.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default());")
+        call = f"op_{mod.index}::sscc_call({self._args(m, mod.fn, value, key, depth)})"
+        ok, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
+        if is_result:
+            call += ".map_err(sscc_guest::Failure::operator)?"
+        self._emit(depth, f"{call};")
 
     def _out_key(self, m) -> Optional[str]:
         """The Rust key type of the edge leaving `m` (None when the IR gives none)."""

@@ -1,0 +1,136 @@
+//! Guest-resident state support (docs/state-design.md): the current record's key, and one
+//! change-record buffer per state that the host commits to `<service>.<state>.changelog`.
+//!
+//! The generated crate owns the maps themselves (their value types are the pipeline's); this
+//! module owns what the host reads: a table of (ptr, len, count) per state whose address
+//! `sscc_state_table()` returns. `len`/`count` are published at record boundaries only (like
+//! `out_len`), so after a trap the host sees exactly the changes of the completed records.
+
+/// At most this many states per service (a compile-time check in the generator keeps to it).
+pub const MAX_STATES: usize = 16;
+const NO_KEY: u32 = u32::MAX;
+
+static mut CHANGES: Vec<Vec<u8>> = Vec::new();
+static mut COUNTS: [u32; MAX_STATES] = [0; MAX_STATES];
+/// (ptr, len, count) per state; read by the host.
+static mut TABLE: [u32; 3 * MAX_STATES] = [0; 3 * MAX_STATES];
+static mut KEY: String = String::new();
+/// States 0..USED have been written to (so publishing costs nothing in a stateless stage).
+static mut USED: usize = 0;
+
+#[doc(hidden)]
+pub fn table_address() -> u32 {
+    unsafe { std::ptr::addr_of!(TABLE) as u32 }
+}
+
+fn buffers() -> &'static mut Vec<Vec<u8>> {
+    let changes = unsafe { &mut CHANGES };
+    if changes.is_empty() {
+        changes.resize_with(MAX_STATES, Vec::new);
+    }
+    changes
+}
+
+/// Drops the change records of the previous call: the host has committed or discarded them.
+pub fn begin_batch() {
+    let used = unsafe { USED };
+    for (i, buf) in buffers().iter_mut().enumerate().take(used) {
+        buf.clear();
+        unsafe { COUNTS[i] = 0 };
+    }
+    publish_marks();
+}
+
+/// Makes the changes so far visible to the host (called before each record and at the end).
+pub fn publish_marks() {
+    let used = unsafe { USED };
+    if used == 0 {
+        return;
+    }
+    let changes = buffers();
+    for i in 0..used {
+        let buf = &changes[i];
+        unsafe {
+            let t = std::ptr::addr_of_mut!(TABLE) as *mut u32;
+            std::ptr::write_volatile(t.add(3 * i), buf.as_ptr() as u32);
+            std::ptr::write_volatile(t.add(3 * i + 1), buf.len() as u32);
+            std::ptr::write_volatile(t.add(3 * i + 2), COUNTS[i]);
+        }
+    }
+}
+
+/// Sets the key `update-state` runs for (the glue calls it with assign-key's result).
+pub fn set_key(key: String) {
+    unsafe { KEY = key };
+}
+
+/// The current record's key as canonical text (`key()` in SDF code, and the state map key).
+pub fn key() -> String {
+    unsafe { KEY.clone() }
+}
+
+/// Appends one upsert change record: a frame with the global window in timestamp/origin, the
+/// state key, and the value `U` + JSON.
+pub fn log_upsert(state: usize, key: &str, json: &[u8]) {
+    let buf = &mut buffers()[state];
+    let frame_len = 20 + key.len() + 1 + json.len();
+    buf.extend_from_slice(&(frame_len as u32).to_le_bytes());
+    buf.extend_from_slice(&i64::MIN.to_le_bytes());
+    buf.extend_from_slice(&i64::MAX.to_le_bytes());
+    buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    buf.extend_from_slice(key.as_bytes());
+    buf.push(b'U');
+    buf.extend_from_slice(json);
+    unsafe {
+        COUNTS[state] += 1;
+        if USED <= state {
+            USED = state + 1;
+        }
+        // The buffer may have moved: the pointer is always current, the length only at marks.
+        let t = std::ptr::addr_of_mut!(TABLE) as *mut u32;
+        std::ptr::write_volatile(t.add(3 * state), buf.as_ptr() as u32);
+    }
+}
+
+/// Calls `apply(key, json)` for every upsert record of `data[..len]` (a changelog replay);
+/// returns 0, or -1 on a malformed record.
+pub fn for_each_upsert<F>(ptr: u32, len: u32, mut apply: F) -> i32
+where
+    F: FnMut(&str, &[u8]) -> bool,
+{
+    let data = unsafe { std::slice::from_raw_parts(ptr as *const u8, len as usize) };
+    let mut pos = 0usize;
+    while pos < data.len() {
+        if pos + 24 > data.len() {
+            return -1;
+        }
+        let frame_len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
+        let key_len = u32::from_le_bytes([data[pos + 20], data[pos + 21], data[pos + 22], data[pos + 23]]);
+        let end = pos + 4 + frame_len;
+        if key_len == NO_KEY || end > data.len() || pos + 24 + key_len as usize >= end {
+            return -1;
+        }
+        let key_end = pos + 24 + key_len as usize;
+        let key = match std::str::from_utf8(&data[pos + 24..key_end]) {
+            Ok(k) => k,
+            Err(_) => return -1,
+        };
+        let value = &data[key_end..end];
+        if value[0] == b'U' && !apply(key, &value[1..]) {
+            return -1;
+        }
+        pos = end;
+    }
+    0
+}
+
+/// The canonical text of a key (semantics.md, "State key types"): a string as itself, anything
+/// else as its JSON text, no key as the empty string.
+#[cfg(feature = "json")]
+pub fn key_text<K: serde::Serialize>(key: &Option<K>) -> String {
+    match serde_json::to_value(key) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Null) | Err(_) => String::new(),
+        Ok(other) => other.to_string(),
+    }
+}
