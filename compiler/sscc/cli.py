@@ -290,3 +290,18 @@ def topic_cmd(args):
     from .runtime_stub.sscc_runtime import app
 
     sys.exit(app.main(["topic", *args], prog="sscc"))
+
+
+@main.command(
+    "state",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@_guard
+def state_cmd(args):
+    """Inspect the keyed states of the embedded store: `sscc state list|show --help`."""
+    # The same code as an emitted project's `python -m NAME state ...` (runtime_stub/sscc_runtime/app.py).
+    from .runtime_stub.sscc_runtime import app
+
+    sys.exit(app.main(["state", *args], prog="sscc"))

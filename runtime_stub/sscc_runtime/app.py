@@ -4,6 +4,8 @@
     topic produce TOPIC [--store DIR] [--file F] [--key-separator S] [--partitions N] [--partition P]
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
+    state list [--store DIR]
+    state show STATE [--store DIR] [--key K]      (STATE: `state` or `service.state`)
 
 The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file.
 Exit codes: 0 ok (also when stopped by SIGINT/SIGTERM), 1 runtime error (one `error: ...` line,
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from . import frames, service
+from . import frames, service, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -178,6 +180,17 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     listing = topics.add_parser("list", help="topics with partitions and record counts")
     listing.add_argument("--store", metavar="DIR", help=store_help)
     listing.set_defaults(command=_list)
+
+    state = commands.add_parser("state", help="inspect the services' keyed states")
+    states = state.add_subparsers(required=True, metavar="COMMAND")
+    slist = states.add_parser("list", help="states with their number of keys and changes")
+    slist.add_argument("--store", metavar="DIR", help=store_help)
+    slist.set_defaults(command=_state_list)
+    show = states.add_parser("show", help="print a state as a KEY VALUE table")
+    show.add_argument("state", help="the state's name, or service.state when two services share it")
+    show.add_argument("--store", metavar="DIR", help=store_help)
+    show.add_argument("--key", help="only this key")
+    show.set_defaults(command=_state_show)
     return parser
 
 
@@ -459,4 +472,59 @@ def _list(args: argparse.Namespace, project: Project | None) -> int:
         width = max(len(row[0]) for row in [header, *rows])
         for name, partitions, records in [header, *rows]:
             print(f"{name:<{width}}  {partitions:>10}  {records}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- state list / show
+
+
+def _changelogs(store: Store) -> list[tuple[str, str, str]]:
+    """(service, state, topic) of every state changelog in the store, sorted."""
+    out = []
+    for name in store.topics():
+        if name.endswith(statelog.CHANGELOG_SUFFIX):
+            service_name, _, state_name = name[: -len(statelog.CHANGELOG_SUFFIX)].partition(".")
+            if state_name:
+                out.append((service_name, state_name, name))
+    return sorted(out)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def _state_list(args: argparse.Namespace, project: Project | None) -> int:
+    with open_store(args.store, create=False) as store:
+        rows = []
+        for service_name, state_name, topic in _changelogs(store):
+            first, end = store.bounds(topic, 0)
+            keys = len(statelog.replay(statelog.read_all(store, topic)))
+            rows.append((service_name, state_name, f"{keys:,}", f"{end - first:,}"))
+    if not rows:
+        print(f"note: no state in the store at {store_dir(args.store)} yet", file=sys.stderr)
+        return 0
+    _table(("SERVICE", "STATE", "KEYS", "CHANGES"), rows)
+    return 0
+
+
+def _state_show(args: argparse.Namespace, project: Project | None) -> int:
+    with open_store(args.store, create=False) as store:
+        found = [
+            c for c in _changelogs(store) if args.state in (c[1], f"{c[0]}.{c[1]}")
+        ]
+        if not found:
+            known = ", ".join(f"{c[0]}.{c[1]}" for c in _changelogs(store)) or "none"
+            raise AppError(f"no state {args.state!r} in the store at {store_dir(args.store)} (states: {known})")
+        if len(found) > 1:
+            names = ", ".join(f"{c[0]}.{c[1]}" for c in found)
+            raise AppError(f"state {args.state!r} is ambiguous ({names}); name it as service.state")
+        values = statelog.replay(statelog.read_all(store, found[0][2]))
+    if args.key is not None:
+        if args.key not in values:
+            raise AppError(f"no key {args.key!r} in state {found[0][0]}.{found[0][1]}")
+        values = {args.key: values[args.key]}
+    rows = [(key, json.dumps(value, ensure_ascii=False)) for key, value in sorted(values.items())]
+    _table(("KEY", "VALUE"), rows)
     return 0
