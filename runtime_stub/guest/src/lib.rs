@@ -240,6 +240,8 @@ where
     F: FnMut(&Record, &mut Emitter) -> Result<(), Failure>,
 {
     install_panic_hook();
+    // Every call reports only its own change records (a stateless stage reports none).
+    state::begin_batch();
     let input = unsafe { std::slice::from_raw_parts(in_ptr as *const u8, in_len as usize) };
     let (out, errors) = unsafe { (&mut OUTPUT, &mut ERRORS) };
     out.clear();

@@ -368,7 +368,6 @@ class _StageWriter:
             f"/// Stage {st.index}: {st.name}",
             "#[no_mangle]",
             f'pub extern "C" fn {st.export}(in_ptr: u32, in_len: u32, base_offset: i64) -> i32 {{',
-            *(["    sscc_guest::state::begin_batch();"] if any(isinstance(m, UpdateState) for m in st.members) else []),
             "    sscc_guest::run_stage(in_ptr, in_len, base_offset, |rec, out| {",
         ]
         members = list(st.members)

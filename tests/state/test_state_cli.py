@@ -1,0 +1,119 @@
+"""Keyed value state end to end through the CLI (docs/STATE-WIP.md): `sscc run` a word count
+whose `update-state` increments `count-per-word`, then `sscc state show` must print the counts an
+independent `collections.Counter` gives; a second run over more input continues them (the state
+is durable: a new process replays the changelog); a record that traps after incrementing leaves
+no trace in the state (the fresh instance gets the committed state plus the completed records'
+changes); `state list` and the error lines of `state show`."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "backend_project"))
+
+from project_helpers import need_toolchain, remove_run_cache, sscc  # noqa: E402
+
+PIPELINE = Path(ROOT) / "tests" / "state" / "word_count_state.yaml"
+VOCABULARY = ["Apple", "apple", "pear", "Plum", "fig", "kiwi", "lime", "date", "yuzu", "sloe"]
+
+
+def sentences(seed: int, n: int, extra: tuple[str, ...] = ()) -> list[str]:
+    rng = random.Random(seed)
+    words = VOCABULARY + list(extra)
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(0, 6))) for _ in range(n)]
+
+
+def expected(lines: list[str]) -> Counter:
+    """What the pipeline should count, from its definition: whitespace split, lowercase,
+    and a word `boom` traps after counting, so its count never becomes durable."""
+    return Counter(w.lower() for line in lines for w in line.split() if w != "boom")
+
+
+def shown(store: Path, *extra: str) -> dict[str, int]:
+    proc = sscc("state", "show", "count-per-word", "--store", store, *extra, check=True)
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["KEY", "VALUE"]
+    return {key: int(value) for key, value in (line.split() for line in lines[1:])}
+
+
+@pytest.fixture
+def pipeline(tmp_path):
+    need_toolchain()
+    path = tmp_path / "src" / "word_count_state.yaml"
+    path.parent.mkdir()
+    shutil.copy(PIPELINE, path)
+    yield path
+    remove_run_cache(path)
+
+
+def produce(store: Path, lines: list[str]) -> None:
+    sscc("topic", "produce", "sentences", "--store", store, input="\n".join(lines) + "\n", check=True)
+
+
+def run(pipeline: Path, store: Path) -> str:
+    return sscc("run", pipeline, "--store", store, "--until-idle", "--quiet", check=True).stderr
+
+
+def test_counts_match_a_counter_and_continue_across_runs(pipeline, tmp_path):
+    store = tmp_path / "store"
+    first = sentences(1, 5000)
+    produce(store, first)
+    run(pipeline, store)
+    assert shown(store) == dict(expected(first))
+    second = sentences(2, 3000)
+    produce(store, second)
+    run(pipeline, store)  # a new process: the counts so far come back from the changelog
+    assert shown(store) == dict(expected(first + second))
+    assert shown(store, "--key", "apple") == {"apple": expected(first + second)["apple"]}
+    listing = sscc("state", "list", "--store", store, check=True).stdout.splitlines()
+    assert listing[0].split() == ["SERVICE", "STATE", "KEYS", "CHANGES"]
+    service, state, keys, changes = listing[1].split()
+    total = sum(expected(first + second).values())
+    assert (service, state, int(keys), int(changes.replace(",", ""))) == (
+        "count-words", "count-per-word", len(expected(first + second)), total
+    )
+
+
+def test_a_trap_after_an_increment_leaves_no_trace_in_the_state(pipeline, tmp_path):
+    store = tmp_path / "store"
+    lines = sentences(3, 4000, extra=("boom",))
+    booms = sum(line.split().count("boom") for line in lines)
+    assert booms > 10  # several traps inside one batch, each on a fresh instance
+    produce(store, lines)
+    run(pipeline, store)
+    counts = shown(store)
+    assert "boom" not in counts
+    assert counts == dict(expected(lines))
+    dead = sscc(
+        "topic", "consume", "count-words.dead-letters", "--store", store, "--from-beginning", "--until-idle", check=True
+    ).stdout.splitlines()
+    assert len(dead) == booms
+    assert all("boom after counting to" in line for line in dead)
+    # And the next run starts from that durable state, not from the torn instance.
+    more = sentences(4, 500)
+    produce(store, more)
+    run(pipeline, store)
+    assert shown(store) == dict(expected(lines + more))
+
+
+def test_state_show_errors_are_one_line(pipeline, tmp_path):
+    store = tmp_path / "store"
+    produce(store, ["a b a"])
+    run(pipeline, store)
+    for args, message in [
+        (("show", "nope"), "error: no state 'nope'"),
+        (("show", "count-per-word", "--key", "zz"), "error: no key 'zz' in state count-words.count-per-word"),
+    ]:
+        proc = sscc("state", *args, "--store", store)
+        assert proc.returncode == 1
+        assert proc.stderr.startswith(message), proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert shown(store) == {"a": 2, "b": 1}
