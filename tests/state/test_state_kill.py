@@ -1,0 +1,118 @@
+"""Exactly-once state across kill -9: the word-count pipeline of tests/state compiled with
+`sscc compile`, run with `python -m word_count_state run --until-idle` over 60,000 sentences in two
+partitions (some with `boom`, which traps after incrementing), SIGKILLed at random moments and
+restarted, must end with the counts of an independent Counter, one change record per counted
+word in the changelog (none lost, none duplicated) and one dead letter per `boom`."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+sys.path[:0] = [os.path.join(ROOT, "runtime_stub"), os.path.join(ROOT, "tests", "runtime")]
+
+import runtime_build  # noqa: E402
+from sscc_runtime import statelog  # noqa: E402
+from sscc_runtime.store import Store  # noqa: E402
+
+PIPELINE = Path(ROOT) / "tests" / "state" / "word_count_state.yaml"
+PACKAGE = "word_count_state"
+SERVICE, SOURCE = "count-words", "sentences"
+CHANGELOG = f"{SERVICE}.count-per-word.changelog"
+DEAD = f"{SERVICE}.dead-letters"
+SENTENCES = 60_000
+KILLS = 6
+PARTITIONS = 2
+WORDS = ["Apple", "apple", "pear", "Plum", "fig", "kiwi", "lime", "date", "yuzu", "sloe"] + [f"w{i}" for i in range(500)]
+
+
+def lines() -> list[str]:
+    rng = random.Random(7)
+    out = []
+    for i in range(SENTENCES):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(0, 5))]
+        if i % 1009 == 0:
+            words.insert(rng.randint(0, len(words)), "boom")
+        out.append(" ".join(words))
+    return out
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    reason = runtime_build.missing_toolchain()
+    if reason:
+        pytest.skip(reason)
+    out = tmp_path_factory.mktemp("compiled") / "word-count-state"
+    proc = subprocess.run(["sscc", "compile", str(PIPELINE), "-o", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def app(project: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", PACKAGE, *args],
+        cwd=project,
+        env=dict(os.environ, PYTHONPATH=str(project)),
+        stderr=subprocess.PIPE,
+    )
+
+
+def committed(db: Store) -> int:
+    return sum(db.position(SERVICE, SOURCE, p) or 0 for p in range(PARTITIONS))
+
+
+def test_kill_9_keeps_the_state_exactly_once(project, tmp_path):
+    text = lines()
+    source = tmp_path / "sentences.txt"
+    source.write_text("".join(line + "\n" for line in text))
+    store = tmp_path / "store"
+    proc = app(project, "topic", "produce", SOURCE, "--store", str(store), "--file", str(source),
+               "--partitions", str(PARTITIONS), "--quiet")
+    assert proc.wait(120) == 0, proc.stderr.read().decode()
+    proc.stderr.close()
+
+    rng = random.Random(int(os.environ.get("SSCC_CRASH_SEED", "4242")))
+    targets = [0] + sorted(rng.sample(range(3_000, SENTENCES - 10_000), KILLS - 1))
+    seen = []
+    watch = Store(store / "store.db")
+    try:
+        for target in targets:
+            proc = app(project, "run", "--store", str(store), "--until-idle", "--quiet")
+            if target == 0:
+                time.sleep(rng.uniform(0.0, 0.3))
+            else:
+                while committed(watch) < target and proc.poll() is None:
+                    time.sleep(0.002)
+                time.sleep(rng.uniform(0.0, 0.005))
+            assert proc.poll() is None, "the run finished before it could be killed"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            proc.stderr.close()
+            seen.append(committed(watch))
+    finally:
+        watch.close()
+    proc = app(project, "run", "--store", str(store), "--until-idle", "--quiet")
+    assert proc.wait(300) == 0, proc.stderr.read().decode()
+    proc.stderr.close()
+
+    counted = Counter(w.lower() for line in text for w in line.split() if w != "boom")
+    with Store(store / "store.db") as db:
+        log = statelog.read_all(db, CHANGELOG)
+        first, end = db.bounds(CHANGELOG, 0)
+        changes = end - first
+        dead = db.bounds(DEAD, 0)[1] - db.bounds(DEAD, 0)[0]
+        assert committed(db) == SENTENCES
+    assert statelog.replay(log) == dict(counted)
+    assert changes == sum(counted.values())  # one change record per counted word, none twice
+    assert dead == sum(line.split().count("boom") for line in text)
+    print("committed at each kill:", seen, "changes", changes, "dead", dead)
+    assert len(seen) == KILLS and all(0 < n < SENTENCES for n in seen[1:]), seen
