@@ -88,7 +88,7 @@ def test_split_places_per_sink_stages_after_the_fan_out(tmp_path):
     assert p.stages_at("sink", 1)[0].writes_topic
 
 
-def test_stateful_services_are_reported_not_planned(tmp_path):
+def test_value_state_partitions_are_planned_as_stages(tmp_path):
     (p,) = plans(tmp_path, """\
   s:
     sources: [{type: topic, id: a}]
@@ -104,8 +104,32 @@ def test_stateful_services_are_reported_not_planned(tmp_path):
         run: |
           fn bump(s: String) -> Result<()> { count().increment(1); Ok(()) }
 """)
+    assert p.runnable, p.unsupported
+    assert [(m.op, s.place) for s in p.stages for m in s.members][-2:] == [("assign-key", "source"), ("update-state", "source")]
+    assert [st.name for st in p.states] == ["count"]
+    last = p.stages[-1]
+    assert last.output == last.input, "update-state emits nothing: its output edge is its input"
+
+
+def test_arrow_row_states_are_reported_not_planned(tmp_path):
+    (p,) = plans(tmp_path, """\
+  s:
+    sources: [{type: topic, id: a}]
+    states:
+      row:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: arrow-row, properties: {n: {type: u32}}}}
+    partition:
+      assign-key:
+        run: |
+          fn key_of(s: String) -> Result<String> { Ok(s) }
+      update-state:
+        run: |
+          fn bump(s: String) -> Result<()> { let mut r = row(); r.n += 1; r.update()?; Ok(()) }
+""")
     assert not p.runnable and p.stages == ()
-    assert any("assign-key" in r and "stateful" in r for r in p.unsupported)
+    assert any("arrow-row" in r for r in p.unsupported)
+    assert any("`bump` uses state" in r for r in p.unsupported)
 
 
 @pytest.mark.parametrize("optimize", [True, False])
