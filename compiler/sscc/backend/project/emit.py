@@ -67,8 +67,8 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
                 "E220",
                 service.span,
                 f"service `{plan.name}` cannot be compiled yet: {reason}",
-                "sscc compiles stateless services (map, filter, filter-map, flat-map in inline Rust) so far;"
-                " `sscc check` and `sscc ir` accept this pipeline",
+                "sscc compiles services of map, filter, filter-map, flat-map and, with keyed value states,"
+                " assign-key and update-state in inline Rust so far; `sscc check` and `sscc ir` accept this pipeline",
             )
     if fe.diags.has_errors:
         return result
