@@ -88,8 +88,7 @@ def test_split_places_per_sink_stages_after_the_fan_out(tmp_path):
     assert p.stages_at("sink", 1)[0].writes_topic
 
 
-def test_value_state_partitions_are_planned_as_stages(tmp_path):
-    (p,) = plans(tmp_path, """\
+VALUE_STATE = """\
   s:
     sources: [{type: topic, id: a}]
     states:
@@ -103,12 +102,27 @@ def test_value_state_partitions_are_planned_as_stages(tmp_path):
       update-state:
         run: |
           fn bump(s: String) -> Result<()> { count().increment(1); Ok(()) }
-""")
+"""
+
+
+def test_value_state_partitions_join_the_chain_before_them(tmp_path):
+    (p,) = plans(tmp_path, VALUE_STATE)
     assert p.runnable, p.unsupported
-    assert [(m.op, s.place) for s in p.stages for m in s.members][-2:] == [("assign-key", "source"), ("update-state", "source")]
     assert [st.name for st in p.states] == ["count"]
-    last = p.stages[-1]
-    assert last.output == last.input, "update-state emits nothing: its output edge is its input"
+    (stage,) = p.stages
+    assert [m.op for m in stage.members] == ["decode", "assign-key", "update-state"]
+    assert stage.name == "decode -> key-of -> bump" and stage.reads_topic
+    # update-state emits nothing: the stage's "output" edge is the one into it, keyed by assign-key.
+    assert (stage.output.src, stage.output.dst) == (stage.members[1].id, stage.members[2].id)
+    assert stage.output.key is not None
+    assert stage.input == p.stages[0].input and stage.input.src.endswith("sources/0")
+
+
+def test_without_fusion_the_partition_steps_are_stages_of_their_own(tmp_path):
+    (p,) = plans(tmp_path, VALUE_STATE, optimize=False)
+    assert p.runnable, p.unsupported
+    assert [[m.op for m in s.members] for s in p.stages] == [["decode"], ["assign-key"], ["update-state"]]
+    assert p.stages[-1].output == p.stages[-1].input
 
 
 def test_arrow_row_states_are_reported_not_planned(tmp_path):

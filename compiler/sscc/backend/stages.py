@@ -127,13 +127,84 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
     order = {"source": 0, "service": 1, "sink": 2}
     # Stable sort keeps topological order within one place and endpoint.
     placed.sort(key=lambda p: (order[p[0]], p[1]))
+    if "fuse" in ir.passes:
+        placed = _join_partition(ir, placed)
     stages = []
     for i, (place, endpoint, n) in enumerate(placed):
         # At a merge or a split the edges agree on the types (the checker saw to it).
-        # update-state ends its line: its "output" edge is its input (it emits nothing).
-        inp, outs = ir.in_edges(n.id)[0], ir.out_edges(n.id)
-        stages.append(Stage(i, n, inp, outs[0] if outs else inp, place, endpoint))
+        ins, outs = _joined_ends(ir, n) if n.id.startswith(JOINED) else (ir.in_edges(n.id), ir.out_edges(n.id))
+        # A stage ending in update-state emits nothing: its "output" edge is its last step's input.
+        stages.append(Stage(i, n, ins[0], outs[0] if outs else _last_input(n, ins[0]), place, endpoint))
     return ServicePlan(service, sources, sinks, tuple(stages), states=states)
+
+
+JOINED = "joined:"  # id prefix of a stage made by _join_partition
+
+
+def _parts(n: Node) -> tuple[Node, ...]:
+    return n.nodes if isinstance(n, Fused) else (n,)
+
+
+def _join_partition(ir: IR, placed: list[tuple[str, int, Node]]) -> list[tuple[str, int, Node]]:
+    """Run the partition region in the same call as the stateless chain before it.
+
+    The fuse pass keeps per-key steps apart from unkeyed ones (a distributed runtime would shuffle
+    by key between them). This runtime runs a service's partitions in the batch's own process, so
+    `decode -> split -> key-by-word -> count` can be one export: one guest call per batch and no
+    JSON between the steps. Joined only along single edges, within one place and endpoint."""
+    groups: list[list[tuple[str, int, Node]]] = []
+    for entry in placed:
+        prev = groups[-1][-1] if groups else None
+        if prev is not None and prev[:2] == entry[:2] and _joinable(ir, prev[2], entry[2]):
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    out = []
+    for group in groups:
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        nodes = [m for _, _, n in group for m in _parts(n)]
+        edges = [e for _, _, n in group if isinstance(n, Fused) for e in n.edges]
+        for (_, _, a), (_, _, b) in zip(group, group[1:]):
+            e = ir.out_edges(a.id)[0]
+            edges.append(Edge(_parts(a)[-1].id, _parts(b)[0].id, e.type, e.key, e.kind))
+        first = group[0][2]
+        joined = Fused(
+            id=f"{JOINED}{first.id}",
+            service=first.service,
+            span=first.span,
+            name=" -> ".join(n.name if isinstance(n, Fused) else member_name(n) for _, _, n in group),
+            language="rust",
+            nodes=tuple(nodes),
+            edges=tuple(edges),
+        )
+        out.append((group[0][0], group[0][1], joined))
+    return out
+
+
+def _joinable(ir: IR, a: Node, b: Node) -> bool:
+    parts = (*_parts(a), *_parts(b))
+    if not any(isinstance(m, PARTITION) for m in parts):
+        return False
+    if any(isinstance(m, FnNode) and m.language != "rust" for m in parts):
+        return False
+    outs, ins = ir.out_edges(a.id), ir.in_edges(b.id)
+    return len(outs) == 1 and len(ins) == 1 and outs[0].dst == b.id
+
+
+def _joined_ends(ir: IR, joined: Fused) -> tuple[tuple[Edge, ...], tuple[Edge, ...]]:
+    """The edges into and out of a joined stage: those of the placed nodes it was made of."""
+    by_member = {m.id: n for n in ir.nodes if isinstance(n, Fused) for m in n.nodes}
+    head = by_member.get(joined.nodes[0].id, joined.nodes[0])
+    tail = by_member.get(joined.nodes[-1].id, joined.nodes[-1])
+    return ir.in_edges(head.id), ir.out_edges(tail.id)
+
+
+def _last_input(n: Node, stage_input: Edge) -> Edge:
+    last = _parts(n)[-1]
+    inner = [e for e in n.edges if e.dst == last.id] if isinstance(n, Fused) else []
+    return inner[0] if inner else stage_input
 
 
 MAX_STATES = 16  # the guest's change table (runtime_stub/guest/src/state.rs)
