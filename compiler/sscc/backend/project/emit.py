@@ -194,6 +194,7 @@ def _context(fe: FrontEnd, ir: IR, plans, package: str, version: str) -> dict:
         "services": services,
         "first_input": inputs[0],
         "first_output": outputs[0],
+        "states": [st.name for plan in plans for st in plan.states],
     }
 
 
