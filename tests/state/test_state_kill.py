@@ -54,6 +54,7 @@ def project(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("compiled") / "word-count-state"
     proc = subprocess.run(["sscc", "compile", str(PIPELINE), "-o", str(out)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
+    assert f"python -m {PACKAGE} state show count-per-word" in (out / "README.md").read_text()
     return out
 
 
