@@ -79,9 +79,9 @@ def test_counts_match_a_counter_and_continue_across_runs(pipeline, tmp_path):
     assert listing[0].split() == ["SERVICE", "STATE", "KEYS", "CHANGES"]
     service, state, keys, changes = listing[1].split()
     total = sum(expected(first + second).values())
-    assert (service, state, int(keys), int(changes.replace(",", ""))) == (
-        "count-words", "count-per-word", len(expected(first + second)), total
-    )
+    assert (service, state, int(keys)) == ("count-words", "count-per-word", len(expected(first + second)))
+    # One change record per key and batch (the guest compacts a batch's changes), never more.
+    assert len(expected(first + second)) <= int(changes.replace(",", "")) < total
 
 
 def test_a_trap_after_an_increment_leaves_no_trace_in_the_state(pipeline, tmp_path):

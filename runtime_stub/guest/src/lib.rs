@@ -285,6 +285,7 @@ where
     }
     publish!(cur_index = NO_RECORD);
     publish_buffers(out, errors, emitter.count);
+    state::compact();
     state::publish_marks();
     status
 }

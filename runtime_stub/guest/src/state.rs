@@ -69,6 +69,45 @@ pub fn key() -> String {
     unsafe { KEY.clone() }
 }
 
+/// Keeps only the last change record per key of each state (the end of a stage call): a batch
+/// that increments a word 40 times commits one record for it. Order: by each key's last change.
+/// Never called mid-call, so the marks a trap leaves behind still describe completed records.
+pub fn compact() {
+    let used = unsafe { USED };
+    let changes = buffers();
+    for i in 0..used {
+        if unsafe { COUNTS[i] } < 2 {
+            continue;
+        }
+        let (out, kept) = {
+            let buf = &changes[i];
+            let mut frames: Vec<(usize, usize, usize)> = Vec::new(); // start, key end, end
+            let mut last: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+            let mut pos = 0usize;
+            while pos + 24 <= buf.len() {
+                let frame_len = u32::from_le_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
+                let key_len = u32::from_le_bytes([buf[pos + 20], buf[pos + 21], buf[pos + 22], buf[pos + 23]]) as usize;
+                let end = pos + 4 + frame_len;
+                last.insert(&buf[pos + 24..pos + 24 + key_len], frames.len());
+                frames.push((pos, pos + 24 + key_len, end));
+                pos = end;
+            }
+            if last.len() == frames.len() {
+                continue;
+            }
+            let mut out = Vec::with_capacity(buf.len());
+            for (j, &(start, key_end, end)) in frames.iter().enumerate() {
+                if last[&buf[start + 24..key_end]] == j {
+                    out.extend_from_slice(&buf[start..end]);
+                }
+            }
+            (out, last.len() as u32)
+        };
+        changes[i] = out;
+        unsafe { COUNTS[i] = kept };
+    }
+}
+
 /// Appends one upsert change record: a frame with the global window in timestamp/origin, the
 /// state key, and the value `U` + JSON.
 pub fn log_upsert(state: usize, key: &str, json: &[u8]) {
