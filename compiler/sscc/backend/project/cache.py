@@ -2,7 +2,7 @@
 
 One directory per pipeline path and compile options, under $SSCC_CACHE_DIR/projects/ (default
 ~/.cache/sscc/projects/). A stamp records the files the last compile read and a hash over them,
-the options and sscc's own sources (compiler, templates, runtime); the project is compiled again
+the options and sscc's own sources (compiler, templates, runtime, guest crate); the project is compiled again
 only when that hash changes. A file lock keeps two concurrent `sscc run`s from compiling into the
 same directory at once.
 """
@@ -50,7 +50,9 @@ def _sscc_hash() -> str:
     roots = [
         Path(__file__).resolve().parents[2],  # the sscc package
         importlib.resources.files("sscc.templates"),
-        importlib.resources.files("sscc.runtime_stub") / "sscc_runtime",
+        # the runtime and the guest glue crate: the wasm modules are built from the latter, so an
+        # edited guest must rebuild a cached project too
+        importlib.resources.files("sscc.runtime_stub"),
     ]
     for root in roots:
         for path in sorted(Path(str(root)).rglob("*")):
