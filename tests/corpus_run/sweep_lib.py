@@ -9,7 +9,8 @@ lines; the checks hold for any SDF pipeline:
 - every dead letter names a reason, kind, service and an offset of the source topic;
 - every sink record decodes as the sink topic's declared type with its converter;
 - a service whose operators never return a key writes only keys it was given;
-- a service of maps only writes exactly one record per input that is not dead-lettered.
+- a service of maps only writes exactly one record per input that is not dead-lettered;
+- not every well-typed input fails in an operator (a pipeline that cannot work here at all).
 """
 
 from __future__ import annotations
@@ -245,6 +246,10 @@ def _check(res: Result, ir, types, topics, read, written) -> None:
                     res.add("valid-input-dead", f"{svc}: line {off} {ti.lines[off][:80]!r}: {d['reason'][:160]}")
                 if ok is False and (d is None or d.get("kind") != "decode"):
                     res.add("malformed-not-dead", f"{svc}: line {off} {ti.lines[off][:60]!r} -> {d and d.get('kind')}")
+            live = [off for off, ok in enumerate(ti.valid) if ok is True]
+            failed = [by_offset[o] for o in live if o in by_offset and by_offset[o].get("kind") in ("operator", "trap")]
+            if live and len(failed) == len(live):
+                res.add("every-input-failed", f"{svc}: all {len(live)} well-typed inputs failed, e.g. {failed[0]['reason'][:200]}")
             only_maps = all(isinstance(f, Map) for f in fns) and len(srcs) == 1
             in_keys = set(ti.keys)
             changes_key = any(_returns_key(ir, f) for f in fns)
