@@ -28,6 +28,7 @@ def prim_name(name: str) -> str:
 
 
 def kebab(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", name)  # an acronym ends before a word (heck)
     name = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", name).replace("_", "-")
     return name.lower()
 
