@@ -64,15 +64,19 @@ STATELESS_OPERATORS = STEP_OPERATORS
 
 
 def kebab(name: str) -> str:
-    """SDF's name normalisation: `MyType`, `my_type`, `My-Type` -> `my-type`; digits do not split."""
+    """SDF's name normalisation (heck's word rules): `MyType`, `my_type`, `My-Type` -> `my-type`;
+    digits do not split (`MyType0` -> `my-type0`); an acronym ends before a capitalised word
+    (`URLValue` -> `url-value`), so serde's snake_case field names come out as heck's do."""
     out = []
     prev = ""
-    for ch in name:
+    for i, ch in enumerate(name):
         if ch in "_ -":
             if out and out[-1] != "-":
                 out.append("-")
         elif ch.isupper():
-            if out and out[-1] != "-" and (prev.islower() or prev.isdigit()):
+            nxt = name[i + 1] if i + 1 < len(name) else ""
+            starts_word = prev.islower() or prev.isdigit() or (prev.isupper() and nxt.islower())
+            if out and out[-1] != "-" and starts_word:
                 out.append("-")
             out.append(ch.lower())
         else:

@@ -11,6 +11,7 @@ from sscc.syntax import SyntaxProblem, parse_type_name
         ("car-location", "car-location"), ("car_location", "car-location"), ("CarLocation", "car-location"),
         ("MyType0", "my-type0"), ("issuing-card-2fa", "issuing-card-2fa"), ("u32", "u32"), ("s32", "i32"),
         ("float64", "f64"), ("String", "string"), ("str", "string"), ("bytes", "bytes"), ("key-value", "key-value"),
+        ("URLValue", "url-value"), ("HTTPServer", "http-server"), ("Type0Name", "type0-name"),
     ],
 )  # fmt: skip
 def test_names(text, name):
@@ -44,3 +45,18 @@ def test_errors(text, col, message, hint):
 
 def test_empty():
     assert problem("").message == "empty type name"
+
+
+@pytest.mark.parametrize(
+    "name, kebab, snake, pascal",
+    [
+        ("URLValue", "url-value", "url_value", "UrlValue"), ("sdkHTTP", "sdk-http", "sdk_http", "SdkHttp"),
+        ("MyType0", "my-type0", "my_type0", "MyType0"), ("image-url", "image-url", "image_url", "ImageUrl"),
+        ("ABC", "abc", "abc", "Abc"), ("My-Type", "my-type", "my_type", "MyType"),
+    ],
+)  # fmt: skip
+def test_names_split_into_words_as_heck_does(name, kebab, snake, pascal):
+    """serde field names and Rust type names follow heck's rules, which SDF's generator uses."""
+    from sscc import ast
+
+    assert (ast.kebab(name), ast.snake(name), ast.pascal(name)) == (kebab, snake, pascal)

@@ -2,7 +2,7 @@
 
 One directory per pipeline path and compile options, under $SSCC_CACHE_DIR/projects/ (default
 ~/.cache/sscc/projects/). A stamp records the files the last compile read and a hash over them,
-the options and sscc's own sources (compiler, templates, runtime); the project is compiled again
+the options and sscc's own sources (compiler, templates, runtime, guest crate); the project is compiled again
 only when that hash changes. A file lock keeps two concurrent `sscc run`s from compiling into the
 same directory at once.
 """
@@ -43,19 +43,31 @@ def project_dir(path: str, options: "Options") -> Path:
     return cache_root() / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-@functools.cache
-def _sscc_hash() -> str:
-    """Hash of sscc's own sources: an edited compiler or runtime invalidates cached projects."""
-    digest = hashlib.sha256()
+def hashed_sources() -> list[tuple[str, Path]]:
+    """(name, path) of every file of sscc whose change must recompile a cached project: the sscc
+    package, the templates, the runtime and the guest glue crate the wasm modules are built from."""
     roots = [
         Path(__file__).resolve().parents[2],  # the sscc package
         importlib.resources.files("sscc.templates"),
-        importlib.resources.files("sscc.runtime_stub") / "sscc_runtime",
+        importlib.resources.files("sscc.runtime_stub"),  # sscc_runtime/ and guest/
     ]
+    out = []
     for root in roots:
-        for path in sorted(Path(str(root)).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                digest.update(str(path.relative_to(Path(str(root)))).encode() + b"\0" + path.read_bytes())
+        base = Path(str(root))
+        for path in sorted(base.rglob("*")):
+            parts = path.relative_to(base).parts
+            skip = "__pycache__" in parts or "target" in parts  # target/: a local cargo build's output
+            if path.is_file() and not skip and path.suffix != ".pyc":
+                out.append((str(path.relative_to(base)), path))
+    return out
+
+
+@functools.cache
+def _sscc_hash() -> str:
+    """Hash of sscc's own sources: an edited compiler, runtime or guest invalidates cached projects."""
+    digest = hashlib.sha256()
+    for name, path in hashed_sources():
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
