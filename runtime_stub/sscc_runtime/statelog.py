@@ -3,8 +3,9 @@
 The run loop never decodes them: it commits the guest's framed change records to the state's
 changelog topic `<service>.<state>.changelog` and, to load a fresh instance, reads the whole
 changelog back as one framed buffer (`read_all`). Only the inspection commands
-(`state list|show`) decode records, here: key = the state key as text, value = `U` + JSON
-(upsert) or `D` (delete). Checkpoints and changelog retention are not implemented yet, so a
+(`state list|show`) and the SQL mirror decode records, here: timestamp/origin = the window's
+start/end (`GLOBAL` outside windows), key = the state key as text, value = `U` + JSON (upsert),
+`D` (delete the key) or `C` (no key: drop the whole window, after its flush). Checkpoints and changelog retention are not implemented yet, so a
 restart replays the whole changelog.
 """
 
@@ -37,14 +38,29 @@ def read_all(store: TopicBackend, topic: str, partition: int = 0) -> bytes:
     return b"".join(parts)
 
 
-def replay(data: bytes) -> dict[str, Any]:
-    """The state a changelog describes: key text -> value (decoded JSON)."""
-    state: dict[str, Any] = {}
+GLOBAL = (-(2**63), 2**63 - 1)  # the window of state outside windows: (i64::MIN, i64::MAX)
+
+Window = tuple[int, int]
+
+
+def replay_windows(data: bytes) -> dict[Window, dict[str, Any]]:
+    """The live state a changelog describes: window -> key text -> value (decoded JSON).
+    Windows that were flushed and cleared are gone."""
+    windows: dict[Window, dict[str, Any]] = {}
     for record in frames.iter_records(data):
-        key = (record.key or b"").decode("utf-8", "replace")
+        window = (record.timestamp, record.origin)
         op = record.value[:1]
+        if op == b"C":
+            windows.pop(window, None)
+            continue
+        key = (record.key or b"").decode("utf-8", "replace")
         if op == b"U":
-            state[key] = json.loads(record.value[1:])
+            windows.setdefault(window, {})[key] = json.loads(record.value[1:])
         elif op == b"D":
-            state.pop(key, None)
-    return state
+            windows.get(window, {}).pop(key, None)
+    return {w: keys for w, keys in windows.items() if keys}
+
+
+def replay(data: bytes, window: Window = GLOBAL) -> dict[str, Any]:
+    """The state of one window (by default the global one): key text -> value (decoded JSON)."""
+    return replay_windows(data).get(window, {})

@@ -15,6 +15,10 @@ static mut COUNTS: [u32; MAX_STATES] = [0; MAX_STATES];
 /// (ptr, len, count) per state; read by the host.
 static mut TABLE: [u32; 3 * MAX_STATES] = [0; 3 * MAX_STATES];
 static mut KEY: String = String::new();
+/// The window the current record's state belongs to: `(start, end)`; the global window outside
+/// windowed services (docs/state-design.md §4).
+pub const GLOBAL: (i64, i64) = (i64::MIN, i64::MAX);
+static mut WINDOW: (i64, i64) = GLOBAL;
 /// States 0..USED have been written to (so publishing costs nothing in a stateless stage).
 static mut USED: usize = 0;
 
@@ -64,13 +68,25 @@ pub fn set_key(key: String) {
     unsafe { KEY = key };
 }
 
+/// Sets the window the state accessors and change records refer to (the glue of a windowed
+/// partition or flush calls it; everything else stays in the global window).
+pub fn set_window(window: (i64, i64)) {
+    unsafe { WINDOW = window };
+}
+
+/// `window()` in SDF code: the current window's `(start, end)` in ms.
+pub fn window() -> (i64, i64) {
+    unsafe { WINDOW }
+}
+
 /// The current record's key as canonical text (`key()` in SDF code, and the state map key).
 pub fn key() -> String {
     unsafe { KEY.clone() }
 }
 
-/// Keeps only the last change record per key of each state (the end of a stage call): a batch
-/// that increments a word 40 times commits one record for it. Order: by each key's last change.
+/// Keeps only the last change record per (window, key) of each state (the end of a stage call): a
+/// batch that increments a word 40 times commits one record for it. Order: by each key's last
+/// change, so an upsert followed by its window's clear still replays as "gone".
 /// Never called mid-call, so the marks a trap leaves behind still describe completed records.
 pub fn compact() {
     let used = unsafe { USED };
@@ -86,10 +102,12 @@ pub fn compact() {
             let mut pos = 0usize;
             while pos + 24 <= buf.len() {
                 let frame_len = u32::from_le_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
-                let key_len = u32::from_le_bytes([buf[pos + 20], buf[pos + 21], buf[pos + 22], buf[pos + 23]]) as usize;
+                let key_len = u32::from_le_bytes([buf[pos + 20], buf[pos + 21], buf[pos + 22], buf[pos + 23]]);
                 let end = pos + 4 + frame_len;
-                last.insert(&buf[pos + 24..pos + 24 + key_len], frames.len());
-                frames.push((pos, pos + 24 + key_len, end));
+                // window (16 bytes) + key length + key: a clear record (no key) is its own entry
+                let key_end = if key_len == NO_KEY { pos + 24 } else { pos + 24 + key_len as usize };
+                last.insert(&buf[pos + 4..key_end], frames.len());
+                frames.push((pos, key_end, end));
                 pos = end;
             }
             if last.len() == frames.len() {
@@ -97,7 +115,7 @@ pub fn compact() {
             }
             let mut out = Vec::with_capacity(buf.len());
             for (j, &(start, key_end, end)) in frames.iter().enumerate() {
-                if last[&buf[start + 24..key_end]] == j {
+                if last[&buf[start + 4..key_end]] == j {
                     out.extend_from_slice(&buf[start..end]);
                 }
             }
@@ -108,17 +126,20 @@ pub fn compact() {
     }
 }
 
-/// Appends one upsert change record: a frame with the global window in timestamp/origin, the
-/// state key, and the value `U` + JSON.
-pub fn log_upsert(state: usize, key: &str, json: &[u8]) {
+/// Appends one change record of the current window: op `U` + JSON (upsert) or `D` (delete) for
+/// `key`, or `C` (clear the whole window) with no key.
+fn log(state: usize, key: Option<&str>, op: u8, json: &[u8]) {
     let buf = &mut buffers()[state];
-    let frame_len = 20 + key.len() + 1 + json.len();
+    let (start, end) = window();
+    let key_bytes = key.map(str::as_bytes).unwrap_or(b"");
+    let frame_len = 20 + key_bytes.len() + 1 + json.len();
     buf.extend_from_slice(&(frame_len as u32).to_le_bytes());
-    buf.extend_from_slice(&i64::MIN.to_le_bytes());
-    buf.extend_from_slice(&i64::MAX.to_le_bytes());
-    buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
-    buf.extend_from_slice(key.as_bytes());
-    buf.push(b'U');
+    buf.extend_from_slice(&start.to_le_bytes());
+    buf.extend_from_slice(&end.to_le_bytes());
+    let key_len = if key.is_some() { key_bytes.len() as u32 } else { NO_KEY };
+    buf.extend_from_slice(&key_len.to_le_bytes());
+    buf.extend_from_slice(key_bytes);
+    buf.push(op);
     buf.extend_from_slice(json);
     unsafe {
         COUNTS[state] += 1;
@@ -131,31 +152,66 @@ pub fn log_upsert(state: usize, key: &str, json: &[u8]) {
     }
 }
 
-/// Calls `apply(key, json)` for every upsert record of `data[..len]` (a changelog replay);
-/// returns 0, or -1 on a malformed record.
-pub fn for_each_upsert<F>(ptr: u32, len: u32, mut apply: F) -> i32
+/// Records that `key` of the current window now holds `json`.
+pub fn log_upsert(state: usize, key: &str, json: &[u8]) {
+    log(state, Some(key), b'U', json);
+}
+
+/// Records that `key` of the current window was deleted (arrow-row `delete()`, `ttl`).
+pub fn log_delete(state: usize, key: &str) {
+    log(state, Some(key), b'D', b"");
+}
+
+/// Records that the current window was dropped (after its flush).
+pub fn log_clear(state: usize) {
+    log(state, None, b'C', b"");
+}
+
+/// One change record as a replay sees it.
+pub enum Change<'a> {
+    Upsert { window: (i64, i64), key: &'a str, json: &'a [u8] },
+    Delete { window: (i64, i64), key: &'a str },
+    Clear { window: (i64, i64) },
+}
+
+/// Calls `apply` for every change record of `data[..len]` (a changelog replay); returns 0, or -1
+/// on a malformed record or when `apply` says false.
+pub fn for_each_change<F>(ptr: u32, len: u32, mut apply: F) -> i32
 where
-    F: FnMut(&str, &[u8]) -> bool,
+    F: FnMut(Change) -> bool,
 {
     let data = unsafe { std::slice::from_raw_parts(ptr as *const u8, len as usize) };
+    let word = |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+    let long = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&data[at..at + 8]);
+        i64::from_le_bytes(b)
+    };
     let mut pos = 0usize;
     while pos < data.len() {
         if pos + 24 > data.len() {
             return -1;
         }
-        let frame_len = u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
-        let key_len = u32::from_le_bytes([data[pos + 20], data[pos + 21], data[pos + 22], data[pos + 23]]);
+        let frame_len = word(pos) as usize;
+        let window = (long(pos + 4), long(pos + 12));
+        let key_len = word(pos + 20);
         let end = pos + 4 + frame_len;
-        if key_len == NO_KEY || end > data.len() || pos + 24 + key_len as usize >= end {
+        let key_end = if key_len == NO_KEY { pos + 24 } else { pos + 24 + key_len as usize };
+        if end > data.len() || key_end >= end {
             return -1;
         }
-        let key_end = pos + 24 + key_len as usize;
         let key = match std::str::from_utf8(&data[pos + 24..key_end]) {
             Ok(k) => k,
             Err(_) => return -1,
         };
         let value = &data[key_end..end];
-        if value[0] == b'U' && !apply(key, &value[1..]) {
+        let change = match (value[0], key_len == NO_KEY) {
+            (b'U', false) => Change::Upsert { window, key, json: &value[1..] },
+            (b'D', false) => Change::Delete { window, key },
+            (b'C', true) => Change::Clear { window },
+            _ => return -1,
+        };
+        if !apply(change) {
             return -1;
         }
         pos = end;

@@ -287,8 +287,8 @@ def state_fn(name: str) -> str:
 
 
 def _state_code(plan: ServicePlan, writer: TypeWriter) -> list[str]:
-    """Per value state: its resident map, the accessor returning a handle on the current key
-    (`get/set/increment`, each change also written as a change record), and `sscc_state_load`."""
+    """Per state: its resident maps (window -> key text -> value), the accessor SDF code calls,
+    and `sscc_state_load`, which replays change records into them."""
     if not plan.states:
         return []
     lines = ["// ---------------------------------------------------------------- states", ""]
@@ -298,38 +298,13 @@ def _state_code(plan: ServicePlan, writer: TypeWriter) -> list[str]:
             v = writer.rust(st.value, "Inline")
         except TypeProblem as e:
             raise GenerateProblem(f"state `{st.name}` holds {e}") from None
-        fn = state_fn(st.name)
-        handle = f"SsccState{i}"
-        lines += [
-            f"/// State `{st.name}` (value {v}), resident in this instance: key text -> value.",
-            f"static mut SSCC_STATE_{i}: Option<std::collections::HashMap<String, {v}>> = None;",
-            f"fn sscc_state_{i}() -> &'static mut std::collections::HashMap<String, {v}> {{",
-            f"    unsafe {{ SSCC_STATE_{i}.get_or_insert_with(std::collections::HashMap::new) }}",
-            "}",
-            f"/// `{fn}()` in SDF code: the value of the current record's key.",
-            f"pub struct {handle} {{ key: String }}",
-            f"pub fn {fn}() -> {handle} {{ {handle} {{ key: sscc_guest::state::key() }} }}",
-            f"impl {handle} {{",
-            f"    pub fn get(&self) -> {v} {{ sscc_state_{i}().get(&self.key).cloned().unwrap_or_default() }}",
-            f"    pub fn set(&self, value: {v}) {{",
-            f"        let json = serde_json::to_vec(&value).unwrap_or_default();",
-            f"        sscc_state_{i}().insert(self.key.clone(), value);",
-            f"        sscc_guest::state::log_upsert({i}, &self.key, &json);",
-            "    }",
-        ]
-        if v in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize"):
-            lines += [f"    pub fn increment(&self, by: {v}) -> {v} {{ let v = self.get().wrapping_add(by); self.set(v); v }}"]
-        elif v in ("f32", "f64"):
-            lines += [f"    pub fn increment(&self, by: {v}) -> {v} {{ let v = self.get() + by; self.set(v); v }}"]
-        lines += ["}", ""]
-        loads.append(
-            f"        {i} => sscc_guest::state::for_each_upsert(ptr, len, |k, json| match serde_json::from_slice::<{v}>(json) {{"
-            f" Ok(v) => {{ sscc_state_{i}().insert(k.to_string(), v); true }} Err(_) => false }}),"
-        )
+        lines += _state_maps(i, st.name, v) + _value_handle(i, st.name, v)
+        loads.append(_load_arm(i, v))
     lines += [
         "/// Replays change records into state `index` (start-up and after a trap; docs/state-design.md).",
         "#[no_mangle]",
         'pub extern "C" fn sscc_state_load(index: u32, ptr: u32, len: u32) -> i32 {',
+        "    use sscc_guest::state::Change;",
         "    match index {",
         *loads,
         "        _ => -1,",
@@ -338,6 +313,61 @@ def _state_code(plan: ServicePlan, writer: TypeWriter) -> list[str]:
         "",
     ]
     return lines
+
+
+def _state_maps(i: int, name: str, v: str) -> list[str]:
+    """`sscc_state_<i>()`: the current window's map; `sscc_state_<i>_windows()`: all of them."""
+    maps = f"std::collections::HashMap<(i64, i64), std::collections::HashMap<String, {v}>>"
+    return [
+        f"/// State `{name}`, resident in this instance: window -> key text -> {v}.",
+        f"static mut SSCC_STATE_{i}: Option<{maps}> = None;",
+        f"fn sscc_state_{i}_windows() -> &'static mut {maps} {{",
+        f"    unsafe {{ SSCC_STATE_{i}.get_or_insert_with(Default::default) }}",
+        "}",
+        f"fn sscc_state_{i}() -> &'static mut std::collections::HashMap<String, {v}> {{",
+        f"    sscc_state_{i}_windows().entry(sscc_guest::state::window()).or_default()",
+        "}",
+    ]
+
+
+def _value_handle(i: int, name: str, v: str) -> list[str]:
+    """A value state's handle on the current key: `get/set/increment`, each change also written as
+    a change record; `clone()` is the current window's whole table (a flush reads it)."""
+    fn, handle = state_fn(name), f"SsccState{i}"
+    lines = [
+        f"/// `{fn}()` in SDF code: the value of the current record's key.",
+        f"pub struct {handle} {{ key: String }}",
+        f"pub fn {fn}() -> {handle} {{ {handle} {{ key: sscc_guest::state::key() }} }}",
+        f"impl {handle} {{",
+        f"    pub fn get(&self) -> {v} {{ sscc_state_{i}().get(&self.key).cloned().unwrap_or_default() }}",
+        f"    pub fn set(&self, value: {v}) {{",
+        "        let json = serde_json::to_vec(&value).unwrap_or_default();",
+        f"        sscc_state_{i}().insert(self.key.clone(), value);",
+        f"        sscc_guest::state::log_upsert({i}, &self.key, &json);",
+        "    }",
+        "    /// Every key of the current window with its value, in key order.",
+        f"    pub fn clone(&self) -> std::collections::BTreeMap<String, {v}> {{",
+        f"        sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect()",
+        "    }",
+    ]
+    if v in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize"):
+        lines += [f"    pub fn increment(&self, by: {v}) -> {v} {{ let v = self.get().wrapping_add(by); self.set(v); v }}"]
+    elif v in ("f32", "f64"):
+        lines += [f"    pub fn increment(&self, by: {v}) -> {v} {{ let v = self.get() + by; self.set(v); v }}"]
+    return lines + ["}", ""]
+
+
+def _load_arm(i: int, v: str) -> str:
+    return (
+        f"        {i} => sscc_guest::state::for_each_change(ptr, len, |change| match change {{\n"
+        f"            Change::Upsert {{ window, key, json }} => match serde_json::from_slice::<{v}>(json) {{\n"
+        f"                Ok(v) => {{ sscc_state_{i}_windows().entry(window).or_default().insert(key.to_string(), v); true }}\n"
+        "                Err(_) => false,\n"
+        "            },\n"
+        f"            Change::Delete {{ window, key }} => {{ sscc_state_{i}_windows().get_mut(&window).map(|m| m.remove(key)); true }}\n"
+        f"            Change::Clear {{ window }} => {{ sscc_state_{i}_windows().remove(&window); true }}\n"
+        "        }),"
+    )
 
 
 # ---------------------------------------------------------------------------- stage closures
