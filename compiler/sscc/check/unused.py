@@ -16,12 +16,12 @@ tests/check/test_check_unused.py compares these warnings with the pass's notes.
 
 from __future__ import annotations
 
-import ast as pyast
 import re
 from typing import Optional
 
 from .. import ast as A
 from ..ir import states as S
+from ..syntax.fn_body import always_false
 from .context import Ctx
 
 _TYPE_KINDS = {"prim", "named", "object", "enum", "list", "option", "key-value", "keyed-state", "arrow-row", "null"}
@@ -216,40 +216,4 @@ class _ServiceGraph:
 
 def _always_false(fn: A.Function) -> bool:
     code = fn.inline
-    if code is None:
-        return False
-    if code.lang == "python":
-        return _python_returns_false(code.text, fn.name)
-    body = _rust_body(code.text, fn.name)
-    return body is not None and re.sub(r"//[^\n]*|\s+", "", body) == "Ok(false)"
-
-
-def _rust_body(text: str, function: str) -> Optional[str]:
-    """The text between the braces of `fn <function>`, or None."""
-    for m in re.finditer(r"\bfn\s+(\w+)", text):
-        if A.kebab(m.group(1)) != function:
-            continue
-        start = text.find("{", m.end())
-        if start < 0:
-            continue
-        depth = 0
-        for i in range(start, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                return text[start + 1 : i]
-    return None
-
-
-def _python_returns_false(text: str, function: str) -> bool:
-    try:
-        tree = pyast.parse(text)
-    except SyntaxError:
-        return False
-    for node in tree.body:
-        if isinstance(node, pyast.FunctionDef) and A.kebab(node.name) == function:
-            body = [s for s in node.body if not (isinstance(s, pyast.Expr) and isinstance(s.value, pyast.Constant))]
-            return (
-                len(body) == 1 and isinstance(body[0], pyast.Return)
-                and isinstance(body[0].value, pyast.Constant) and body[0].value.value is False
-            )  # fmt: skip
-    return False
+    return code is not None and always_false(code.lang, code.text, fn.name)

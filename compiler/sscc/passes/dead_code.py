@@ -18,13 +18,13 @@ After: the same graph, plus
 
 from __future__ import annotations
 
-import ast as pyast
 import dataclasses
 import re
 
 from .. import ast as A
 from ..ir import types as T
 from ..ir.nodes import IR, Code, Decode, Encode, Filter, FnNode, Node, Note, Sink, Topic, unfuse
+from ..syntax.fn_body import always_false
 
 
 def dead_code(ir: IR) -> IR:
@@ -142,37 +142,4 @@ def _victim(n: Node) -> str:
 
 
 def _always_false(code: Code | None, function: str) -> bool:
-    if code is None:
-        return False
-    if code.lang == "python":
-        return _python_returns_false(code.text, function)
-    body = _rust_body(code.text, function)
-    return body is not None and re.sub(r"//[^\n]*|\s+", "", body) == "Ok(false)"
-
-
-def _rust_body(text: str, function: str) -> str | None:
-    """The text between the braces of `fn <function>`, or None."""
-    for m in re.finditer(r"\bfn\s+(\w+)", text):
-        if A.kebab(m.group(1)) != function:
-            continue
-        start = text.find("{", m.end())
-        if start < 0:
-            continue
-        depth = 0
-        for i in range(start, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                return text[start + 1 : i]
-    return None
-
-
-def _python_returns_false(text: str, function: str) -> bool:
-    try:
-        tree = pyast.parse(text)
-    except SyntaxError:
-        return False
-    for node in tree.body:
-        if isinstance(node, pyast.FunctionDef) and A.kebab(node.name) == function:
-            body = [s for s in node.body if not (isinstance(s, pyast.Expr) and isinstance(s.value, pyast.Constant))]
-            return len(body) == 1 and isinstance(body[0], pyast.Return) and isinstance(body[0].value, pyast.Constant) and body[0].value.value is False
-    return False
+    return code is not None and always_false(code.lang, code.text, function)

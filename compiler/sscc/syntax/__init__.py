@@ -5,6 +5,7 @@ cron schedules and type names. Each parser returns frozen plain data, or raises 
 with a position relative to the text it was given; no Lark object escapes this package.
 Lark builds each grammar's LALR tables once (cached per user); valid text is parsed by
 replaying them without importing Lark (_lalr, _grammar), and real Lark explains an error.
+`fn_body` reads a named function's body as text (W045 and the dead_code pass share it).
 """
 
 from .errors import SyntaxProblem
