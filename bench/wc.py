@@ -1,0 +1,149 @@
+"""WC (issue 4): a stateful word count, sscc against Bytewax and a hand-written Python dict loop.
+
+~2,000,000 words (sentences of 5-15 words from a 5,000-word vocabulary) go through
+flat-map (split the sentence) -> partition by word -> a keyed count per word:
+- sscc: bench/pipelines/wc_arrow.yaml (arrow-row state, `state.count += 1; state.update()?`, the
+  issue's pipeline) and wc_value.yaml (value state, `count_per_word().increment(1)`), compiled with
+  `sscc compile`; timed is the in-process batch-mode run loop, store to store (sentences read
+  from the embedded SQLite store, state changes committed durably with each batch);
+- Bytewax 0.21 (`pip install -e .[bench]`): `flat_map` + `count_final` under
+  `bytewax.testing.run_main`, one worker, input from a `TestingSource` in memory;
+- Python: `for w in line.split(): d[w] = d.get(w, 0) + 1` over the same list, in memory.
+Every system's counts are checked against a Counter before its rate is printed; a mismatch
+exits 1. A pipeline this sscc build cannot compile yet is reported as not runnable (exit 0).
+Targets: sscc >= 5x Bytewax and >= 1x the Python loop. Numbers vary run to run on a shared machine.
+
+    python3 bench/wc.py [-n WORDS] [--bytewax-batch N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from _sscc_run import NotRunnable, Project, column, ratio
+
+PIPELINES = Path(__file__).resolve().parent / "pipelines"
+VARIANTS = {"arrow-row": "wc_arrow.yaml", "value": "wc_value.yaml"}
+
+
+def sentences(n_words: int, seed: int = 1) -> list[str]:
+    """Sentences of 5-15 words from a 5,000-word vocabulary, n_words words in all."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(5000)]
+    lines, total = [], 0
+    while total < n_words:
+        k = min(rng.randint(5, 15), n_words - total)
+        lines.append(" ".join(rng.choices(vocab, k=k)))
+        total += k
+    return lines
+
+
+def python_loop(lines: list[str]) -> tuple[float, dict[str, int]]:
+    start = time.perf_counter()
+    counts: dict[str, int] = {}
+    for line in lines:
+        for w in line.split():
+            counts[w] = counts.get(w, 0) + 1
+    return time.perf_counter() - start, counts
+
+
+def bytewax_run(lines: list[str], batch: int) -> tuple[float, dict[str, int]]:
+    import bytewax.operators as op
+    from bytewax.dataflow import Dataflow
+    from bytewax.testing import TestingSink, TestingSource, run_main
+
+    out: list[tuple[str, int]] = []
+    flow = Dataflow("wc")
+    inp = op.input("sentences", flow, TestingSource(lines, batch_size=batch))
+    words = op.flat_map("split", inp, str.split)
+    counts = op.count_final("count", words, lambda w: w)
+    op.output("out", counts, TestingSink(out))
+    start = time.perf_counter()
+    run_main(flow)
+    return time.perf_counter() - start, dict(out)
+
+
+def sscc_run(pipeline: Path, lines: list[str], tmp: Path) -> tuple[float, dict[str, int]]:
+    project = Project.compile(pipeline, tmp)
+    with project.store(tmp / f"{pipeline.stem}.db") as store:
+        project.produce(store, "sentences", (line.encode() for line in lines))
+        seconds = project.run(store)
+        dead = project.dead_letters(store, "count-words")
+        if dead:
+            raise SystemExit(f"{pipeline.name}: {len(dead)} dead letters, e.g. {dead[0]}")
+        return seconds, column(project.state(store, "count-words", "count-per-word"), "count")
+
+
+def check(name: str, got: dict, want: Counter, failures: list[str]) -> bool:
+    if got == want:
+        return True
+    wrong = [(k, got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)]
+    failures.append(
+        f"{name}: wrong counts ({len(got):,} keys, {sum(got.values()):,} total; expected "
+        f"{len(want):,}, {sum(want.values()):,}; e.g. {wrong[:3]})"
+    )
+    return False
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=2_000_000, help="words (default 2,000,000)")
+    ap.add_argument("--bytewax-batch", type=int, default=4096, help="TestingSource batch size (default 4096)")
+    args = ap.parse_args()
+    lines = sentences(args.n)
+    want = Counter(w for line in lines for w in line.split())
+    words = sum(want.values())
+    print(f"WC: {len(lines):,} sentences, {words:,} words, {len(want):,} distinct")
+    failures: list[str] = []
+    rates: dict[str, float | None] = {}
+
+    seconds, got = python_loop(lines)
+    if check("python", got, want, failures):
+        rates["python"] = words / seconds
+        print(f"python dict loop:     {rates['python']:>12,.0f} words/s ({seconds:.2f} s, in memory)")
+
+    try:
+        seconds, got = bytewax_run(lines, args.bytewax_batch)
+    except ImportError as e:
+        print(f"bytewax: not installed ({e}); pip install -e '.[bench]'")
+    else:
+        if check("bytewax", got, want, failures):
+            rates["bytewax"] = words / seconds
+            print(f"bytewax 0.21:         {rates['bytewax']:>12,.0f} words/s ({seconds:.2f} s, 1 worker, in memory)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant, file in VARIANTS.items():
+            name = f"sscc ({variant})"
+            try:
+                seconds, got = sscc_run(PIPELINES / file, lines, Path(tmp))
+            except NotRunnable as e:
+                print(f"{name}: not runnable in this build: {e}")
+                continue
+            if check(name, got, want, failures):
+                rates[name] = words / seconds
+                print(f"{name + ':':<21} {rates[name]:>12,.0f} words/s ({seconds:.2f} s, store to store, durable)")
+
+    for name in (n for n in rates if n.startswith("sscc")):
+        print(f"{name}: {ratio(rates[name], rates.get('bytewax'))} Bytewax (target >= 5x), "
+              f"{ratio(rates[name], rates.get('python'))} the Python loop (target >= 1x)")
+    main_name = next((n for n in ("sscc (arrow-row)", "sscc (value)") if n in rates), None)
+    summary = (
+        f"WC summary: {main_name} {rates[main_name]:,.0f} words/s = {ratio(rates[main_name], rates.get('bytewax'))} "
+        f"Bytewax, {ratio(rates[main_name], rates.get('python'))} Python loop"
+        if main_name
+        else "WC summary: sscc not runnable in this build"
+    )
+    print(summary)
+    for failure in failures:
+        print(f"MISMATCH {failure}", file=sys.stderr)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
