@@ -13,6 +13,7 @@ Also here: the peak-RSS readers used by the per-system subprocesses of hicard.py
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import subprocess
@@ -135,6 +136,23 @@ def _status_kb(field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def arguments(doc: str, default_n: int, what: str) -> argparse.ArgumentParser:
+    """The options every issue-4 benchmark takes: -n to scale it, Bytewax's source batch size."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("-n", type=int, default=default_n, help=f"{what} (default {default_n:,})")
+    ap.add_argument(
+        "--bytewax-batch", type=int, default=4096, help="Bytewax TestingSource batch size (default 4096)"
+    )
+    return ap
+
+
+def finish(failures: list[str]) -> None:
+    """Report every wrong result on stderr; exit 1 if there was one (a wrong run has no rate)."""
+    for failure in failures:
+        print(f"MISMATCH {failure}", file=sys.stderr)
+    sys.exit(1 if failures else 0)
 
 
 def ratio(a: float | None, b: float | None) -> str:

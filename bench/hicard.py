@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _sscc_run import NotRunnable, Project, column, peak_rss_kb, ratio, rss_kb
+from _sscc_run import NotRunnable, Project, arguments, column, finish, peak_rss_kb, ratio, rss_kb
 
 PIPELINES = Path(__file__).resolve().parent / "pipelines"
 VARIANTS = {"arrow-row": "hicard_arrow.yaml", "value": "hicard_value.yaml"}
@@ -62,7 +62,9 @@ def child_bytewax(n: int, args) -> dict:
     data = keys(n)
     out: list[tuple[str, int]] = []
     flow = Dataflow("hicard")
-    counts = op.count_final("count", op.input("keys", flow, TestingSource(data, batch_size=args.bytewax_batch)), lambda k: k)
+    counts = op.count_final(
+        "count", op.input("keys", flow, TestingSource(data, batch_size=args.bytewax_batch)), lambda k: k
+    )
     op.output("out", counts, TestingSink(out))
     ready = rss_kb()
     start = time.perf_counter()
@@ -84,7 +86,9 @@ def child_sscc(_n: int, args) -> dict:
 
 def _check(counts: dict, n: int) -> str | None:
     if len(counts) != n or any(v != 1 for v in counts.values()):
-        return f"{len(counts):,} keys, {sum(counts.values()):,} counted; expected {n:,} keys counted once each"
+        return (
+            f"{len(counts):,} keys, {sum(counts.values()):,} counted; expected {n:,} keys counted once each"
+        )
     return None
 
 
@@ -95,7 +99,17 @@ CHILDREN = {"python": child_python, "bytewax": child_bytewax, "sscc": child_sscc
 
 
 def spawn(system: str, n: int, args, *extra: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", system, "-n", str(n), "--bytewax-batch", str(args.bytewax_batch), *extra]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        system,
+        "-n",
+        str(n),
+        "--bytewax-batch",
+        str(args.bytewax_batch),
+        *extra,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
@@ -108,7 +122,9 @@ def sscc_variant(pipeline: Path, data: list[str], n: int, args, tmp: Path) -> di
     db = tmp / f"{pipeline.stem}.db"
     with project.store(db) as store:
         project.produce(store, "keys", (k.encode() for k in data))
-    result = spawn("sscc", n, args, "--project", str(project.root), "--package", project.package, "--store", str(db))
+    result = spawn(
+        "sscc", n, args, "--project", str(project.root), "--package", project.package, "--store", str(db)
+    )
     if result.get("error"):
         return result
     with project.store(db) as store:
@@ -121,9 +137,7 @@ def sscc_variant(pipeline: Path, data: list[str], n: int, args, tmp: Path) -> di
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=1_000_000, help="distinct keys (default 1,000,000)")
-    ap.add_argument("--bytewax-batch", type=int, default=4096, help="TestingSource batch size (default 4096)")
+    ap = arguments(__doc__, 1_000_000, "distinct keys")
     ap.add_argument("--child", choices=CHILDREN, help=argparse.SUPPRESS)
     ap.add_argument("--project", help=argparse.SUPPRESS)
     ap.add_argument("--package", help=argparse.SUPPRESS)
@@ -154,24 +168,28 @@ def main() -> None:
                 failures.append(f"{name}: {r['error']}")
             continue
         r["rate"] = n / r["seconds"]
-        print(f"{name:<18} {r['rate']:>12,.0f} {r['peak_kb'] / 1024:>7,.0f} MB {(r['peak_kb'] - r['ready_kb']) / 1024:>14,.0f} MB")
+        print(
+            f"{name:<18} {r['rate']:>12,.0f} {r['peak_kb'] / 1024:>7,.0f} MB {(r['peak_kb'] - r['ready_kb']) / 1024:>14,.0f} MB"
+        )
     ok = {name: r for name, r in results.items() if not r.get("error")}
     bw, py = ok.get("bytewax", {}), ok.get("python", {})
     sscc_names = [name for name in ok if name.startswith("sscc")]
     for name in sscc_names:
         r = ok[name]
-        print(f"{name}: peak RSS {ratio(r['peak_kb'], bw.get('peak_kb'))} Bytewax's, {ratio(r['peak_kb'], py.get('peak_kb'))} "
-              f"the Python loop's; throughput {ratio(r['rate'], bw.get('rate'))} Bytewax, {ratio(r['rate'], py.get('rate'))} Python")
+        print(
+            f"{name}: peak RSS {ratio(r['peak_kb'], bw.get('peak_kb'))} Bytewax's, {ratio(r['peak_kb'], py.get('peak_kb'))} "
+            f"the Python loop's; throughput {ratio(r['rate'], bw.get('rate'))} Bytewax, {ratio(r['rate'], py.get('rate'))} Python"
+        )
     if sscc_names:
         r = ok[sscc_names[0]]
-        print(f"HICARD summary: {sscc_names[0]} peak RSS {r['peak_kb'] / 1024:,.0f} MB vs Bytewax "
-              f"{bw['peak_kb'] / 1024 if bw else float('nan'):,.0f} MB ({ratio(r['peak_kb'], bw.get('peak_kb'))}), "
-              f"{r['rate']:,.0f} keys/s = {ratio(r['rate'], bw.get('rate'))} Bytewax")
+        print(
+            f"HICARD summary: {sscc_names[0]} peak RSS {r['peak_kb'] / 1024:,.0f} MB vs Bytewax "
+            f"{bw['peak_kb'] / 1024 if bw else float('nan'):,.0f} MB ({ratio(r['peak_kb'], bw.get('peak_kb'))}), "
+            f"{r['rate']:,.0f} keys/s = {ratio(r['rate'], bw.get('rate'))} Bytewax"
+        )
     else:
         print("HICARD summary: sscc not runnable in this build")
-    for failure in failures:
-        print(f"MISMATCH {failure}", file=sys.stderr)
-    sys.exit(1 if failures else 0)
+    finish(failures)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,13 @@ Targets: sscc >= 5x Bytewax and >= 1x the Python loop. Numbers vary run to run o
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from _sscc_run import NotRunnable, Project, column, ratio
+from _sscc_run import NotRunnable, Project, arguments, column, finish, ratio
 
 PIPELINES = Path(__file__).resolve().parent / "pipelines"
 VARIANTS = {"arrow-row": "wc_arrow.yaml", "value": "wc_value.yaml"}
@@ -92,10 +90,7 @@ def check(name: str, got: dict, want: Counter, failures: list[str]) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=2_000_000, help="words (default 2,000,000)")
-    ap.add_argument("--bytewax-batch", type=int, default=4096, help="TestingSource batch size (default 4096)")
-    args = ap.parse_args()
+    args = arguments(__doc__, 2_000_000, "words").parse_args()
     lines = sentences(args.n)
     want = Counter(w for line in lines for w in line.split())
     words = sum(want.values())
@@ -115,7 +110,9 @@ def main() -> None:
     else:
         if check("bytewax", got, want, failures):
             rates["bytewax"] = words / seconds
-            print(f"bytewax 0.21:         {rates['bytewax']:>12,.0f} words/s ({seconds:.2f} s, 1 worker, in memory)")
+            print(
+                f"bytewax 0.21:         {rates['bytewax']:>12,.0f} words/s ({seconds:.2f} s, 1 worker, in memory)"
+            )
 
     with tempfile.TemporaryDirectory() as tmp:
         for variant, file in VARIANTS.items():
@@ -127,11 +124,15 @@ def main() -> None:
                 continue
             if check(name, got, want, failures):
                 rates[name] = words / seconds
-                print(f"{name + ':':<21} {rates[name]:>12,.0f} words/s ({seconds:.2f} s, store to store, durable)")
+                print(
+                    f"{name + ':':<21} {rates[name]:>12,.0f} words/s ({seconds:.2f} s, store to store, durable)"
+                )
 
     for name in (n for n in rates if n.startswith("sscc")):
-        print(f"{name}: {ratio(rates[name], rates.get('bytewax'))} Bytewax (target >= 5x), "
-              f"{ratio(rates[name], rates.get('python'))} the Python loop (target >= 1x)")
+        print(
+            f"{name}: {ratio(rates[name], rates.get('bytewax'))} Bytewax (target >= 5x), "
+            f"{ratio(rates[name], rates.get('python'))} the Python loop (target >= 1x)"
+        )
     main_name = next((n for n in ("sscc (arrow-row)", "sscc (value)") if n in rates), None)
     summary = (
         f"WC summary: {main_name} {rates[main_name]:,.0f} words/s = {ratio(rates[main_name], rates.get('bytewax'))} "
@@ -140,9 +141,7 @@ def main() -> None:
         else "WC summary: sscc not runnable in this build"
     )
     print(summary)
-    for failure in failures:
-        print(f"MISMATCH {failure}", file=sys.stderr)
-    sys.exit(1 if failures else 0)
+    finish(failures)
 
 
 if __name__ == "__main__":

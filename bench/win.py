@@ -26,10 +26,8 @@ runnable (exit 0).
 
 from __future__ import annotations
 
-import argparse
 import heapq
 import random
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -37,7 +35,7 @@ from pathlib import Path
 
 import orjson
 
-from _sscc_run import NotRunnable, Project, ratio
+from _sscc_run import NotRunnable, Project, arguments, finish, ratio
 
 PIPELINE = Path(__file__).resolve().parent / "pipelines" / "win.yaml"
 SENSORS = 100
@@ -107,7 +105,9 @@ class WindowRef:
     def _close(self, start: int) -> None:
         end = start + self.d
         self.flushes += 1
-        self.rows.extend((sensor, start, end, c, total) for sensor, (c, total) in self.open.pop(start).items())
+        self.rows.extend(
+            (sensor, start, end, c, total) for sensor, (c, total) in self.open.pop(start).items()
+        )
 
 
 def python_loop(lines: list[bytes]) -> tuple[float, dict[str, WindowRef]]:
@@ -156,10 +156,19 @@ def bytewax_run(lines: list[bytes], batch: int) -> tuple[float, dict[str, tuple[
         windower = (
             win.TumblingWindower(length=timedelta(milliseconds=d), align_to=epoch)
             if d == s
-            else win.SlidingWindower(length=timedelta(milliseconds=d), offset=timedelta(milliseconds=s), align_to=epoch)
+            else win.SlidingWindower(
+                length=timedelta(milliseconds=d), offset=timedelta(milliseconds=s), align_to=epoch
+            )
         )
         out = win.fold_window(
-            name, stream, clock, windower, lambda: [0, 0.0], folder, lambda a, b: [a[0] + b[0], a[1] + b[1]], ordered=False
+            name,
+            stream,
+            clock,
+            windower,
+            lambda: [0, 0.0],
+            folder,
+            lambda a, b: [a[0] + b[0], a[1] + b[1]],
+            ordered=False,
         )
         sinks[name] = ([], [])
         op.output(f"{name}-down", out.down, TestingSink(sinks[name][0]))
@@ -184,7 +193,9 @@ def sscc_run(lines: list[bytes], tmp: Path) -> tuple[float, dict[str, tuple[list
         results = {}
         for name in WINDOWS:
             flushes = project.consume(store, f"{name}-stats")
-            rows = [(r["sensor"], r["start"], r["end"], r["count"], r["sum"]) for flush in flushes for r in flush]
+            rows = [
+                (r["sensor"], r["start"], r["end"], r["count"], r["sum"]) for flush in flushes for r in flush
+            ]
             dead = project.dead_letters(store, name)
             late = [x for x in dead if x.get("kind") == "late"]
             results[name] = (rows, len(flushes), len(late), [x for x in dead if x.get("kind") != "late"])
@@ -204,10 +215,7 @@ def compare(system: str, name: str, rows: list[Row], ref: WindowRef, failures: l
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=1_000_000, help="events (default 1,000,000)")
-    ap.add_argument("--bytewax-batch", type=int, default=4096, help="TestingSource batch size (default 4096)")
-    args = ap.parse_args()
+    args = arguments(__doc__, 1_000_000, "events").parse_args()
     lines = events(args.n)
     failures: list[str] = []
     rates: dict[str, float] = {}
@@ -217,7 +225,9 @@ def main() -> None:
     print(f"WIN: {args.n:,} events, {SENSORS} sensors, grace {GRACE_MS / 1000:g} s")
     for name, ref in refs.items():
         d, s = WINDOWS[name]
-        print(f"  {name} {d // 1000} s / {s // 1000} s: {ref.flushes:,} windows, {len(ref.rows):,} results, {ref.late:,} late events")
+        print(
+            f"  {name} {d // 1000} s / {s // 1000} s: {ref.flushes:,} windows, {len(ref.rows):,} results, {ref.late:,} late events"
+        )
     print(f"python loop (reference): {rates['python']:>10,.0f} events/s ({seconds:.2f} s, in memory)")
 
     try:
@@ -231,10 +241,14 @@ def main() -> None:
             d, s = WINDOWS[name]  # Bytewax reports a late record once per window containing it
             if late_pairs != refs[name].late * (d // s):
                 ok = False
-                failures.append(f"bytewax {name}: {late_pairs:,} late (record, window) pairs, expected {refs[name].late * (d // s):,}")
+                failures.append(
+                    f"bytewax {name}: {late_pairs:,} late (record, window) pairs, expected {refs[name].late * (d // s):,}"
+                )
         if ok:
             rates["bytewax"] = args.n / seconds
-            print(f"bytewax 0.21 fold_window: {rates['bytewax']:>9,.0f} events/s ({seconds:.2f} s, 1 worker, in memory)")
+            print(
+                f"bytewax 0.21 fold_window: {rates['bytewax']:>9,.0f} events/s ({seconds:.2f} s, 1 worker, in memory)"
+            )
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -247,22 +261,30 @@ def main() -> None:
                 ok &= compare("sscc", name, rows, refs[name], failures)
                 if flushes != refs[name].flushes:
                     ok = False
-                    failures.append(f"sscc {name}: {flushes:,} flush records, expected one per window: {refs[name].flushes:,}")
+                    failures.append(
+                        f"sscc {name}: {flushes:,} flush records, expected one per window: {refs[name].flushes:,}"
+                    )
                 if late != refs[name].late or other:
                     ok = False
-                    failures.append(f"sscc {name}: {late:,} late dead letters (expected {refs[name].late:,}), other dead letters: {other[:2]}")
+                    failures.append(
+                        f"sscc {name}: {late:,} late dead letters (expected {refs[name].late:,}), other dead letters: {other[:2]}"
+                    )
             if ok:
                 rates["sscc"] = args.n / seconds
-                print(f"sscc:                    {rates['sscc']:>10,.0f} events/s ({seconds:.2f} s, store to store, durable)")
+                print(
+                    f"sscc:                    {rates['sscc']:>10,.0f} events/s ({seconds:.2f} s, store to store, durable)"
+                )
 
     if "sscc" in rates:
-        print(f"WIN summary: sscc {rates['sscc']:,.0f} events/s = {ratio(rates['sscc'], rates.get('bytewax'))} Bytewax "
-              f"(target >= 10x), {ratio(rates['sscc'], rates['python'])} the Python loop")
+        print(
+            f"WIN summary: sscc {rates['sscc']:,.0f} events/s = {ratio(rates['sscc'], rates.get('bytewax'))} Bytewax "
+            f"(target >= 10x), {ratio(rates['sscc'], rates['python'])} the Python loop"
+        )
     else:
-        print(f"WIN summary: sscc not runnable in this build; Python loop = {ratio(rates['python'], rates.get('bytewax'))} Bytewax")
-    for failure in failures:
-        print(f"MISMATCH {failure}", file=sys.stderr)
-    sys.exit(1 if failures else 0)
+        print(
+            f"WIN summary: sscc not runnable in this build; Python loop = {ratio(rates['python'], rates.get('bytewax'))} Bytewax"
+        )
+    finish(failures)
 
 
 if __name__ == "__main__":
