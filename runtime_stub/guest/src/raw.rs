@@ -79,19 +79,26 @@ fn shown(bytes: &[u8]) -> String {
 /// produce` and `fluvio produce` send for a typed line, and what `consume` shows. Decoding also
 /// takes exactly `size_of` bytes that are not decimal text as a big-endian number (SDF-FORMAT.md
 /// §2.3), so a binary producer still works; text wins when both readings exist (`b"12"` as u16).
+/// Integers and floats decode alike; this is the `from_raw` of both (they differ in `to_raw`).
+macro_rules! number_from_raw {
+    ($t:ty) => {
+        fn from_raw(bytes: &[u8]) -> Result<Self, Failure> {
+            if let Some(v) = text(bytes).and_then(|s| s.parse::<$t>().ok()) {
+                return Ok(v);
+            }
+            let array = bytes.try_into().map_err(|_| Failure::decode(format!(
+                "raw {}: expected a decimal number or {} big-endian bytes, got {}",
+                stringify!($t), std::mem::size_of::<$t>(), shown(bytes)
+            )))?;
+            Ok(<$t>::from_be_bytes(array))
+        }
+    };
+}
+
 macro_rules! raw_integer {
     ($($t:ty),*) => {$(
         impl Raw for $t {
-            fn from_raw(bytes: &[u8]) -> Result<Self, Failure> {
-                if let Some(v) = text(bytes).and_then(|s| s.parse::<$t>().ok()) {
-                    return Ok(v);
-                }
-                let array = bytes.try_into().map_err(|_| Failure::decode(format!(
-                    "raw {}: expected a decimal number or {} big-endian bytes, got {}",
-                    stringify!($t), std::mem::size_of::<$t>(), shown(bytes)
-                )))?;
-                Ok(<$t>::from_be_bytes(array))
-            }
+            number_from_raw!($t);
             fn to_raw(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(self.to_string().as_bytes());
             }
@@ -106,16 +113,7 @@ raw_integer!(u8, u16, u32, u64, i8, i16, i32, i64);
 macro_rules! raw_float {
     ($($t:ty),*) => {$(
         impl Raw for $t {
-            fn from_raw(bytes: &[u8]) -> Result<Self, Failure> {
-                if let Some(v) = text(bytes).and_then(|s| s.parse::<$t>().ok()) {
-                    return Ok(v);
-                }
-                let array = bytes.try_into().map_err(|_| Failure::decode(format!(
-                    "raw {}: expected a decimal number or {} big-endian bytes, got {}",
-                    stringify!($t), std::mem::size_of::<$t>(), shown(bytes)
-                )))?;
-                Ok(<$t>::from_be_bytes(array))
-            }
+            number_from_raw!($t);
             fn to_raw(&self, out: &mut Vec<u8>) {
                 if self.is_finite() {
                     float_text(*self, out);
