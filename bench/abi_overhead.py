@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import struct
 import sys
 import tempfile
 import time
@@ -27,7 +26,8 @@ sys.path[:0] = [str(ROOT / "runtime_stub"), str(ROOT / "tests" / "runtime")]
 import orjson  # noqa: E402
 import runtime_build  # noqa: E402
 from sscc_runtime import fastcall, frames, service  # noqa: E402
-from sscc_runtime.backend import Output, Position  # noqa: E402
+from _baseline import HEADER, NO_KEY, fill, store_to_store  # noqa: E402
+from sscc_runtime.backend import Output  # noqa: E402
 from sscc_runtime.loop import Loop  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 from sscc_runtime.wasm_host import Guest  # noqa: E402
@@ -69,18 +69,6 @@ def order(i: int) -> bytes:
     )
 
 
-def fill(db: Path, records: int, batch: int) -> None:
-    with Store(db) as store:
-        store.ensure_topic("orders")
-        for start in range(0, records, batch):
-            n = min(batch, records - start)
-            store.append(
-                "orders",
-                0,
-                *frames.build([(None, order(i), i) for i in range(start, start + n)]),
-            )
-
-
 def fused(
     db: Path, wasm: Path, batch: int, timeout_ms: int, run: int
 ) -> tuple[float, int]:
@@ -107,60 +95,45 @@ def fused(
         return time.perf_counter() - start, counters.records_out
 
 
-HEADER = struct.Struct("<IqqI")
-
-
 def python_loop(db: Path, batch: int, run: int) -> tuple[float, int]:
     """The same work per record in Python: unframe, orjson decode, filter, map, encode, frame."""
-    loads, dumps, pack, unpack = (
-        orjson.loads,
-        orjson.dumps,
-        HEADER.pack,
-        HEADER.unpack_from,
-    )
-    produced = 0
-    with Store(db) as store:
-        name, sink = f"py-{run}", f"py-{run}-totals"
-        store.ensure_topic(sink)
-        position = 0
-        store.commit(positions=[Position(name, "orders", 0, None, 0)])
-        start = time.perf_counter()
-        while True:
-            got = store.read("orders", 0, position, batch)
-            if not got.count:
-                break
-            data, pos, end, out, n = got.data, 0, len(got.data), [], 0
-            offset = got.base_offset
-            while pos < end:
-                frame_len, ts, _, key_len = unpack(data, pos)
-                body = pos + 24
-                value = (
-                    data[body : pos + 4 + frame_len]
-                    if key_len == 0xFFFFFFFF
-                    else data[body + key_len : pos + 4 + frame_len]
-                )
-                o = loads(value)
-                if o["qty"] > 0:
-                    encoded = dumps(
-                        {
-                            "id": o["id"],
-                            "item": o["item"],
-                            "total": o["qty"] * o["price"],
-                        }
-                    )
-                    out.append(pack(20 + len(encoded), ts, offset, 0xFFFFFFFF))
-                    out.append(encoded)
-                    n += 1
-                pos += 4 + frame_len
-                offset += 1
-            new = got.base_offset + got.count
-            store.commit(
-                [Output(sink, 0, b"".join(out), n)],
-                [Position(name, "orders", 0, position, new)],
+    sink = f"py-{run}-totals"
+
+    def work(data: bytes, offset: int) -> tuple[list[Output], int, int]:
+        # locals, not closure cells: the per-record loop below is what is measured
+        loads, dumps, pack, unpack = (
+            orjson.loads,
+            orjson.dumps,
+            HEADER.pack,
+            HEADER.unpack_from,
+        )
+        pos, end, out, n = 0, len(data), [], 0
+        while pos < end:
+            frame_len, ts, _, key_len = unpack(data, pos)
+            body = pos + 24
+            value = (
+                data[body : pos + 4 + frame_len]
+                if key_len == NO_KEY
+                else data[body + key_len : pos + 4 + frame_len]
             )
-            position = new
-            produced += n
-        return time.perf_counter() - start, produced
+            o = loads(value)
+            if o["qty"] > 0:
+                encoded = dumps(
+                    {
+                        "id": o["id"],
+                        "item": o["item"],
+                        "total": o["qty"] * o["price"],
+                    }
+                )
+                out.append(pack(20 + len(encoded), ts, offset, NO_KEY))
+                out.append(encoded)
+                n += 1
+            pos += 4 + frame_len
+            offset += 1
+        return [Output(sink, 0, b"".join(out), n)], n, 0
+
+    seconds, produced, _ = store_to_store(db, batch, f"py-{run}", [sink], work)
+    return seconds, produced
 
 
 def guest_only(db: Path, wasm: Path, batch: int) -> float:
@@ -204,7 +177,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         start = time.perf_counter()
-        fill(db, args.records, args.batch)
+        fill(db, args.records, args.batch, order)
         print(
             f"\n{args.records:,} orders in {args.batch}-record batches (filled in {time.perf_counter() - start:.1f} s)"
         )

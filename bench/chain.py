@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import struct
 import subprocess
 import sys
 import tempfile
@@ -31,28 +30,19 @@ sys.path[:0] = [str(ROOT / "runtime_stub"), str(ROOT / "tests" / "runtime")]
 import orjson  # noqa: E402
 import runtime_build  # noqa: E402
 from sscc_runtime import frames, service  # noqa: E402
-from sscc_runtime.backend import Output, Position  # noqa: E402
+from _baseline import HEADER, NO_KEY, fill, store_to_store  # noqa: E402
+from sscc_runtime.backend import Output  # noqa: E402
 from sscc_runtime.loop import Loop  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "order-totals" / "dataflow.yaml"
 U32 = 2**32
-HEADER = struct.Struct("<IqqI")  # frame_len, timestamp, origin, key_len (docs/abi.md §1)
-NO_KEY = 0xFFFFFFFF
 
 
 def order(i: int) -> bytes:
     """One order; a fifth have qty 0 (filtered out); every 10,007th is rejected by the map."""
     qty = 5000 if i % 10_007 == 0 else i % 5
     return b'{"id":%d,"item":"item-%d","qty":%d,"price":%d.25}' % (i, i % 1000, qty, i % 97)
-
-
-def fill(db: Path, records: int, batch: int) -> None:
-    with Store(db) as store:
-        store.ensure_topic("orders")
-        for start in range(0, records, batch):
-            n = min(batch, records - start)
-            store.append("orders", 0, *frames.build([(None, order(i), i) for i in range(start, start + n)]))
 
 
 def compile_project(out: Path, *flags: str) -> dict:
@@ -98,54 +88,40 @@ def compiled(db: Path, description: dict, batch: int, label: str) -> tuple[float
 def python_loop(db: Path, batch: int, label: str) -> tuple[float, int, int]:
     """The same work per record in Python: unframe, orjson decode, check the types the Rust
     structs would (u64 id, u32 qty, f64 price), filter, price or dead-letter, encode, frame."""
-    loads, dumps, pack, unpack = orjson.loads, orjson.dumps, HEADER.pack, HEADER.unpack_from
-    name, sink, dead_topic = f"py-{label}", f"py-{label}-totals", f"py-{label}.dead-letters"
-    produced = dead_count = 0
-    with Store(db) as store:
-        store.ensure_topic(sink)
-        store.ensure_topic(dead_topic)
-        position = 0
-        store.commit(positions=[Position(name, "orders", 0, None, 0)])
-        start = time.perf_counter()
-        while True:
-            got = store.read("orders", 0, position, batch)
-            if not got.count:
-                break
-            data, pos, end, out, n = got.data, 0, len(got.data), [], 0
-            dead, offset = [], got.base_offset
-            while pos < end:
-                frame_len, ts, _, key_len = unpack(data, pos)
-                body = pos + 24
-                value = data[body : pos + 4 + frame_len] if key_len == NO_KEY else data[body + key_len : pos + 4 + frame_len]
-                try:
-                    o = loads(value)
-                    qty, oid, item, price = o["qty"], o["id"], o["item"], float(o["price"])
-                    if not (type(qty) is int and 0 <= qty < U32 and type(oid) is int and oid >= 0 and type(item) is str):
-                        raise ValueError("schema")
-                except (ValueError, KeyError, TypeError) as exc:
-                    dead.append((None, dumps({"kind": "decode", "reason": str(exc), "offset": offset}), ts))
-                else:
-                    if qty > 0:
-                        if qty > 1000:
-                            dead.append(
-                                (None, dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset}), ts)
-                            )
-                        else:
-                            encoded = dumps({"id": oid, "item": item, "total": qty * price})
-                            out.append(pack(20 + len(encoded), ts, offset, NO_KEY))
-                            out.append(encoded)
-                            n += 1
-                pos += 4 + frame_len
-                offset += 1
-            new = got.base_offset + got.count
-            outputs = [Output(sink, 0, b"".join(out), n)]
-            if dead:
-                outputs.append(Output(dead_topic, 0, *frames.build(dead)))
-            store.commit(outputs, [Position(name, "orders", 0, position, new)])
-            position = new
-            produced += n
-            dead_count += len(dead)
-        return time.perf_counter() - start, produced, dead_count
+    sink, dead_topic = f"py-{label}-totals", f"py-{label}.dead-letters"
+
+    def work(data: bytes, offset: int) -> tuple[list[Output], int, int]:
+        # locals, not closure cells: the per-record loop below is what is measured
+        loads, dumps, pack, unpack = orjson.loads, orjson.dumps, HEADER.pack, HEADER.unpack_from
+        pos, end, out, n, dead = 0, len(data), [], 0, []
+        while pos < end:
+            frame_len, ts, _, key_len = unpack(data, pos)
+            body = pos + 24
+            value = data[body : pos + 4 + frame_len] if key_len == NO_KEY else data[body + key_len : pos + 4 + frame_len]
+            try:
+                o = loads(value)
+                qty, oid, item, price = o["qty"], o["id"], o["item"], float(o["price"])
+                if not (type(qty) is int and 0 <= qty < U32 and type(oid) is int and oid >= 0 and type(item) is str):
+                    raise ValueError("schema")
+            except (ValueError, KeyError, TypeError) as exc:
+                dead.append((None, dumps({"kind": "decode", "reason": str(exc), "offset": offset}), ts))
+            else:
+                if qty > 0:
+                    if qty > 1000:
+                        dead.append((None, dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset}), ts))
+                    else:
+                        encoded = dumps({"id": oid, "item": item, "total": qty * price})
+                        out.append(pack(20 + len(encoded), ts, offset, NO_KEY))
+                        out.append(encoded)
+                        n += 1
+            pos += 4 + frame_len
+            offset += 1
+        outputs = [Output(sink, 0, b"".join(out), n)]
+        if dead:
+            outputs.append(Output(dead_topic, 0, *frames.build(dead)))
+        return outputs, n, len(dead)
+
+    return store_to_store(db, batch, f"py-{label}", [sink, dead_topic], work)
 
 
 def main() -> None:
@@ -169,7 +145,7 @@ def main() -> None:
         )
         db = tmp / "bench.db"
         start = time.perf_counter()
-        fill(db, args.records, args.batch)
+        fill(db, args.records, args.batch, order)
         print(f"{args.records:,} orders in {args.batch}-record batches (filled in {time.perf_counter() - start:.1f} s)")
 
         runs: dict[str, list] = {"fused": [], "unfused": [], "python": []}
