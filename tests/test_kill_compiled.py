@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
+from kill_harness import Command, compile_project, kill_9_and_restart
 
 sys.path[:0] = [os.path.join(ROOT, "runtime_stub"), os.path.join(ROOT, "tests", "runtime")]
 
-import runtime_build  # noqa: E402
 from sscc_runtime import frames  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
@@ -52,27 +48,14 @@ def order(i: int) -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    reason = runtime_build.missing_toolchain()
-    if reason:
-        pytest.skip(reason)
-    out = tmp_path_factory.mktemp("compiled") / "order-totals"
-    proc = subprocess.run(["sscc", "compile", str(EXAMPLE), "-o", str(out)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return compile_project(EXAMPLE, tmp_path_factory.mktemp("compiled") / "order-totals")
 
 
-def app(project: Path, *args: str, **popen) -> subprocess.Popen:
-    """`python -m order_totals ARGS` inside the emitted project, as a user would run it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", PACKAGE, *args],
-        cwd=project,
-        env=dict(os.environ, PYTHONPATH=str(project)),
-        stderr=subprocess.PIPE,
-        **popen,
-    )
+def app(project: Path, *args: str) -> Command:
+    return Command.emitted(project, PACKAGE, *args)
 
 
-def run_until_idle(project: Path, store: Path) -> subprocess.Popen:
+def run_until_idle(project: Path, store: Path) -> Command:
     return app(project, "run", "--store", str(store), "--until-idle", "--quiet")
 
 
@@ -85,21 +68,8 @@ def store(project, tmp_path) -> Path:
     empty.write_text("")
     where = tmp_path / "store"
     for topic, path in ((SOURCE, lines), (SINK, empty)):  # unkeyed lines go round-robin
-        proc = app(
-            project,
-            "topic",
-            "produce",
-            topic,
-            "--store",
-            str(where),
-            "--file",
-            str(path),
-            "--partitions",
-            str(PARTITIONS),
-            "--quiet",
-        )
-        assert proc.wait(120) == 0, proc.stderr.read().decode()
-        proc.stderr.close()
+        app(project, "topic", "produce", topic, "--store", str(where), "--file", str(path),
+            "--partitions", str(PARTITIONS), "--quiet").run(120)  # fmt: skip
     return where
 
 
@@ -128,9 +98,7 @@ def committed(db: Store) -> int:
 def test_kill_9_at_random_moments_neither_loses_nor_duplicates(project, store, tmp_path):
     reference = tmp_path / "reference"
     shutil.copytree(store, reference)
-    proc = run_until_idle(project, reference)
-    assert proc.wait(300) == 0, proc.stderr.read().decode()
-    proc.stderr.close()
+    run_until_idle(project, reference).run(300)
     expected_sinks, expected_dead = snapshot(reference)
     bad = sum(1 for i in range(RECORDS) if i % 997 == 0 or i % 1511 == 0 or i % 1999 == 0)
     letters = [d for p in range(PARTITIONS) for d in expected_dead[p]]
@@ -139,29 +107,11 @@ def test_kill_9_at_random_moments_neither_loses_nor_duplicates(project, store, t
 
     # The first kill lands during start-up; the others once a random amount of work is
     # committed, plus a few random milliseconds, so they fall anywhere in a batch or a commit.
-    rng = random.Random(int(os.environ.get("SSCC_CRASH_SEED", "31337")))
-    targets = [0] + sorted(rng.sample(range(5_000, RECORDS - 20_000), KILLS - 1))
-    seen = []
-    watch = Store(store / "store.db")  # reads positions beside the runner (WAL)
-    try:
-        for target in targets:
-            proc = run_until_idle(project, store)
-            if target == 0:
-                time.sleep(rng.uniform(0.0, 0.3))
-            else:
-                while committed(watch) < target and proc.poll() is None:
-                    time.sleep(0.002)
-                time.sleep(rng.uniform(0.0, 0.005))
-            assert proc.poll() is None, "the run finished before it could be killed"
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            proc.stderr.close()
-            seen.append(committed(watch))
-    finally:
-        watch.close()
-    proc = run_until_idle(project, store)
-    assert proc.wait(300) == 0, proc.stderr.read().decode()
-    proc.stderr.close()
+    seen = kill_9_and_restart(
+        run_until_idle(project, store),
+        store_db=store / "store.db", progress=committed,
+        kills=KILLS, after=(5_000, RECORDS - 20_000), seed=31337,
+    ).seen  # fmt: skip
 
     got_sinks, got_dead = snapshot(store)
     for p in range(PARTITIONS):

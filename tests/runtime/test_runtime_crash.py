@@ -7,13 +7,13 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from kill_harness import Command, kill_9_and_restart
 from runtime_fixtures import fixture_wasm  # noqa: F401
 
 from sscc_runtime import frames, service
@@ -72,22 +72,10 @@ def workload(tmp_path, fixture_wasm):
     return db, desc
 
 
-def start(db, desc, *extra):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sscc_runtime",
-            "run",
-            str(desc),
-            "--store",
-            str(db),
-            "--quiet",
-            *extra,
-        ],
-        env=dict(os.environ, PYTHONPATH=RUNTIME),
-        stderr=subprocess.PIPE,
-    )
+def runtime(db, desc, *extra) -> Command:
+    """`python -m sscc_runtime run DESC --store DB --quiet EXTRA`, the runtime on its own."""
+    argv = [sys.executable, "-m", "sscc_runtime", "run", str(desc), "--store", str(db), "--quiet", *extra]
+    return Command(argv, env=dict(os.environ, PYTHONPATH=RUNTIME))
 
 
 def snapshot(db):
@@ -115,8 +103,7 @@ def reference(db, desc, tmp_path):
     clean = tmp_path / "reference.db"
     shutil.copy(db, clean)
     began = time.monotonic()
-    proc = start(clean, desc, "--until-idle")
-    assert proc.wait(120) == 0, proc.stderr.read().decode()
+    runtime(clean, desc, "--until-idle").run(120)
     return snapshot(clean), time.monotonic() - began
 
 
@@ -135,26 +122,10 @@ def test_kill_9_at_random_moments_neither_loses_nor_duplicates(workload, tmp_pat
 
     # One kill during start-up, then kills once random amounts of work are committed, each
     # delayed by a few random milliseconds more so they land anywhere in a batch or a commit.
-    rng = random.Random(int(os.environ.get("SSCC_CRASH_SEED", "2024")))
-    targets = [0] + sorted(rng.sample(range(1_000, RECORDS - 10_000), 6))
-    seen = []
-    watch = Store(db)  # reads positions without blocking the runner (WAL)
-    for target in targets:
-        proc = start(db, desc, "--until-idle")
-        if target == 0:
-            time.sleep(rng.uniform(0.0, 0.3))
-        else:
-            while committed(watch) < target and proc.poll() is None:
-                time.sleep(0.002)
-            time.sleep(rng.uniform(0.0, 0.005))
-        assert proc.poll() is None, "the run finished before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        proc.stderr.close()
-        seen.append(committed(watch))
-    watch.close()
-    proc = start(db, desc, "--until-idle")
-    assert proc.wait(120) == 0, proc.stderr.read().decode()
+    seen = kill_9_and_restart(
+        runtime(db, desc, "--until-idle"), store_db=db, progress=committed,
+        kills=7, after=(1_000, RECORDS - 10_000), seed=2024, final_timeout=120,
+    ).seen  # fmt: skip
 
     assert snapshot(db) == expected
     assert len(seen) >= 6 and all(0 < n < RECORDS for n in seen[1:])
@@ -163,7 +134,7 @@ def test_kill_9_at_random_moments_neither_loses_nor_duplicates(workload, tmp_pat
 def test_sigterm_stops_cleanly_after_a_commit(workload, tmp_path):
     db, desc = workload
     (sinks, dead, ends), _ = reference(db, desc, tmp_path)
-    proc = start(db, desc)  # no --until-idle: runs until told to stop
+    proc = runtime(db, desc).start()  # no --until-idle: runs until told to stop
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0

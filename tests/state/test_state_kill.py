@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from kill_harness import Command, compile_project, kill_9_and_restart
 
 sys.path[:0] = [os.path.join(ROOT, "runtime_stub"), os.path.join(ROOT, "tests", "runtime")]
 
-import runtime_build  # noqa: E402
 from sscc_runtime import statelog  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
@@ -49,23 +46,13 @@ def lines() -> list[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    reason = runtime_build.missing_toolchain()
-    if reason:
-        pytest.skip(reason)
-    out = tmp_path_factory.mktemp("compiled") / "word-count-state"
-    proc = subprocess.run(["sscc", "compile", str(PIPELINE), "-o", str(out)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
+    out = compile_project(PIPELINE, tmp_path_factory.mktemp("compiled") / "word-count-state")
     assert f"python -m {PACKAGE} state show count-per-word" in (out / "README.md").read_text()
     return out
 
 
-def app(project: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", PACKAGE, *args],
-        cwd=project,
-        env=dict(os.environ, PYTHONPATH=str(project)),
-        stderr=subprocess.PIPE,
-    )
+def app(project: Path, *args: str) -> Command:
+    return Command.emitted(project, PACKAGE, *args)
 
 
 def committed(db: Store) -> int:
@@ -77,34 +64,14 @@ def test_kill_9_keeps_the_state_exactly_once(project, tmp_path):
     source = tmp_path / "sentences.txt"
     source.write_text("".join(line + "\n" for line in text))
     store = tmp_path / "store"
-    proc = app(project, "topic", "produce", SOURCE, "--store", str(store), "--file", str(source),
-               "--partitions", str(PARTITIONS), "--quiet")
-    assert proc.wait(120) == 0, proc.stderr.read().decode()
-    proc.stderr.close()
+    app(project, "topic", "produce", SOURCE, "--store", str(store), "--file", str(source),
+        "--partitions", str(PARTITIONS), "--quiet").run(120)
 
-    rng = random.Random(int(os.environ.get("SSCC_CRASH_SEED", "4242")))
-    targets = [0] + sorted(rng.sample(range(3_000, SENTENCES - 10_000), KILLS - 1))
-    seen = []
-    watch = Store(store / "store.db")
-    try:
-        for target in targets:
-            proc = app(project, "run", "--store", str(store), "--until-idle", "--quiet")
-            if target == 0:
-                time.sleep(rng.uniform(0.0, 0.3))
-            else:
-                while committed(watch) < target and proc.poll() is None:
-                    time.sleep(0.002)
-                time.sleep(rng.uniform(0.0, 0.005))
-            assert proc.poll() is None, "the run finished before it could be killed"
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            proc.stderr.close()
-            seen.append(committed(watch))
-    finally:
-        watch.close()
-    proc = app(project, "run", "--store", str(store), "--until-idle", "--quiet")
-    assert proc.wait(300) == 0, proc.stderr.read().decode()
-    proc.stderr.close()
+    seen = kill_9_and_restart(
+        app(project, "run", "--store", str(store), "--until-idle", "--quiet"),
+        store_db=store / "store.db", progress=committed,
+        kills=KILLS, after=(3_000, SENTENCES - 10_000), seed=4242,
+    ).seen  # fmt: skip
 
     # A trap costs the sentence (split -> key -> count run as one stage): none of its words count.
     counted = Counter(w.lower() for line in text if "boom" not in line.split() for w in line.split())
