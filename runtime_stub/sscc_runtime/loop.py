@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from . import deadletter, frames, statelog
+from . import deadletter, frames, statelog, statesql
 from .backend import Output, Position, TopicBackend, starting_offset
 from .service import Service, Source, Stage
 from .wasm_host import Guest
@@ -78,6 +78,33 @@ class ServiceRunner:
                 guest.states = len(service.states)
                 guest.committed_state = self._committed_state
                 guest.restore()
+        self._mirror = self._start_mirror() if service.sql else None
+
+    def _start_mirror(self) -> statesql.Mirror:
+        """The SQL mirror of the service's states and `from:` references, loaded from their
+        committed changelogs (docs/state-design.md §5)."""
+        states = (*self.service.states, *self.service.refs)
+        mirror = statesql.Mirror(statesql.Table(st.name, st.kind, st.columns) for st in states)
+        self._read_upto: dict[str, int] = {}  # reference changelog -> offset read up to
+        for state in self.service.states:
+            mirror.apply(state.name, statelog.read_all(self.store, state.changelog))
+        for ref in self.service.refs:
+            self.store.ensure_topic(ref.changelog, 1)
+            self._read_upto[ref.changelog] = self.store.bounds(ref.changelog, 0)[0]
+        for guest in self._guests.values():
+            guest.sql = mirror.query
+        self._mirror = mirror
+        self._refresh_refs()
+        return mirror
+
+    def _refresh_refs(self) -> None:
+        """What the owners of the `from:` references committed since the last batch."""
+        for ref in self.service.refs:
+            data, self._read_upto[ref.changelog] = statelog.read_from(
+                self.store, ref.changelog, self._read_upto[ref.changelog]
+            )
+            if data:
+                self._mirror.apply(ref.name, data)
 
     def _committed_state(self) -> dict[int, bytes]:
         """Every state's committed change records, for loading into a fresh instance."""
@@ -147,6 +174,8 @@ class ServiceRunner:
         dead: list[tuple] = []
         changes: dict[int, list[tuple[bytes, int]]] = {}
         chain = source.stages + service.stages
+        if self._mirror is not None:
+            self._refresh_refs()
         data, count, base = self._run(
             chain, batch.data, batch.count, batch.base_offset, where, dead, changes
         )
@@ -157,10 +186,11 @@ class ServiceRunner:
             self.counters.records_out += n
         for index, parts in sorted(changes.items()):
             # Same commit as the outputs and the position: state and input move together.
-            changelog = service.states[index].changelog
-            outputs.append(
-                Output(changelog, 0, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
-            )
+            state = service.states[index]
+            records = b"".join(p[0] for p in parts)
+            outputs.append(Output(state.changelog, 0, records, sum(p[1] for p in parts)))
+            if self._mirror is not None:
+                self._mirror.apply(state.name, records)
         if dead:
             # Source-offset order, whatever stage each failed in (as a fused chain gives it).
             dead.sort(key=lambda letter: letter[3])

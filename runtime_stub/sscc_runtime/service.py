@@ -45,10 +45,14 @@ class Sink:
 
 @dataclass(frozen=True)
 class State:
-    """A keyed value state the service's module keeps resident; durable as `changelog`."""
+    """A keyed state the service's module keeps resident (durable as `changelog`), or a `from:`
+    reference to another service's (then `changelog` is the owner's). `columns` are its SQL
+    table's columns after `_key`: (name, SQLite type)."""
 
     name: str
     changelog: str
+    kind: str = "value"  # value | arrow-row
+    columns: tuple[tuple[str, str], ...] = (("value", "TEXT"),)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class Service:
     limits: Limits
     batch_records: int
     states: tuple[State, ...] = ()  # index i = the guest's state number i
+    refs: tuple[State, ...] = ()  # `from:` references (read-only, through sql())
+    sql: bool = False  # the module calls the host's sql(): keep an SQL mirror of states and refs
 
 
 def load(data: dict, base_dir: str | Path = ".") -> list[Service]:
@@ -94,6 +100,8 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             "limits",
             "batch_records",
             "states",
+            "refs",
+            "sql",
         },
         where,
     )
@@ -155,18 +163,29 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             ),
         ),
         batch_records=_count(data.get("batch_records", 4096), f"{where}.batch_records"),
-        states=tuple(
-            State(
-                name=_string(st, "name", f"{where}.states[{i}]"),
-                changelog=(
-                    _string(st, "changelog", f"{where}.states[{i}]")
-                    if "changelog" in st
-                    else f"{name}.{st['name']}.changelog"
-                ),
-            )
-            for i, st in enumerate(_entries(data, "states", where, {"name", "changelog"}))
-        ),
+        states=_states(data, "states", name, where),
+        refs=_states(data, "refs", name, where),
+        sql=data.get("sql", False) is True,
     )
+
+
+def _states(data: dict, field: str, service: str, where: str) -> tuple[State, ...]:
+    out = []
+    for i, st in enumerate(_entries(data, field, where, {"name", "changelog", "kind", "columns"})):
+        at = f"{where}.{field}[{i}]"
+        name = _string(st, "name", at)
+        columns = _expect(st.get("columns", [["value", "TEXT"]]), list, f"{at}.columns")
+        if not all(isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c) for c in columns):
+            raise DescriptionError(f"{at}.columns: expected [name, type] pairs")
+        out.append(
+            State(
+                name=name,
+                changelog=_string(st, "changelog", at) if "changelog" in st else f"{service}.{name}.changelog",
+                kind=_string(st, "kind", at) if "kind" in st else "value",
+                columns=tuple((c[0], c[1]) for c in columns),
+            )
+        )
+    return tuple(out)
 
 
 def _stages(items: Any, base_dir: Path, where: str) -> tuple[Stage, ...]:

@@ -27,15 +27,20 @@ def changelog(service: str, state: str) -> str:
 
 def read_all(store: TopicBackend, topic: str, partition: int = 0) -> bytes:
     """The changelog's committed records, framed, oldest first."""
-    first, end = store.bounds(topic, partition)
-    parts, offset = [], first
+    return read_from(store, topic, store.bounds(topic, partition)[0], partition)[0]
+
+
+def read_from(store: TopicBackend, topic: str, offset: int, partition: int = 0) -> tuple[bytes, int]:
+    """The committed records from `offset` on, framed, and the offset after them."""
+    end = store.bounds(topic, partition)[1]
+    parts = []
     while offset < end:
         batch = store.read(topic, partition, offset, _CHUNK)
         if batch.count == 0:
             break
         parts.append(batch.data)
         offset = batch.base_offset + batch.count
-    return b"".join(parts)
+    return b"".join(parts), offset
 
 
 GLOBAL = (-(2**63), 2**63 - 1)  # the window of state outside windows: (i64::MIN, i64::MAX)

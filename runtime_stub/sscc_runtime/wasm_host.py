@@ -21,6 +21,7 @@ import wasmtime
 
 from . import fastcall, frames
 from .fastcall import GuestFault
+from .statesql import SqlError
 
 ABI_VERSION = 1
 TICK_MS = 10
@@ -29,6 +30,8 @@ NO_RECORD = 0xFFFFFFFF
 _CONTROL = struct.Struct("<14Iq")
 _ERROR_HEAD = struct.Struct("<IIqII")
 KINDS = {1: "decode", 2: "operator", 3: "encode"}
+# The only imports a stage module may have: `sql()` (docs/state-design.md §5).
+HOST_IMPORTS = {("sscc", "sql"), ("sscc", "sql_result")}
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,11 @@ def load_module(path: str | Path, interruptible: bool = True) -> wasmtime.Module
     key = (Path(path).resolve(), interruptible)
     if key not in _MODULES:
         module = wasmtime.Module.from_file(engine(interruptible), str(key[0]))
-        if module.imports:
-            names = ", ".join(f"{i.module}.{i.name}" for i in module.imports)
+        foreign = [i for i in module.imports if (i.module, i.name) not in HOST_IMPORTS]
+        if foreign:
+            names = ", ".join(f"{i.module}.{i.name}" for i in foreign)
             raise GuestFault(
-                f"{key[0].name} imports {names}; stage modules must be self-contained"
+                f"{key[0].name} imports {names}; stage modules may import only sscc.sql"
             )
         _MODULES[key] = module
     return _MODULES[key]
@@ -125,13 +129,16 @@ class _Trapped(Exception):
 class _Instance:
     """One instance in its own Store (limits and deadline are per store)."""
 
-    def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool):
+    def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool, sql=None):
         self._limits, self._fast = limits, fast
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
         self._arm()
+        # sql(query text) -> result bytes, raising SqlError; None = no tables here
+        self._sql, self._pending = sql, b""
         try:
-            exports = wasmtime.Instance(self._store, module, []).exports(self._store)
+            imports = [self._host_func(i.name) for i in module.imports]
+            exports = wasmtime.Instance(self._store, module, imports).exports(self._store)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             raise GuestFault(f"cannot instantiate the module: {exc}") from exc
         missing = {"memory", "sscc_abi_version", "sscc_control", "sscc_reserve"} - set(
@@ -159,6 +166,34 @@ class _Instance:
             else None
         )
         self.states = 0  # how many state slots of the change table the host reads
+
+    def _host_func(self, name: str) -> wasmtime.Func:
+        i32 = wasmtime.ValType.i32()
+        if name == "sql":
+            ty = wasmtime.FuncType([i32, i32], [i32])
+            return wasmtime.Func(self._store, ty, self._host_sql)
+        return wasmtime.Func(self._store, wasmtime.FuncType([i32], []), self._host_sql_result)
+
+    def _host_sql(self, ptr: int, length: int) -> int:
+        """`sscc.sql`: run the query, keep the result pending; its length, or -(len) - 1 for an
+        error message. Never raises (an exception here would trap the guest)."""
+        try:
+            self._memory.refresh()
+            query = self._memory.read(ptr & 0xFFFFFFFF, length & 0xFFFFFFFF).decode("utf-8", "replace")
+            if self._sql is None:
+                raise SqlError("this service has no state tables to query")
+            self._pending = self._sql(query)
+            return len(self._pending)
+        except SqlError as exc:
+            self._pending = str(exc).encode()
+        except Exception as exc:  # a host bug: the record fails with the reason, the run goes on
+            self._pending = f"internal error in the host's sql(): {exc!r}".encode()
+        return -len(self._pending) - 1
+
+    def _host_sql_result(self, dst: int) -> None:
+        self._memory.refresh()
+        self._memory.write(dst & 0xFFFFFFFF, self._pending)
+        self._pending = b""
 
     def load_state(self, index: int, data: bytes) -> None:
         """Replay change records into the resident state `index` (sscc_state_load)."""
@@ -298,7 +333,14 @@ class Guest:
         # state from (index -> change records); set by the run loop before the first batch.
         self.states = 0
         self.committed_state = None
-        self._instance = _Instance(self._module, limits, fast)
+        # The SQL mirror's query function for `sql()` (set by the run loop when the module uses it).
+        self.sql = None
+        self._instance = _Instance(self._module, limits, fast, self._query)
+
+    def _query(self, text: str) -> bytes:
+        if self.sql is None:
+            raise SqlError("this service has no state tables to query")
+        return self.sql(text)
 
     def restore(self) -> None:
         """Load the committed state into the current instance (start-up)."""
@@ -349,7 +391,7 @@ class Guest:
             keep(trapped.salvaged)
             # The trapped instance's state may be torn: a fresh one gets the committed state
             # plus the changes of this batch's records that completed (docs/state-design.md §3).
-            self._instance = _Instance(self._module, self.limits, self._fast)
+            self._instance = _Instance(self._module, self.limits, self._fast, self._query)
             self._fresh(self._instance, changes)
             errors.append(trapped.error._replace(index=trapped.error.index + shift))
             done = trapped.error.index + 1

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "split-sentence" / "dataflow.yaml"
-STATEFUL = Path(__file__).resolve().parent / "stateful.yaml"
+UNRUNNABLE = Path(__file__).resolve().parent / "unrunnable.yaml"  # a schedule source: E220
 
 # Runs a module of an emitted project with sscc made unimportable, so a project that leans on
 # the compiler in any way fails loudly. argv: [module, *args].

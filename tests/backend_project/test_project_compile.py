@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from project_helpers import EXAMPLE, STATEFUL, copy_example, need_toolchain, sscc, tree
+from project_helpers import EXAMPLE, UNRUNNABLE, copy_example, need_toolchain, sscc, tree
 
 
 @pytest.fixture(scope="module")
@@ -170,16 +170,15 @@ def test_stale_files_are_removed_and_foreign_files_kept(tmp_path):
     assert tree(tmp_path / "fresh") == expected
 
 
-def test_stateful_service_is_E220_at_the_service(tmp_path):
-    proc = sscc("compile", STATEFUL, "-o", tmp_path / "out")
+def test_a_service_the_runtime_cannot_run_is_E220_at_the_service(tmp_path):
+    proc = sscc("compile", UNRUNNABLE, "-o", tmp_path / "out")
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     errors = re.findall(r"^(.+?):(\d+):(\d+): error\[(E\d+)\]: (.*)$", proc.stderr, re.M)
     assert errors and all(e[3] == "E220" for e in errors)
-    assert {(e[1], e[2]) for e in errors} == {("6", "3")}, "the service `count-words` at line 6"
-    # Keyed value states compile (tests/state); arrow-row states do not yet.
-    assert any("arrow-row" in e[4] for e in errors) and any("remember-word" in e[4] for e in errors)
-    assert "6 |   count-words:" in proc.stderr
+    assert {(e[1], e[2]) for e in errors} == {("8", "3")}, "the service `count-words` at line 8"
+    assert any("`every-minute` is a schedule source" in e[4] for e in errors)
+    assert "8 |   count-words:" in proc.stderr
     assert not (tmp_path / "out").exists(), "nothing is written"
 
 

@@ -125,12 +125,12 @@ def test_without_fusion_the_partition_steps_are_stages_of_their_own(tmp_path):
     assert p.stages[-1].output == p.stages[-1].input
 
 
-def test_arrow_row_states_are_reported_not_planned(tmp_path):
-    (p,) = plans(tmp_path, """\
+def test_arrow_row_states_are_planned_and_from_references_pair_with_their_owner(tmp_path):
+    owner, reader = plans(tmp_path, """\
   s:
     sources: [{type: topic, id: a}]
     states:
-      row:
+      row-state:
         type: keyed-state
         properties: {key: {type: string}, value: {type: arrow-row, properties: {n: {type: u32}}}}
     partition:
@@ -139,11 +139,20 @@ def test_arrow_row_states_are_reported_not_planned(tmp_path):
           fn key_of(s: String) -> Result<String> { Ok(s) }
       update-state:
         run: |
-          fn bump(s: String) -> Result<()> { let mut r = row(); r.n += 1; r.update()?; Ok(()) }
+          fn bump(s: String) -> Result<()> { let mut r = row_state(); r.n += 1; r.update()?; Ok(()) }
+  r:
+    sources: [{type: topic, id: a}]
+    states:
+      row-state: {from: s.row-state}
+    transforms:
+      - operator: map
+        run: |
+          fn look(s: String) -> Result<String> { let df = sql("select * from row_state")?; Ok(s) }
 """)
-    assert not p.runnable and p.stages == ()
-    assert any("arrow-row" in r for r in p.unsupported)
-    assert any("`bump` uses state" in r for r in p.unsupported)
+    assert owner.runnable and reader.runnable, (owner.unsupported, reader.unsupported)
+    assert [(st.name, st.kind) for st in owner.states] == [("row-state", "arrow-row")] and owner.refs == ()
+    assert reader.states == ()
+    assert [(ref.name, held.id) for ref, held in reader.refs] == [("row-state", "s.row-state")]
 
 
 @pytest.mark.parametrize("optimize", [True, False])

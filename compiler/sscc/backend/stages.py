@@ -20,13 +20,15 @@ pass through untouched. A stage whose first member is a Decode reads topic bytes
 whose last member is an Encode writes topic bytes. Both sides of this module (the Rust code
 generator and the project emitter) rely on exactly this.
 
-A service with keyed *value* states (no window) runs its partition region too: `assign-key` and
-`update-state` are stages like the others (AssignKey sets the record's key, UpdateState runs the
-user's function against the guest-resident state and emits nothing). `ServicePlan.states` lists the
-service's own value states; state `i` is index `i` of the guest's change table (docs/state-design.md).
+A service with keyed states (value or arrow-row; no window) runs its partition region too:
+`assign-key` and `update-state` are stages like the others (AssignKey sets the record's key,
+UpdateState runs the user's function against the guest-resident state and emits nothing).
+`ServicePlan.states` lists the service's own states; state `i` is index `i` of the guest's change
+table (docs/state-design.md). `ServicePlan.refs` lists its `from:` references (read-only; `sql()`
+reads them from the host's mirror of the owner's changelog), each paired with the owner's state.
 
-Services the runtime cannot run yet (windows, arrow-row or `from:` states, schedules, Python or
-imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
+Services the runtime cannot run yet (windows, schedules, Python or imported functions) get
+`unsupported` reasons instead of stages; `sscc compile` reports them as errors.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from typing import Optional
 from ..ir.nodes import IR, AssignKey, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source, State, UpdateState
 
 STATELESS = (Decode, Encode, Map, Filter, FilterMap, FlatMap)
-PARTITION = (AssignKey, UpdateState)  # runnable when the service's states are all value states
+PARTITION = (AssignKey, UpdateState)
+OWN_KINDS = ("value", "arrow-row")  # the kinds of state a service can own and run
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,8 @@ class ServicePlan:
     sinks: tuple[Sink, ...]  # the description's sinks[], in this order
     stages: tuple[Stage, ...]  # run order: per source, then service, then per sink
     unsupported: tuple[str, ...] = ()  # why this service cannot run yet; empty = runnable
-    states: tuple[State, ...] = ()  # own keyed value states; the index is the guest's state number
+    states: tuple[State, ...] = ()  # own keyed states; the index is the guest's state number
+    refs: tuple[tuple[State, State], ...] = ()  # (the `from:` reference, the owner's state)
 
     @property
     def runnable(self) -> bool:
@@ -101,8 +105,10 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
     nodes = ir.nodes_of_service(service)
     sources = tuple(n for n in nodes if isinstance(n, Source))
     sinks = tuple(n for n in nodes if isinstance(n, Sink))
-    states = tuple(st for st in ir.states if st.service == service)
-    unsupported = tuple(_unsupported(nodes, sources, states))
+    states = tuple(st for st in ir.states if st.service == service and st.kind != "ref")
+    by_id = {st.id: st for st in ir.states}
+    refs = tuple((st, by_id[st.ref]) for st in ir.states if st.service == service and st.kind == "ref" and st.ref in by_id)
+    unsupported = tuple(_unsupported(nodes, sources, states, refs))
     if unsupported:
         return ServicePlan(service, sources, sinks, (), unsupported)
     reach_src = _reaching(ir, sources, forward=True)
@@ -135,7 +141,7 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
         ins, outs = _joined_ends(ir, n) if n.id.startswith(JOINED) else (ir.in_edges(n.id), ir.out_edges(n.id))
         # A stage ending in update-state emits nothing: its "output" edge is its last step's input.
         stages.append(Stage(i, n, ins[0], outs[0] if outs else _last_input(n, ins[0]), place, endpoint))
-    return ServicePlan(service, sources, sinks, tuple(stages), states=states)
+    return ServicePlan(service, sources, sinks, tuple(stages), states=states, refs=refs)
 
 
 JOINED = "joined:"  # id prefix of a stage made by _join_partition
@@ -210,14 +216,20 @@ def _last_input(n: Node, stage_input: Edge) -> Edge:
 MAX_STATES = 16  # the guest's change table (runtime_stub/guest/src/state.rs)
 
 
-def _unsupported(nodes: list[Node], sources: tuple[Source, ...], states: tuple[State, ...] = ()) -> list[str]:
+def _unsupported(
+    nodes: list[Node], sources: tuple[Source, ...], states: tuple[State, ...] = (), refs: tuple[tuple[State, State], ...] = ()
+) -> list[str]:
     out: list[str] = []
     for st in states:
-        if st.kind != "value":
-            out.append(f"state `{st.name}` is a{'n' if st.kind[0] in 'aeiou' else ''} {st.kind} state; only keyed value states run so far")
+        if st.kind not in OWN_KINDS:
+            out.append(f"state `{st.name}` is a{'n' if st.kind[0] in 'aeiou' else ''} {st.kind} state; only keyed value and arrow-row states run")
+    for ref, owner in refs:
+        if owner.kind not in OWN_KINDS:
+            out.append(f"state `{ref.name}` refers to `{owner.id}`, a {owner.kind} state, which does not run")
     if len(states) > MAX_STATES:
         out.append(f"the service has {len(states)} states; at most {MAX_STATES} run")
-    value_ids = {st.id for st in states if st.kind == "value"}
+    own_ids = {st.id for st in states if st.kind in OWN_KINDS}
+    readable = own_ids | {owner.id for _, owner in refs}
     for n in nodes:
         if isinstance(n, (Source, Sink)):
             if isinstance(n, Source) and n.endpoint != "topic":
@@ -226,19 +238,19 @@ def _unsupported(nodes: list[Node], sources: tuple[Source, ...], states: tuple[S
         members = n.nodes if isinstance(n, Fused) else (n,)
         for m in members:
             if isinstance(m, PARTITION):
-                unknown = [x for x in (*m.states_read, *m.states_written) if x not in value_ids]
+                unknown = [x for x in (*m.states_read, *m.states_written) if x not in own_ids]
                 if m.language != "rust":
                     out.append(f"`{m.function}` is {m.language} code; only inline Rust operators are compiled")
                 elif unknown:
-                    out.append(f"`{m.function}` uses state `{unknown[0]}`, which is not a value state of this service")
+                    out.append(f"`{m.function}` uses state `{unknown[0]}`, which is not a keyed state of this service")
             elif not isinstance(m, STATELESS):
                 article = "an" if m.op[0] in "aeiou" else "a"
-                out.append(f"`{member_name(m)}` is {article} {m.op} operator; stateful services (partition, window, state) do not run yet")
+                out.append(f"`{member_name(m)}` is {article} {m.op} operator; windowed services do not run yet")
             elif isinstance(m, FnNode) and m.language != "rust":
                 what = "an imported package function" if m.language == "wasm-import" else f"{m.language} code"
                 out.append(f"`{m.function}` is {what}; only inline Rust operators are compiled")
-            elif isinstance(m, FnNode) and any(x not in value_ids for x in (*m.states_read, *m.states_written)):
-                out.append(f"`{m.function}` uses state; stateful services do not run yet")
+            elif isinstance(m, FnNode) and any(x not in readable for x in m.states_read):
+                out.append(f"`{m.function}` reads a state that is neither this service's nor a `from:` reference")
     if not sources:
         out.append("the service has no source")
     return out

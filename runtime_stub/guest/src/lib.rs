@@ -30,6 +30,8 @@ use std::fmt::Display;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod raw;
+#[cfg(feature = "json")]
+pub mod sql;
 pub mod state;
 
 /// Bumped on any incompatible change of frames, control block, exports or error entries.

@@ -13,6 +13,9 @@ from typing import Optional
 
 from ... import ast as A
 from ...ir.nodes import IR, Source, Topic
+from ...ir.types import ArrowRow, Prim
+from ..rust.codegen import uses_sql
+from ..rust.types import PRIMITIVES
 from ..stages import ServicePlan, Stage
 from .names import module_file
 
@@ -74,7 +77,35 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             "stages": stages(plan.stages_at("service"), module),
             "sinks": sinks,
         }
-        if plan.states:  # keyed value states, in the guest's state order
-            entry["states"] = [{"name": st.name, "changelog": f"{plan.name}.{st.name}.changelog"} for st in plan.states]
+        if plan.states:  # keyed states, in the guest's state order
+            entry["states"] = [_state(st, st) for st in plan.states]
+        if plan.refs:  # `from:` references: the owner's changelog, read into the SQL mirror
+            entry["refs"] = [_state(ref, owner) for ref, owner in plan.refs]
+        if uses_sql(ir, plan):
+            entry["sql"] = True
         services.append(entry)
     return {"format": FORMAT, "services": services}
+
+
+def _state(st, owner) -> dict:
+    """A state as the runtime sees it: its changelog, and its SQL table's columns (`_key` first)."""
+    if isinstance(owner.value, ArrowRow):
+        columns = [[c.name, _sql_type(c.type)] for c in owner.value.columns]
+    else:
+        columns = [["value", _sql_type(owner.value)]]
+    return {
+        "name": st.name,
+        "changelog": f"{owner.service}.{owner.name}.changelog",
+        "kind": owner.kind,
+        "columns": columns,
+    }
+
+
+def _sql_type(t) -> str:
+    """The SQLite column type of a state column: numbers keep their kind, the rest is text."""
+    rust = PRIMITIVES.get(t.name) if isinstance(t, Prim) else None
+    if rust in ("f32", "f64"):
+        return "REAL"
+    if rust in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "bool"):
+        return "INTEGER"
+    return "TEXT"

@@ -67,7 +67,7 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
                 "E220",
                 service.span,
                 f"service `{plan.name}` cannot be compiled yet: {reason}",
-                "sscc compiles services of map, filter, filter-map, flat-map and, with keyed value states,"
+                "sscc compiles services of map, filter, filter-map, flat-map and, with keyed value and arrow-row states,"
                 " assign-key and update-state in inline Rust so far; `sscc check` and `sscc ir` accept this pipeline",
             )
     if fe.diags.has_errors:

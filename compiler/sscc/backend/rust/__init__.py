@@ -21,7 +21,7 @@ from ..stages import ServicePlan
 from . import toolchain as tc
 from .build import BuildResult, Message, build, cache_root
 from .codegen import Crate, GenerateProblem, Region, cargo_version, generate
-from .wasm_imports import imports
+from .wasm_imports import foreign_imports
 
 __all__ = ["Crate", "generate_crate", "build_service", "cache_root"]
 
@@ -72,7 +72,7 @@ def build_service(
         return None
     try:
         result = build(crate, found, cache_dir)
-        foreign = imports(result.wasm) if result.wasm is not None else []
+        foreign = foreign_imports(result.wasm) if result.wasm is not None else []
     except (OSError, ValueError) as e:  # an unwritable cache, a full disk, a damaged cached module
         diags.error(
             "E207",
@@ -88,7 +88,7 @@ def build_service(
                 "E206",
                 where,
                 f"the wasm module of service `{plan.name}` imports {', '.join(foreign[:4])}{' ...' if len(foreign) > 4 else ''}; "
-                "stage modules must import nothing",
+                "stage modules may import only the host's `sql()`",
                 f"a dependency was built for a JavaScript host (wasm-bindgen); dependencies: {deps}. "
                 "Turn its JavaScript features off (`default_features: false` and only the features you need)",
             )

@@ -25,7 +25,7 @@ from ...ast import snake
 from ...ir.nodes import IR, AssignKey, Code, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
 from ...syntax import RustFn, RustType, SyntaxProblem, operator_function, parse_functions, unwrap_result
 from ..stages import ServicePlan, Stage, member_name
-from .types import RAW_TYPES, TypeProblem, TypeWriter
+from .types import RAW_TYPES, TypeProblem, TypeWriter, field_name, type_name
 
 GUEST_DIR = "guest"  # where the glue crate's sources sit inside a generated crate
 LIB_NAME = "sscc_service"  # the cdylib's name: target/<triple>/release/sscc_service.wasm
@@ -118,7 +118,7 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
         wrapper = ["use super::*;"] + _wrapper(m.fn)
         regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += wrapper + ["}", ""]
-    lines += _state_code(plan, writer)
+    lines += _state_code(plan, writer, uses_sql(ir, plan))
     lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
     for code in stage_code:
         lines += code + [""]
@@ -281,19 +281,45 @@ def _package_name(service: str) -> str:
 # ---------------------------------------------------------------------------- state accessors
 
 
+def uses_sql(ir: IR, plan: ServicePlan) -> bool:
+    """Whether the service's code calls `sql(...)` (then the module imports the host's `sql`)."""
+    if plan.refs:
+        return True
+    codes = {m.code for stage in plan.stages for m in stage.members if isinstance(m, FnNode)}
+    return any(re.search(r"\bsql\s*\(", ir.code_by_id(c).text) for c in codes if ir.code_by_id(c) is not None)
+
+
 def state_fn(name: str) -> str:
     """The accessor SDF code calls for a state: `count-per-word` -> `count_per_word()`."""
     return snake(name).replace("-", "_")
 
 
-def _state_code(plan: ServicePlan, writer: TypeWriter) -> list[str]:
-    """Per state: its resident maps (window -> key text -> value), the accessor SDF code calls,
-    and `sscc_state_load`, which replays change records into them."""
+def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[str]:
+    """Per state: its resident maps (window -> key text -> value or row), the accessor SDF code
+    calls, and `sscc_state_load`, which replays change records into them. Per `from:` reference:
+    an accessor whose only use is `.sql(...)`. `sql()` itself when the code calls it."""
+    lines = []
+    if uses_sql:
+        lines += [
+            "// ---------------------------------------------------------------- sql",
+            "",
+            "pub use sscc_guest::sql::{Col, DataFrame, Rows};",
+            "/// `sql(\"select ...\")` in SDF code: runs on the host over the state tables in scope.",
+            "pub fn sql(query: &str) -> Result<DataFrame> { sscc_guest::sql::query(query) }",
+            "",
+        ]
+    for ref, owner in plan.refs:
+        lines += _ref_handle(ref, owner)
     if not plan.states:
-        return []
-    lines = ["// ---------------------------------------------------------------- states", ""]
+        return lines
+    lines += ["// ---------------------------------------------------------------- states", ""]
     loads = []
     for i, st in enumerate(plan.states):
+        if st.kind == "arrow-row":
+            row, decl = _row_struct(st, writer)
+            lines += decl + _state_maps(i, st.name, row) + _row_handle(i, st.name, row, uses_sql)
+            loads.append(_load_arm(i, row))
+            continue
         try:
             v = writer.rust(st.value, "Inline")
         except TypeProblem as e:
@@ -313,6 +339,80 @@ def _state_code(plan: ServicePlan, writer: TypeWriter) -> list[str]:
         "",
     ]
     return lines
+
+
+def _row_struct(st, writer: TypeWriter) -> tuple[str, list[str]]:
+    """The Rust struct of an arrow-row state's columns; JSON (change records, the SQL mirror) uses
+    the column names the YAML declares (`pu-location-id`)."""
+    name = writer.fresh(type_name(st.name) + "Row")
+    fields = []
+    for col in st.value.columns:
+        try:
+            rust = writer.rust(col.type, name + type_name(col.name))
+        except TypeProblem as e:
+            raise GenerateProblem(f"column `{col.name}` of state `{st.name}` holds {e}") from None
+        if col.optional:
+            rust = f"Option<{rust}>"
+        fields += [f"    #[serde(rename = \"{col.name}\")]", f"    pub {field_name(col.name)}: {rust},"]
+    decl = [
+        f"/// A row of state `{st.name}` (arrow-row).",
+        "#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]",
+        "#[serde(default)]",
+        f"pub struct {name} {{",
+        *fields,
+        "}",
+    ]
+    return name, decl
+
+
+def _row_handle(i: int, name: str, row: str, uses_sql: bool) -> list[str]:
+    """An arrow-row state's handle: the current key's row (fields through Deref), `update()` and
+    `delete()` writing the change; `clone()` is the current window's table."""
+    fn, handle = state_fn(name), f"SsccState{i}"
+    sql = [f"    pub fn sql(&self, query: &str) -> Result<DataFrame> {{ sql(query) }}"] if uses_sql else []
+    return [
+        f"/// `{fn}()` in SDF code: the current key's row (a default row for a new key).",
+        f"pub struct {handle} {{ key: String, row: {row} }}",
+        f"pub fn {fn}() -> {handle} {{",
+        "    let key = sscc_guest::state::key();",
+        f"    let row = sscc_state_{i}().get(&key).cloned().unwrap_or_default();",
+        f"    {handle} {{ key, row }}",
+        "}",
+        f"impl std::ops::Deref for {handle} {{ type Target = {row}; fn deref(&self) -> &{row} {{ &self.row }} }}",
+        f"impl std::ops::DerefMut for {handle} {{ fn deref_mut(&mut self) -> &mut {row} {{ &mut self.row }} }}",
+        f"impl {handle} {{",
+        "    /// Stores the row under the current key.",
+        "    pub fn update(&self) -> Result<()> {",
+        "        let json = serde_json::to_vec(&self.row)?;",
+        f"        sscc_state_{i}().insert(self.key.clone(), self.row.clone());",
+        f"        sscc_guest::state::log_upsert({i}, &self.key, &json);",
+        "        Ok(())",
+        "    }",
+        "    /// Removes the current key's row.",
+        "    pub fn delete(&self) -> Result<()> {",
+        f"        if sscc_state_{i}().remove(&self.key).is_some() {{ sscc_guest::state::log_delete({i}, &self.key); }}",
+        "        Ok(())",
+        "    }",
+        "    /// Every key of the current window with its row, in key order.",
+        f"    pub fn clone(&self) -> std::collections::BTreeMap<String, {row}> {{",
+        f"        sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect()",
+        "    }",
+        *sql,
+        "}",
+        "",
+    ]
+
+
+def _ref_handle(ref, owner) -> list[str]:
+    """A `from:` reference: read-only, through `sql()` over the host's mirror of the owner's state."""
+    fn, handle = state_fn(ref.name), "SsccRef" + type_name(ref.name)
+    return [
+        f"/// `{fn}()` in SDF code: `from: {owner.id}`, read through `.sql(...)`.",
+        f"pub struct {handle};",
+        f"pub fn {fn}() -> {handle} {{ {handle} }}",
+        f"impl {handle} {{ pub fn sql(&self, query: &str) -> Result<DataFrame> {{ sql(query) }} }}",
+        "",
+    ]
 
 
 def _state_maps(i: int, name: str, v: str) -> list[str]:

@@ -125,6 +125,10 @@ class TypeWriter:
             raise TypeProblem("an unknown type (the checker could not type this edge)")
         raise TypeProblem(f"a {t.kind} type")
 
+    def fresh(self, name: str) -> str:
+        """`name`, or `name2`, `name3`... if a declared type already has it."""
+        return self._fresh(name)
+
     def _fresh(self, name: str) -> str:
         out, n = name, 2
         while out in self._taken:

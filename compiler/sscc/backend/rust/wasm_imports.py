@@ -1,11 +1,19 @@
 """The imports a wasm module declares, read from its binary import section (no compilation).
 
-Stage modules must import nothing (docs/abi.md §2); a dependency built for wasm32 with
-wasm-bindgen (chrono's default `wasmbind`, js-sys, getrandom's `js`) leaves imports the runtime
-would refuse, so the backend checks every module it builds.
+Stage modules import nothing but the host's `sql()` (docs/abi.md §2, `HOST_IMPORTS`); a
+dependency built for wasm32 with wasm-bindgen (chrono's default `wasmbind`, js-sys, getrandom's
+`js`) leaves imports the runtime would refuse, so the backend checks every module it builds.
 """
 
 from __future__ import annotations
+
+# What the runtime links (runtime_stub/sscc_runtime/wasm_host.py): `sql()` and its result copy.
+HOST_IMPORTS = ("sscc.sql", "sscc.sql_result")
+
+
+def foreign_imports(wasm: bytes) -> list[str]:
+    """The imports the runtime cannot satisfy."""
+    return [i for i in imports(wasm) if i not in HOST_IMPORTS]
 
 
 def imports(wasm: bytes) -> list[str]:

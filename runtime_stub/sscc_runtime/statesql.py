@@ -1,0 +1,167 @@
+"""The SQL mirror: state tables in an in-memory SQLite database, for `sql()` in inline code
+(docs/state-design.md §5) and the `sql "select ..."` inspection command.
+
+One table per state in scope (the service's own states and its `from:` references), named as SDF
+names them: the state name with `-` -> `_` (`count_per_word`), plus a view under the hyphenated
+name that early 0.5 code queries (`` `count-per-word` ``). Columns: `_key TEXT PRIMARY KEY`, then
+the declared columns under their YAML names (arrow-row), or `value` (value state).
+
+Rows come from change records (statelog): the run loop applies each batch's changes of the
+service's own states and, at the start of each batch, what the owners of its references have
+committed since. So a reader sees the owner's last committed batch. The table shows the global
+window; a windowed state's rows are kept per window and `scope(window)` puts one window's rows
+in the table (a flush of that window).
+
+SQLite, not Polars as in SDF: the same results on every corpus query, no extra dependency. Its
+dialect differences (dynamic typing, integer `/`) are listed in docs/state-design.md §5.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from . import frames
+from .statelog import GLOBAL, Window
+
+MIN_SQLITE = (3, 39, 0)  # FULL OUTER JOIN (corpus: primitives/sql/join)
+
+
+class SqlError(Exception):
+    """A query that SQLite refused; the message goes back to the guest as the `sql()` error."""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # the state's name as the service declares it (`count-per-word`)
+    kind: str  # value | arrow-row
+    columns: tuple[tuple[str, str], ...]  # after `_key`: (name, SQLite type)
+
+
+def table_name(state: str) -> str:
+    return state.replace("-", "_")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Mirror:
+    def __init__(self, tables: Iterable[Table]):
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise RuntimeError(
+                f"SQLite {sqlite3.sqlite_version} is too old for sql(); "
+                f"{'.'.join(map(str, MIN_SQLITE))} or newer is needed"
+            )
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._tables: dict[str, Table] = {}
+        # Rows of windows other than the table's current scope: name -> window -> key -> row
+        self._windows: dict[str, dict[Window, dict[str, tuple]]] = {}
+        self._scope: Window = GLOBAL
+        self._dirty: set[str] = set()  # tables to reload from `_windows` before the next query
+        for table in tables:
+            self.add(table)
+
+    def add(self, table: Table) -> None:
+        if table.name in self._tables:
+            return
+        self._tables[table.name] = table
+        self._windows[table.name] = {}
+        name = table_name(table.name)
+        cols = ", ".join(f"{_quote(c)} {t}" for c, t in table.columns)
+        self._db.execute(f"CREATE TABLE {_quote(name)} (_key TEXT PRIMARY KEY, {cols})")
+        if name != table.name:
+            self._db.execute(f"CREATE VIEW {_quote(table.name)} AS SELECT * FROM {_quote(name)}")
+
+    def apply(self, state: str, data: bytes) -> None:
+        """Apply framed change records of `state` (its changelog's format) to the mirror."""
+        table = self._tables[state]
+        windows = self._windows[state]
+        upserts: dict[str, tuple] = {}
+        deletes: set[str] = set()
+        for record in frames.iter_records(data):
+            window = (record.timestamp, record.origin)
+            op = record.value[:1]
+            if op == b"C":
+                windows.pop(window, None)
+                if window == self._scope:
+                    self._dirty.add(state)
+                continue
+            key = (record.key or b"").decode("utf-8", "replace")
+            rows = windows.setdefault(window, {})
+            if op == b"U":
+                rows[key] = row = (key, *self._row(table, json.loads(record.value[1:])))
+                if window == self._scope:
+                    upserts[key] = row
+                    deletes.discard(key)
+            elif op == b"D":
+                rows.pop(key, None)
+                if window == self._scope:
+                    upserts.pop(key, None)
+                    deletes.add(key)
+        if state in self._dirty or not (upserts or deletes):
+            return  # a reload before the next query covers it
+        name = _quote(table_name(state))
+        marks = ", ".join("?" * (len(table.columns) + 1))
+        self._db.execute("BEGIN")
+        self._db.executemany(f"DELETE FROM {name} WHERE _key = ?", ((k,) for k in deletes))
+        self._db.executemany(f"INSERT OR REPLACE INTO {name} VALUES ({marks})", upserts.values())
+        self._db.execute("COMMIT")
+
+    def scope(self, window: Window) -> None:
+        """Show `window`'s rows in every table (a flush runs with its window in scope)."""
+        if window != self._scope:
+            self._scope = window
+            self._dirty.update(self._tables)
+
+    def query(self, sql: str) -> bytes:
+        """Run a query; the result as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
+        self._sync()
+        try:
+            cursor = self._db.execute(sql)
+            columns = [d[0] for d in cursor.description or ()]
+            rows = cursor.fetchall()
+        except sqlite3.Error as e:
+            raise SqlError(str(e)) from None
+        rows = [[_plain(v) for v in row] for row in rows]
+        return json.dumps({"columns": columns, "rows": rows}, separators=(",", ":")).encode()
+
+    def tables(self) -> list[str]:
+        return [table_name(t) for t in self._tables]
+
+    def _sync(self) -> None:
+        """Reload the tables whose scoped rows changed since the last query."""
+        for state in sorted(self._dirty):
+            table = self._tables[state]
+            name = _quote(table_name(state))
+            rows = self._windows[state].get(self._scope, {})
+            marks = ", ".join("?" * (len(table.columns) + 1))
+            self._db.execute("BEGIN")
+            self._db.execute(f"DELETE FROM {name}")
+            self._db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows.values())
+            self._db.execute("COMMIT")
+        self._dirty.clear()
+
+    @staticmethod
+    def _row(table: Table, value: Any) -> tuple:
+        if table.kind == "value":
+            return (_cell(value),)
+        if not isinstance(value, dict):
+            value = {}
+        return tuple(_cell(value.get(c)) for c, _ in table.columns)
+
+
+def _cell(v: Any) -> Any:
+    """A JSON value as an SQLite cell: numbers, text and null as they are, bools as 0/1, the rest as
+    JSON text."""
+    if v is None or isinstance(v, (int, float, str)):
+        return v
+    return json.dumps(v, separators=(",", ":"))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v
