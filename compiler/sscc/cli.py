@@ -277,31 +277,22 @@ def run_cmd(file, store, until_idle, quiet, no_opt, no_pass, strict):
     os.execve(sys.executable, argv, env)
 
 
-@main.command(
-    "topic",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
-    add_help_option=False,
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@_guard
-def topic_cmd(args):
-    """Produce, consume or list topics of the embedded store: `sscc topic COMMAND --help`."""
-    # The same code as an emitted project's `python -m NAME topic ...` (runtime_stub/sscc_runtime/app.py).
-    from .runtime_stub.sscc_runtime import app
+def _app_command(name: str, doc: str):
+    """`sscc NAME ...` runs the emitted project's `python -m PROJECT NAME ...` code
+    (runtime_stub/sscc_runtime/app.py) on the embedded store, so both behave the same."""
 
-    sys.exit(app.main(["topic", *args], prog="sscc"))
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    @_guard
+    def command(args):
+        from .runtime_stub.sscc_runtime import app
+
+        sys.exit(app.main([name, *args], prog="sscc"))
+
+    command.__doc__ = doc
+    settings = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+    return main.command(name, context_settings=settings, add_help_option=False)(command)
 
 
-@main.command(
-    "state",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
-    add_help_option=False,
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@_guard
-def state_cmd(args):
-    """Inspect the keyed states of the embedded store: `sscc state list|show --help`."""
-    # The same code as an emitted project's `python -m NAME state ...` (runtime_stub/sscc_runtime/app.py).
-    from .runtime_stub.sscc_runtime import app
-
-    sys.exit(app.main(["state", *args], prog="sscc"))
+topic_cmd = _app_command("topic", "Produce, consume or list topics of the embedded store: `sscc topic COMMAND --help`.")
+state_cmd = _app_command("state", "Inspect the keyed states of the embedded store: `sscc state list|show --help`.")
+sql_cmd = _app_command("sql", 'Query the state tables of the embedded store: `sscc sql "select ..." [--store DIR]`.')

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from . import frames, service, statelog
+from . import frames, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -191,6 +191,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     show.add_argument("--store", metavar="DIR", help=store_help)
     show.add_argument("--key", help="only this key")
     show.set_defaults(command=_state_show)
+    sqlcmd.add_parser(commands, store_help, _sql)
     return parser
 
 
@@ -527,4 +528,21 @@ def _state_show(args: argparse.Namespace, project: Project | None) -> int:
         values = {args.key: values[args.key]}
     rows = [(key, json.dumps(value, ensure_ascii=False)) for key, value in sorted(values.items())]
     _table(("KEY", "VALUE"), rows)
+    return 0
+
+
+# ---------------------------------------------------------------------------- sql
+
+
+def _sql(args: argparse.Namespace, project: Project | None) -> int:
+    """The state tables of the store, queried with SQLite (sqlcmd.py)."""
+    with open_store(args.store, create=False) as store:
+        changelogs = _changelogs(store)
+        db = sqlite3.connect(":memory:")
+        tables = sqlcmd.load(db, changelogs, lambda topic: statelog.read_all(store, topic))
+    try:
+        columns, rows = sqlcmd.query(db, args.query)
+    except sqlcmd.QueryError as exc:
+        raise AppError(f"sql: {exc} (tables: {', '.join(tables) or 'none'})") from None
+    sqlcmd.show(columns, rows, args.json)
     return 0

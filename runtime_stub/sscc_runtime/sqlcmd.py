@@ -1,0 +1,104 @@
+"""`sql "select ..."`: query the state tables of a store (SDF's `sql` shell; docs/runtime.md).
+
+Every state changelog in the store becomes a table, as `sql()` in inline code names it: the state
+name with `-` -> `_` (a view keeps the hyphenated name), or `<service>__<state>` when two services
+have a state of that name. Columns: `_key`, then the row's columns (arrow-row: the JSON fields,
+in first-seen order) or `value` (value state). A windowed state's rows carry `_window_start` and
+`_window_end` (ms) after `_key`, one row per open window and key; the global window has none.
+The tables are built from the committed changelogs at the time of the query: read-only, and
+nothing is written back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from typing import Any, Callable
+
+from . import statelog
+
+WINDOW_COLUMNS = ("_window_start", "_window_end")
+
+
+class QueryError(Exception):
+    pass
+
+
+def add_parser(commands, store_help: str, command: Callable) -> None:
+    sql = commands.add_parser("sql", help="run an SQL query over the state tables of a store")
+    sql.add_argument("query", help='e.g. "select * from count_per_word order by count desc limit 3"')
+    sql.add_argument("--store", metavar="DIR", help=store_help)
+    sql.add_argument("--json", action="store_true", help="one JSON object per row instead of a table")
+    sql.set_defaults(command=command)
+
+
+def load(db: sqlite3.Connection, changelogs: list[tuple[str, str, str]], read: Callable[[str], bytes]) -> list[str]:
+    """Create one table per (service, state, topic) of `changelogs`; returns the table names."""
+    counts: dict[str, int] = {}
+    for _, state, _ in changelogs:
+        counts[state] = counts.get(state, 0) + 1
+    names = []
+    for service, state, topic in changelogs:
+        windows = statelog.replay_windows(read(topic))
+        table = state.replace("-", "_") if counts[state] == 1 else f"{service}__{state}".replace("-", "_")
+        _create(db, table, windows)
+        if counts[state] == 1 and table != state:
+            db.execute(f"CREATE VIEW {_quote(state)} AS SELECT * FROM {_quote(table)}")
+        names.append(table)
+    return names
+
+
+def _create(db: sqlite3.Connection, table: str, windows: dict) -> None:
+    values = [v for keys in windows.values() for v in keys.values()]
+    rows_are_objects = bool(values) and all(isinstance(v, dict) for v in values)
+    columns: list[str] = []
+    if rows_are_objects:
+        for v in values:
+            columns += [c for c in v if c not in columns]
+    else:
+        columns = ["value"]
+    windowed = any(w != statelog.GLOBAL for w in windows)
+    head = ["_key", *(WINDOW_COLUMNS if windowed else ())]
+    db.execute(f"CREATE TABLE {_quote(table)} ({', '.join(_quote(c) for c in head + columns)})")
+    rows = []
+    for (start, end), keys in sorted(windows.items()):
+        for key, value in sorted(keys.items()):
+            cells = [value.get(c) for c in columns] if rows_are_objects else [value]
+            rows.append([key, *((start, end) if windowed else ()), *map(_cell, cells)])
+    marks = ", ".join("?" * (len(head) + len(columns)))
+    db.executemany(f"INSERT INTO {_quote(table)} VALUES ({marks})", rows)
+
+
+def query(db: sqlite3.Connection, text: str) -> tuple[list[str], list[tuple]]:
+    try:
+        cursor = db.execute(text)
+        return [d[0] for d in cursor.description or ()], cursor.fetchall()
+    except sqlite3.Error as e:
+        raise QueryError(str(e)) from None
+
+
+def show(columns: list[str], rows: list[tuple], as_json: bool) -> None:
+    if as_json:
+        for row in rows:
+            print(json.dumps(dict(zip(columns, row)), ensure_ascii=False))
+        return
+    text = [[_text(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in [columns, *text]) for i in range(len(columns))]
+    for row in [columns, *text]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def _cell(v: Any) -> Any:
+    if v is None or isinstance(v, (int, float, str)):
+        return v
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def _text(v: Any) -> str:
+    return "null" if v is None else str(v)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
