@@ -15,6 +15,7 @@ static mut COUNTS: [u32; MAX_STATES] = [0; MAX_STATES];
 /// (ptr, len, count) per state; read by the host.
 static mut TABLE: [u32; 3 * MAX_STATES] = [0; 3 * MAX_STATES];
 static mut KEY: String = String::new();
+static mut HAS_KEY: bool = false;
 /// The window the current record's state belongs to: `(start, end)`; the global window outside
 /// windowed services (docs/state-design.md §4).
 pub const GLOBAL: (i64, i64) = (i64::MIN, i64::MAX);
@@ -65,7 +66,40 @@ pub fn publish_marks() {
 
 /// Sets the key `update-state` runs for (the glue calls it with assign-key's result).
 pub fn set_key(key: String) {
-    unsafe { KEY = key };
+    unsafe {
+        KEY = key;
+        HAS_KEY = true;
+    }
+}
+
+/// `set_key` for a text key, reusing the key buffer (no allocation per record once warm).
+pub fn set_key_str(key: &str) {
+    unsafe {
+        KEY.clear();
+        KEY.push_str(key);
+        HAS_KEY = true;
+    }
+}
+
+/// No current key (a record before its partition's assign-key, a flush): `key()` is `None`.
+pub fn clear_key() {
+    unsafe { HAS_KEY = false };
+}
+
+/// The current key's text, borrowed; valid until the next `set_key`.
+pub fn key_ref() -> &'static str {
+    unsafe { KEY.as_str() }
+}
+
+/// The current key's text, if there is one.
+pub fn current_key() -> Option<&'static str> {
+    unsafe {
+        if HAS_KEY {
+            Some(KEY.as_str())
+        } else {
+            None
+        }
+    }
 }
 
 /// Sets the window the state accessors and change records refer to (the glue of a windowed
@@ -129,18 +163,25 @@ pub fn compact() {
 /// Appends one change record of the current window: op `U` + JSON (upsert) or `D` (delete) for
 /// `key`, or `C` (clear the whole window) with no key.
 fn log(state: usize, key: Option<&str>, op: u8, json: &[u8]) {
+    log_with(state, key, op, |buf| buf.extend_from_slice(json));
+}
+
+/// `log` with the payload written straight into the change buffer by `payload` (no copy).
+fn log_with<F: FnOnce(&mut Vec<u8>)>(state: usize, key: Option<&str>, op: u8, payload: F) {
     let buf = &mut buffers()[state];
     let (start, end) = window();
     let key_bytes = key.map(str::as_bytes).unwrap_or(b"");
-    let frame_len = 20 + key_bytes.len() + 1 + json.len();
-    buf.extend_from_slice(&(frame_len as u32).to_le_bytes());
+    let at = buf.len();
+    buf.extend_from_slice(&0u32.to_le_bytes()); // the frame length, patched below
     buf.extend_from_slice(&start.to_le_bytes());
     buf.extend_from_slice(&end.to_le_bytes());
     let key_len = if key.is_some() { key_bytes.len() as u32 } else { NO_KEY };
     buf.extend_from_slice(&key_len.to_le_bytes());
     buf.extend_from_slice(key_bytes);
     buf.push(op);
-    buf.extend_from_slice(json);
+    payload(buf);
+    let frame_len = (buf.len() - at - 4) as u32;
+    buf[at..at + 4].copy_from_slice(&frame_len.to_le_bytes());
     unsafe {
         COUNTS[state] += 1;
         if USED <= state {
@@ -155,6 +196,14 @@ fn log(state: usize, key: Option<&str>, op: u8, json: &[u8]) {
 /// Records that `key` of the current window now holds `json`.
 pub fn log_upsert(state: usize, key: &str, json: &[u8]) {
     log(state, Some(key), b'U', json);
+}
+
+/// Records that `key` of the current window now holds `value`, serialized as JSON in place.
+#[cfg(feature = "json")]
+pub fn log_upsert_json<T: serde::Serialize>(state: usize, key: &str, value: &T) {
+    log_with(state, Some(key), b'U', |buf| {
+        let _ = serde_json::to_writer(buf, value);
+    });
 }
 
 /// Records that `key` of the current window was deleted (arrow-row `delete()`, `ttl`).

@@ -100,7 +100,8 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
         writer.declare_table(ir.types)
     except TypeProblem as e:
         raise GenerateProblem(f"a type of this pipeline cannot be written in Rust: {e}") from None
-    stage_code = [_StageWriter(ir, stage, modules, writer).write() for stage in plan.stages]
+    with_key = uses_key(ir, plan)
+    stage_code = [_StageWriter(ir, stage, modules, writer, with_key).write() for stage in plan.stages]
     lines: list[str] = []
     regions: list[Region] = []
     lines += _prelude(ir, plan, _needs_once_cell(modules))
@@ -119,6 +120,8 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
         regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += wrapper + ["}", ""]
     lines += _state_code(plan, writer, uses_sql(ir, plan))
+    if with_key:
+        lines += _key_fn(plan, writer)
     lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
     for code in stage_code:
         lines += code + [""]
@@ -281,12 +284,52 @@ def _package_name(service: str) -> str:
 # ---------------------------------------------------------------------------- state accessors
 
 
+def _code_texts(ir: IR, plan: ServicePlan) -> list[str]:
+    codes = {m.code for stage in plan.stages for m in stage.members if isinstance(m, FnNode)}
+    return [ir.code_by_id(c).text for c in sorted(codes) if ir.code_by_id(c) is not None]
+
+
 def uses_sql(ir: IR, plan: ServicePlan) -> bool:
     """Whether the service's code calls `sql(...)` (then the module imports the host's `sql`)."""
-    if plan.refs:
-        return True
-    codes = {m.code for stage in plan.stages for m in stage.members if isinstance(m, FnNode)}
-    return any(re.search(r"\bsql\s*\(", ir.code_by_id(c).text) for c in codes if ir.code_by_id(c) is not None)
+    return bool(plan.refs) or any(re.search(r"\bsql\s*\(", text) for text in _code_texts(ir, plan))
+
+
+def uses_key(ir: IR, plan: ServicePlan) -> bool:
+    """Whether the service's code calls the context function `key()` (not a method `.key()`)."""
+    return any(re.search(r"(?<![.\w])key\s*\(\s*\)", text) for text in _code_texts(ir, plan))
+
+
+# `key()` -> Option<KeyType> (SDF-FORMAT.md §4.4): the variant follows the state's key type.
+_KEY_VARIANTS = {
+    **{t: ("U64", "u64") for t in ("u8", "u16", "u32", "u64")},
+    **{t: ("I64", "i64") for t in ("i8", "i16", "i32", "i64")},
+    "bool": ("Bool", "bool"),
+}
+
+
+def _key_fn(plan: ServicePlan, writer: TypeWriter) -> list[str]:
+    """`key()`: the current record's key, as SDF's `KeyType`; `None` outside a partition."""
+    rust = "String"
+    if plan.states and plan.states[0].key is not None:
+        try:
+            rust = writer.rust(plan.states[0].key, "Inline")
+        except TypeProblem:
+            rust = "String"
+    variant = _KEY_VARIANTS.get(rust)
+    convert = (
+        f"k.parse::<{variant[1]}>().map(KeyType::{variant[0]}).unwrap_or_else(|_| KeyType::String(k.to_string()))"
+        if variant
+        else "KeyType::String(k.to_string())"
+    )
+    return [
+        "// ---------------------------------------------------------------- context",
+        "",
+        "#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]",
+        "pub enum KeyType { String(String), U64(u64), I64(i64), Bool(bool) }",
+        "/// `key()` in SDF code: the key of the record the partition runs for (`None` elsewhere).",
+        f"pub fn key() -> Option<KeyType> {{ sscc_guest::state::current_key().map(|k| {convert}) }}",
+        "",
+    ]
 
 
 def state_fn(name: str) -> str:
@@ -372,25 +415,25 @@ def _row_handle(i: int, name: str, row: str, uses_sql: bool) -> list[str]:
     sql = [f"    pub fn sql(&self, query: &str) -> Result<DataFrame> {{ sql(query) }}"] if uses_sql else []
     return [
         f"/// `{fn}()` in SDF code: the current key's row (a default row for a new key).",
-        f"pub struct {handle} {{ key: String, row: {row} }}",
+        f"pub struct {handle} {{ row: {row} }}",
         f"pub fn {fn}() -> {handle} {{",
-        "    let key = sscc_guest::state::key();",
-        f"    let row = sscc_state_{i}().get(&key).cloned().unwrap_or_default();",
-        f"    {handle} {{ key, row }}",
+        f"    {handle} {{ row: sscc_state_{i}().get(sscc_guest::state::key_ref()).cloned().unwrap_or_default() }}",
         "}",
         f"impl std::ops::Deref for {handle} {{ type Target = {row}; fn deref(&self) -> &{row} {{ &self.row }} }}",
         f"impl std::ops::DerefMut for {handle} {{ fn deref_mut(&mut self) -> &mut {row} {{ &mut self.row }} }}",
         f"impl {handle} {{",
         "    /// Stores the row under the current key.",
         "    pub fn update(&self) -> Result<()> {",
-        "        let json = serde_json::to_vec(&self.row)?;",
-        f"        sscc_state_{i}().insert(self.key.clone(), self.row.clone());",
-        f"        sscc_guest::state::log_upsert({i}, &self.key, &json);",
+        "        let key = sscc_guest::state::key_ref();",
+        f"        sscc_guest::state::log_upsert_json({i}, key, &self.row);",
+        f"        let map = sscc_state_{i}();",
+        "        match map.get_mut(key) { Some(slot) => *slot = self.row.clone(), None => { map.insert(key.to_string(), self.row.clone()); } }",
         "        Ok(())",
         "    }",
         "    /// Removes the current key's row.",
         "    pub fn delete(&self) -> Result<()> {",
-        f"        if sscc_state_{i}().remove(&self.key).is_some() {{ sscc_guest::state::log_delete({i}, &self.key); }}",
+        "        let key = sscc_guest::state::key_ref();",
+        f"        if sscc_state_{i}().remove(key).is_some() {{ sscc_guest::state::log_delete({i}, key); }}",
         "        Ok(())",
         "    }",
         "    /// Every key of the current window with its row, in key order.",
@@ -436,14 +479,15 @@ def _value_handle(i: int, name: str, v: str) -> list[str]:
     fn, handle = state_fn(name), f"SsccState{i}"
     lines = [
         f"/// `{fn}()` in SDF code: the value of the current record's key.",
-        f"pub struct {handle} {{ key: String }}",
-        f"pub fn {fn}() -> {handle} {{ {handle} {{ key: sscc_guest::state::key() }} }}",
+        f"pub struct {handle};",
+        f"pub fn {fn}() -> {handle} {{ {handle} }}",
         f"impl {handle} {{",
-        f"    pub fn get(&self) -> {v} {{ sscc_state_{i}().get(&self.key).cloned().unwrap_or_default() }}",
+        f"    pub fn get(&self) -> {v} {{ sscc_state_{i}().get(sscc_guest::state::key_ref()).cloned().unwrap_or_default() }}",
         f"    pub fn set(&self, value: {v}) {{",
-        "        let json = serde_json::to_vec(&value).unwrap_or_default();",
-        f"        sscc_state_{i}().insert(self.key.clone(), value);",
-        f"        sscc_guest::state::log_upsert({i}, &self.key, &json);",
+        "        let key = sscc_guest::state::key_ref();",
+        f"        sscc_guest::state::log_upsert_json({i}, key, &value);",
+        f"        let map = sscc_state_{i}();",
+        "        match map.get_mut(key) { Some(slot) => *slot = value, None => { map.insert(key.to_string(), value); } }",
         "    }",
         "    /// Every key of the current window with its value, in key order.",
         f"    pub fn clone(&self) -> std::collections::BTreeMap<String, {v}> {{",
@@ -489,6 +533,7 @@ class _StageWriter:
     stage: Stage
     modules: dict[str, _Module]
     types: TypeWriter
+    clears_key: bool = False  # the code calls `key()`: no key until this record's assign-key
     counter: int = 0
     body: list[str] = field(default_factory=list)
 
@@ -500,6 +545,8 @@ class _StageWriter:
             f'pub extern "C" fn {st.export}(in_ptr: u32, in_len: u32, base_offset: i64) -> i32 {{',
             "    sscc_guest::run_stage(in_ptr, in_len, base_offset, |rec, out| {",
         ]
+        if self.clears_key:
+            out.append("        sscc_guest::state::clear_key();")
         members = list(st.members)
         first = members[0]
         if isinstance(first, Decode):
@@ -636,10 +683,12 @@ class _StageWriter:
         """Sets the current key for the state accessors, runs the function; emits nothing."""
         mod = self.modules[m.code]
         self._emit(depth, f'sscc_guest::enter("{m.function}");')
-        if key.typed:
+        if key.typed and key.rust == "String":  # the common case: no JSON, no allocation
+            self._emit(depth, f"sscc_guest::state::set_key_str({key.expr}.as_deref().unwrap_or(\"\"));")
+        elif key.typed:
             self._emit(depth, f"sscc_guest::state::set_key(sscc_guest::state::key_text(&{key.expr}));")
         else:
-            self._emit(depth, f"sscc_guest::state::set_key({key.expr}.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default());")
+            self._emit(depth, f"sscc_guest::state::set_key_str(&String::from_utf8_lossy({key.expr}.unwrap_or(b\"\")));")
         call = f"op_{mod.index}::sscc_call({self._args(m, mod.fn, value, key, depth)})"
         ok, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
         if is_result:
