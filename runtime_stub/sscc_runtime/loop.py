@@ -97,6 +97,23 @@ class ServiceRunner:
         self._refresh_refs()
         return mirror
 
+    EXPIRE_EVERY_MS = 1000  # how often rows past their `ttl` are looked for (an O(state) scan)
+
+    def _clock(self, changes: dict) -> None:
+        """Give the guests the batch's wall clock; delete rows past their `ttl` at most once per
+        EXPIRE_EVERY_MS, their `D` records committed with this batch."""
+        now = int(time.time() * 1000)
+        for guest in self._guests.values():
+            if not guest.expires:
+                continue
+            if now - self._expired_at >= self.EXPIRE_EVERY_MS:
+                self._expired_at = now
+                for index, change in guest.expire(now).items():
+                    changes.setdefault(index, []).append(change)
+            guest.set_now(now)
+
+    _expired_at = 0
+
     def _refresh_refs(self) -> None:
         """What the owners of the `from:` references committed since the last batch."""
         for ref in self.service.refs:
@@ -176,6 +193,7 @@ class ServiceRunner:
         chain = source.stages + service.stages
         if self._mirror is not None:
             self._refresh_refs()
+        self._clock(changes)
         data, count, base = self._run(
             chain, batch.data, batch.count, batch.base_offset, where, dead, changes
         )

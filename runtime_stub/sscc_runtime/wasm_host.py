@@ -166,6 +166,26 @@ class _Instance:
             else None
         )
         self.states = 0  # how many state slots of the change table the host reads
+        # arrow-row `ttl` (docs/state-design.md): the batch's wall clock in, expired rows out
+        has = lambda name: isinstance(exports.get(name), wasmtime.Func)  # noqa: E731
+        self._set_now = self._export("sscc_set_now") if has("sscc_set_now") else None
+        self._expire = self._export("sscc_expire") if has("sscc_expire") else None
+
+    def set_now(self, now_ms: int) -> None:
+        if self._set_now is not None:
+            self._set_now(now_ms)
+
+    def expire(self, now_ms: int) -> dict[int, tuple[bytes, int]]:
+        """Delete the rows past their ttl; the `D` change records it wrote."""
+        if self._expire is None:
+            return {}
+        self._arm()
+        try:
+            self._expire(now_ms)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            raise GuestFault(f"expiring state rows failed: {exc}") from exc
+        self._memory.refresh()
+        return self._changes()
 
     def _host_func(self, name: str) -> wasmtime.Func:
         i32 = wasmtime.ValType.i32()
@@ -335,6 +355,7 @@ class Guest:
         self.committed_state = None
         # The SQL mirror's query function for `sql()` (set by the run loop when the module uses it).
         self.sql = None
+        self._now = 0
         self._instance = _Instance(self._module, limits, fast, self._query)
 
     def _query(self, text: str) -> bytes:
@@ -346,8 +367,23 @@ class Guest:
         """Load the committed state into the current instance (start-up)."""
         self._fresh(self._instance)
 
+    @property
+    def expires(self) -> bool:
+        """Whether the module has states with a `ttl`."""
+        return self._instance._expire is not None
+
+    def set_now(self, now_ms: int) -> None:
+        """The batch's wall clock (ms), for `_updated_at` and `ttl`."""
+        self._now = now_ms
+        self._instance.set_now(now_ms)
+
+    def expire(self, now_ms: int) -> dict[int, tuple[bytes, int]]:
+        self._now = now_ms
+        return self._instance.expire(now_ms)
+
     def _fresh(self, instance: "_Instance", pending: dict | None = None) -> None:
         instance.states = self.states
+        instance.set_now(self._now)
         if self.committed_state is None:
             return
         for index, data in self.committed_state().items():

@@ -20,6 +20,18 @@ static mut HAS_KEY: bool = false;
 /// windowed services (docs/state-design.md §4).
 pub const GLOBAL: (i64, i64) = (i64::MIN, i64::MAX);
 static mut WINDOW: (i64, i64) = GLOBAL;
+/// The host's wall clock (ms) for the current batch: `_updated_at` and `ttl` of arrow-row states.
+static mut NOW: i64 = 0;
+
+/// Sets the batch's wall-clock time (the host calls `sscc_set_now` before each batch).
+pub fn set_now(now: i64) {
+    unsafe { NOW = now };
+}
+
+/// The batch's wall-clock time in ms.
+pub fn now() -> i64 {
+    unsafe { NOW }
+}
 /// States 0..USED have been written to (so publishing costs nothing in a stateless stage).
 static mut USED: usize = 0;
 

@@ -91,6 +91,8 @@ def _state(st, owner) -> dict:
     """A state as the runtime sees it: its changelog, and its SQL table's columns (`_key` first)."""
     if isinstance(owner.value, ArrowRow):
         columns = [[c.name, _sql_type(c.type)] for c in owner.value.columns]
+        if owner.value.ttl:  # rows carry when they were last stored (SDF's `_updated_at`)
+            columns.append(["_updated_at", "INTEGER"])
     else:
         columns = [["value", _sql_type(owner.value)]]
     return {

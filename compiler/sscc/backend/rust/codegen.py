@@ -356,12 +356,15 @@ def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[s
     if not plan.states:
         return lines
     lines += ["// ---------------------------------------------------------------- states", ""]
-    loads = []
+    loads, expiring = [], []
     for i, st in enumerate(plan.states):
         if st.kind == "arrow-row":
-            row, decl = _row_struct(st, writer)
-            lines += decl + _state_maps(i, st.name, row) + _row_handle(i, st.name, row, uses_sql)
+            ttl = ttl_ms(st)
+            row, decl = _row_struct(st, writer, ttl is not None)
+            lines += decl + _state_maps(i, st.name, row) + _row_handle(i, st.name, row, uses_sql, ttl)
             loads.append(_load_arm(i, row))
+            if ttl is not None:
+                expiring.append((i, ttl))
             continue
         try:
             v = writer.rust(st.value, "Inline")
@@ -381,10 +384,51 @@ def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[s
         "}",
         "",
     ]
-    return lines
+    return lines + (_expire_exports(expiring) if expiring else [])
 
 
-def _row_struct(st, writer: TypeWriter) -> tuple[str, list[str]]:
+def ttl_ms(st) -> Optional[int]:
+    """An arrow-row state's `ttl` in ms (SDF 0.6), or None."""
+    ttl = getattr(st.value, "ttl", None)
+    if not ttl:
+        return None
+    from ...syntax.duration import parse_duration
+
+    return parse_duration(ttl)
+
+
+def _expire_exports(expiring: list[tuple[int, int]]) -> list[str]:
+    """`sscc_set_now` (the batch's wall clock) and `sscc_expire`, which deletes the rows of `ttl`
+    states not updated within their ttl, as `D` change records the host commits (loop.py)."""
+    lines = [
+        "/// The host's wall clock for this batch (ms): `_updated_at` and `ttl`.",
+        "#[no_mangle]",
+        'pub extern "C" fn sscc_set_now(now: i64) { sscc_guest::state::set_now(now) }',
+        "/// Deletes expired rows; their `D` records are this call's change records.",
+        "#[no_mangle]",
+        'pub extern "C" fn sscc_expire(now: i64) -> i32 {',
+        "    sscc_guest::state::set_now(now);",
+        "    sscc_guest::state::begin_batch();",
+        "    let current = sscc_guest::state::window();",
+    ]
+    for i, ttl in expiring:
+        lines += [
+            f"    for (window, rows) in sscc_state_{i}_windows().iter_mut() {{",
+            f"        let expired: Vec<String> = rows.iter().filter(|(_, r)| r._updated_at <= now.saturating_sub({ttl})).map(|(k, _)| k.clone()).collect();",
+            "        sscc_guest::state::set_window(*window);",
+            f"        for key in expired {{ rows.remove(&key); sscc_guest::state::log_delete({i}, &key); }}",
+            "    }",
+        ]
+    return lines + [
+        "    sscc_guest::state::set_window(current);",
+        "    sscc_guest::state::publish_marks();",
+        "    0",
+        "}",
+        "",
+    ]
+
+
+def _row_struct(st, writer: TypeWriter, updated_at: bool = False) -> tuple[str, list[str]]:
     """The Rust struct of an arrow-row state's columns; JSON (change records, the SQL mirror) uses
     the column names the YAML declares (`pu-location-id`)."""
     name = writer.fresh(type_name(st.name) + "Row")
@@ -397,6 +441,8 @@ def _row_struct(st, writer: TypeWriter) -> tuple[str, list[str]]:
         if col.optional:
             rust = f"Option<{rust}>"
         fields += [f"    #[serde(rename = \"{col.name}\")]", f"    pub {field_name(col.name)}: {rust},"]
+    if updated_at:  # SDF's `_updated_at` column: when the row was last stored (host wall clock, ms)
+        fields += ['    #[serde(rename = "_updated_at")]', "    pub _updated_at: i64,"]
     decl = [
         f"/// A row of state `{st.name}` (arrow-row).",
         "#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]",
@@ -408,16 +454,19 @@ def _row_struct(st, writer: TypeWriter) -> tuple[str, list[str]]:
     return name, decl
 
 
-def _row_handle(i: int, name: str, row: str, uses_sql: bool) -> list[str]:
+def _row_handle(i: int, name: str, row: str, uses_sql: bool, ttl: Optional[int] = None) -> list[str]:
     """An arrow-row state's handle: the current key's row (fields through Deref), `update()` and
-    `delete()` writing the change; `clone()` is the current window's table."""
+    `delete()` writing the change; `clone()` is the current window's table. With a `ttl`, a row
+    not updated within it reads as absent (and `sscc_expire` deletes it)."""
     fn, handle = state_fn(name), f"SsccState{i}"
     sql = [f"    pub fn sql(&self, query: &str) -> Result<DataFrame> {{ sql(query) }}"] if uses_sql else []
+    live = "" if ttl is None else f".filter(|r| r._updated_at > sscc_guest::state::now().saturating_sub({ttl}))"
+    stored = "self.row.clone()" if ttl is None else "{ let mut r = self.row.clone(); r._updated_at = sscc_guest::state::now(); r }"
     return [
         f"/// `{fn}()` in SDF code: the current key's row (a default row for a new key).",
         f"pub struct {handle} {{ row: {row} }}",
         f"pub fn {fn}() -> {handle} {{",
-        f"    {handle} {{ row: sscc_state_{i}().get(sscc_guest::state::key_ref()).cloned().unwrap_or_default() }}",
+        f"    {handle} {{ row: sscc_state_{i}().get(sscc_guest::state::key_ref()){live}.cloned().unwrap_or_default() }}",
         "}",
         f"impl std::ops::Deref for {handle} {{ type Target = {row}; fn deref(&self) -> &{row} {{ &self.row }} }}",
         f"impl std::ops::DerefMut for {handle} {{ fn deref_mut(&mut self) -> &mut {row} {{ &mut self.row }} }}",
@@ -425,9 +474,10 @@ def _row_handle(i: int, name: str, row: str, uses_sql: bool) -> list[str]:
         "    /// Stores the row under the current key.",
         "    pub fn update(&self) -> Result<()> {",
         "        let key = sscc_guest::state::key_ref();",
-        f"        sscc_guest::state::log_upsert_json({i}, key, &self.row);",
+        f"        let row = {stored};",
+        f"        sscc_guest::state::log_upsert_json({i}, key, &row);",
         f"        let map = sscc_state_{i}();",
-        "        match map.get_mut(key) { Some(slot) => *slot = self.row.clone(), None => { map.insert(key.to_string(), self.row.clone()); } }",
+        "        match map.get_mut(key) { Some(slot) => *slot = row, None => { map.insert(key.to_string(), row); } }",
         "        Ok(())",
         "    }",
         "    /// Removes the current key's row.",
