@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -27,6 +28,14 @@ from . import frames
 from .statelog import GLOBAL, Window
 
 MIN_SQLITE = (3, 39, 0)  # FULL OUTER JOIN (corpus: primitives/sql/join)
+# What a query of inline code may do: read. Anything else (INSERT, DELETE, DROP, ATTACH, PRAGMA)
+# would change the mirror under the next record, or the disk, and is refused.
+_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE})
+_I64 = (-(2**63), 2**63 - 1)
+# A query runs on the host, where the guest's fuel/epoch deadline cannot stop it: an endless
+# recursive CTE would hang the service. Checked every _STEPS SQLite VM instructions.
+QUERY_TIMEOUT_S = 10.0
+_STEPS = 10_000
 
 
 class SqlError(Exception):
@@ -49,7 +58,7 @@ def _quote(name: str) -> str:
 
 
 class Mirror:
-    def __init__(self, tables: Iterable[Table]):
+    def __init__(self, tables: Iterable[Table], timeout_s: float = QUERY_TIMEOUT_S):
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             raise RuntimeError(
                 f"SQLite {sqlite3.sqlite_version} is too old for sql(); "
@@ -61,6 +70,11 @@ class Mirror:
         self._windows: dict[str, dict[Window, dict[str, tuple]]] = {}
         self._scope: Window = GLOBAL
         self._dirty: set[str] = set()  # tables to reload from `_windows` before the next query
+        self._reading = False  # a query of inline code is being prepared: reads only
+        self._refused = False
+        self._db.set_authorizer(self._authorize)
+        self._timeout_s, self._deadline = timeout_s, None
+        self._db.set_progress_handler(self._past_deadline, _STEPS)
         for table in tables:
             self.add(table)
 
@@ -119,14 +133,36 @@ class Mirror:
     def query(self, sql: str) -> bytes:
         """Run a query; the result as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
         self._sync()
+        self._reading, self._refused = True, False
+        self._deadline = time.monotonic() + self._timeout_s
         try:
             cursor = self._db.execute(sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = cursor.fetchall()
         except sqlite3.Error as e:
+            if self._refused:
+                raise SqlError(f"the state tables are read-only, only queries run here ({e})") from None
+            if self._deadline is None:
+                raise SqlError(f"the query ran longer than {self._timeout_s:g} s and was stopped") from None
             raise SqlError(str(e)) from None
+        finally:
+            self._reading = False
+            self._deadline = None
         rows = [[_plain(v) for v in row] for row in rows]
         return json.dumps({"columns": columns, "rows": rows}, separators=(",", ":")).encode()
+
+    def _past_deadline(self) -> int:
+        """SQLite's progress handler: non-zero interrupts the running statement."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self._deadline = None  # tells query() why the statement failed
+            return 1
+        return 0
+
+    def _authorize(self, action: int, *_names) -> int:
+        if not self._reading or action in _READ_ACTIONS:
+            return sqlite3.SQLITE_OK
+        self._refused = True
+        return sqlite3.SQLITE_DENY
 
     def tables(self) -> list[str]:
         return [table_name(t) for t in self._tables]
@@ -155,7 +191,10 @@ class Mirror:
 
 def _cell(v: Any) -> Any:
     """A JSON value as an SQLite cell: numbers, text and null as they are, bools as 0/1, the rest as
-    JSON text."""
+    JSON text. SQLite has no integer beyond i64: a u64 above 2^63 - 1 becomes the nearest double
+    (binding it as an int would raise and stop the service)."""
+    if isinstance(v, int) and not _I64[0] <= v <= _I64[1]:
+        return float(v)
     if v is None or isinstance(v, (int, float, str)):
         return v
     return json.dumps(v, separators=(",", ":"))
