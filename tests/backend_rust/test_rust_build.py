@@ -180,6 +180,58 @@ def test_sdf_http_is_E202_explaining_the_missing_host(tmp_path, counting_cargo):
     assert counting_cargo() == 0
 
 
+POLARS_READER = """\
+apiVersion: 0.5.0
+meta: {name: probe, version: 0.1.0, namespace: t}
+config: {converter: raw}
+topics:
+  words: {schema: {value: {type: string}}}
+  counts: {schema: {value: {type: string}}}
+services:
+  count:
+    sources: [{type: topic, id: words}]
+    states:
+      count-per-word:
+        type: keyed-state
+        properties: {key: {type: string}, value: {type: arrow-row, properties: {count: {type: i32}}}}
+    partition:
+      assign-key:
+        run: |
+          fn key_by_word(w: String) -> Result<String> { Ok(w) }
+      update-state:
+        run: |
+          fn bump(_w: String) -> Result<()> { let mut s = count_per_word(); s.count += 1; s.update()?; Ok(()) }
+  lookup:
+    sources: [{type: topic, id: words}]
+    states:
+      count-per-word: {from: count.count-per-word}
+    transforms:
+      - operator: map
+        run: |
+          fn query_word_count(word: String) -> Result<String> {
+            use polars::prelude::{col, lit, IntoLazy};
+            let df = count_per_word();
+            Ok(word)
+          }
+    sinks: [{type: topic, id: counts}]
+"""
+
+
+def test_early_polars_state_code_is_E202_pointing_at_sql_without_cargo(tmp_path, counting_cargo):
+    needs_toolchain()
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(POLARS_READER)
+    fe, ir = ir_of(path)
+    lookup = next(p for p in plan(ir) if p.name == "lookup")
+    diags = Diagnostics()
+    assert build_service(ir, lookup, str(path), diags) is None
+    (d,) = diags.errors()
+    assert d.code == "E202" and "`query-word-count` uses SDF's early Polars state API" in d.message
+    assert "sql(" in d.hint
+    assert d.span.line == POLARS_READER.split("\n").index("      - operator: map") + 1
+    assert counting_cargo() == 0
+
+
 def test_an_unusable_cache_directory_is_E207(tmp_path):
     needs_toolchain()
     not_a_dir = tmp_path / "cache"

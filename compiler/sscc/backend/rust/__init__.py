@@ -29,6 +29,14 @@ MAX_OUTPUT = 6000  # characters of cargo output quoted in a diagnostic
 # SDF's own guest crates: no Debian package provides them, and what they do needs the SDF host.
 _HTTP = "HTTP call-outs (SDF's WASI-HTTP guest crate) need a host that sscc's runtime does not provide yet"
 HOST_CRATES = {"sdf-http": _HTTP, "ssdk-http": _HTTP}
+# Early 0.5 (and older) code got a Polars DataFrame for a state and queried it with Polars itself.
+POLARS = re.compile(r"\bpolars\s*::")
+
+
+def crate_code(crate: Crate, member) -> Optional[str]:
+    """The inline code text of an IR member of the crate's stages, if it has any."""
+    code_id = getattr(member, "code", None)
+    return next((r.code.text for r in crate.regions if r.code.id == code_id), None)
 
 
 def generate_crate(ir: IR, plan: ServicePlan, pipeline_path: str) -> Crate:
@@ -109,6 +117,18 @@ def _dependencies_available(
     seen = set()
     for stage in plan.stages:
         for m in stage.members:
+            code = crate_code(crate, m)
+            if code is not None and POLARS.search(code) and "polars" not in seen:
+                seen.add("polars")
+                line, col = _code_origin(m.span)
+                diags.error(
+                    "E202",
+                    Span(pipeline_path, line, col),
+                    f"`{m.function}` uses SDF's early Polars state API (`polars::`); no offline package builds "
+                    "Polars for wasm32, so sscc does not provide it",
+                    'read state with `sql("select ...")` (SDF 0.5 and later), which sscc runs over SQLite',
+                )
+                ok = False
             for dep in getattr(m, "dependencies", ()):
                 if (dep.name, dep.version, dep.git) in seen:
                     continue
