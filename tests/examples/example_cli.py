@@ -3,7 +3,8 @@
 Every example directory holds `dataflow.yaml`, `input/<topic>.txt` (one record per line; a topic
 with a key schema has `key=value` lines), `expected/<topic>.txt` for every sink topic it checks and
 `expected/<service>.dead-letters.txt` (one JSON object per line holding the fields a dead letter
-must have) for services that dead-letter records. The expected files were written by hand and are
+must have) for services that dead-letter records, and, for stateful examples,
+`expected/<state>.state.txt` (`key=JSON value` per line, as `sscc state show` must print them). The expected files were written by hand and are
 re-derived by a plain-Python reference in each test module, never copied from sscc's output.
 
 Imported by tests/examples/test_example_*.py (a module, not a conftest.py: tests/conftest.py is
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -77,7 +79,19 @@ class Example:
         return {p.stem: p for p in sorted((self.dir / "input").glob("*.txt"))}
 
     def expected_topics(self) -> dict[str, list[str]]:
-        return {p.stem: _lines(p) for p in sorted((self.dir / "expected").glob("*.txt")) if not p.stem.endswith(".dead-letters")}
+        return {
+            p.stem: _lines(p)
+            for p in sorted((self.dir / "expected").glob("*.txt"))
+            if not p.stem.endswith((".dead-letters", ".state"))
+        }
+
+    def expected_states(self) -> dict[str, dict[str, object]]:
+        """state name -> {key: value} from `expected/<state>.state.txt`."""
+        out = {}
+        for p in sorted((self.dir / "expected").glob("*.state.txt")):
+            pairs = (line.partition(KEY_SEPARATOR) for line in _lines(p))
+            out[p.name[: -len(".state.txt")]] = {k: json.loads(v) for k, _, v in pairs}
+        return out
 
     def expected_dead_letters(self, service: str) -> list[dict]:
         path = self.dir / "expected" / f"{service}.dead-letters.txt"
@@ -135,6 +149,37 @@ def run_with_sscc(example: Example, store: Path, *compile_flags: str) -> Outputs
     produce_inputs(example, store, ["sscc", "topic"])
     sscc("run", str(example.file), "--store", str(store), "--until-idle", *compile_flags)
     return collect_outputs(example, store, ["sscc", "topic"])
+
+
+def run_in_phases(example: Example, store: Path, phases: list[list[str]]) -> Outputs:
+    """For each phase: produce the inputs of its topics, then `sscc run --until-idle`. A `from:`
+    reader sees what the owner committed before its batch, so lookups that must see every count
+    go in a later phase than the records they count."""
+    inputs = example.inputs()
+    assert sorted(t for phase in phases for t in phase) == sorted(inputs), "every input in one phase"
+    for phase in phases:
+        for topic in phase:
+            extra = ["--key-separator", KEY_SEPARATOR] if example.keyed(topic) else []
+            sscc("topic", "produce", topic, "--store", str(store), "--file", str(inputs[topic]), *extra)
+        sscc("run", str(example.file), "--store", str(store), "--until-idle")
+    return collect_outputs(example, store, ["sscc", "topic"])
+
+
+def state_show(store: Path, state: str) -> dict[str, object]:
+    """`sscc state show STATE` as {key: parsed JSON value}."""
+    lines = sscc("state", "show", state, "--store", str(store)).splitlines()
+    assert lines[0].split() == ["KEY", "VALUE"], lines
+    return {key: json.loads(value) for key, value in (re.split(r"\s{2,}", line, maxsplit=1) for line in lines[1:])}
+
+
+def sql_rows(store: Path, query: str) -> list[dict]:
+    """`sscc sql QUERY --json`: one object per row."""
+    return [json.loads(line) for line in sscc("sql", query, "--store", str(store), "--json").splitlines() if line.strip()]
+
+
+def assert_states(example: Example, store: Path) -> None:
+    for state, want in example.expected_states().items():
+        assert state_show(store, state) == want, f"state {state} of example {example.name}"
 
 
 # ------------------------------------------------------------------ comparing
