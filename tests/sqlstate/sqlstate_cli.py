@@ -49,6 +49,7 @@ def run_cli(*args, input: str | None = None, ok: bool = True) -> subprocess.Comp
 def copy_pipeline(tmp_path: Path, source: Path = PIPELINE) -> Path:
     """A private copy: `sscc run` keeps its compiled project next to nothing shared with other tests
     (the wasm build cache is shared, so the crates build once)."""
+    source = Path(source)
     path = tmp_path / "src" / source.name
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(source, path)
