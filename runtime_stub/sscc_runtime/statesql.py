@@ -30,7 +30,9 @@ from .statelog import GLOBAL, Window
 MIN_SQLITE = (3, 39, 0)  # FULL OUTER JOIN (corpus: primitives/sql/join)
 # What a query of inline code may do: read. Anything else (INSERT, DELETE, DROP, ATTACH, PRAGMA)
 # would change the mirror under the next record, or the disk, and is refused.
-_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE})
+_READ_ACTIONS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
 _I64 = (-(2**63), 2**63 - 1)
 # A query runs on the host, where the guest's fuel/epoch deadline cannot stop it: an endless
 # recursive CTE would hang the service. Checked every _STEPS SQLite VM instructions.

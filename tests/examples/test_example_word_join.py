@@ -44,9 +44,14 @@ def reference(a: list[str], b: list[str], probes: list[str]) -> tuple[Counter, C
 
 
 def test_expected_files_match_the_plain_python_reference():
-    ca, cb, records, dead = reference(*(EXAMPLE.input_lines(t) for t in ("source-a", "source-b", "probe-word")))
+    ca, cb, records, dead = reference(
+        *(EXAMPLE.input_lines(t) for t in ("source-a", "source-b", "probe-word"))
+    )
     occurrences = lambda c: {k: {"occurrences": n} for k, n in c.items()}  # noqa: E731
-    assert EXAMPLE.expected_states() == {"count-per-word-a": occurrences(ca), "count-per-word-b": occurrences(cb)}
+    assert EXAMPLE.expected_states() == {
+        "count-per-word-a": occurrences(ca),
+        "count-per-word-b": occurrences(cb),
+    }
     assert [json.loads(line) for line in EXAMPLE.expected_topics()["word-count"]] == records
     assert [d["offset"] for d in EXAMPLE.expected_dead_letters("look-up-word")] == dead
     for service in ("word-count-source-a", "word-count-source-b"):
@@ -63,6 +68,8 @@ def test_the_join_after_both_counts_are_committed(tmp_path):
         "select coalesce(a._key, b._key) as word, coalesce(a.occurrences, 0) + coalesce(b.occurrences, 0) as total "
         "from count_per_word_a a full outer join count_per_word_b b on a._key = b._key order by total desc, word limit 3"
     )
-    ca, cb = (Counter({k: v["occurrences"] for k, v in s.items()}) for s in EXAMPLE.expected_states().values())
+    ca, cb = (
+        Counter({k: v["occurrences"] for k, v in s.items()}) for s in EXAMPLE.expected_states().values()
+    )
     top = sorted((ca + cb).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     assert sql_rows(store, query) == [{"word": w, "total": n} for w, n in top]

@@ -50,4 +50,6 @@ def test_lookups_after_the_counts_are_committed(tmp_path):
     top = sorted(want.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:3]
     query = "select _key, count from count_per_word order by count desc, _key limit 3"
     assert sql_rows(store, query) == [{"_key": k, "count": v["count"]} for k, v in top]
-    assert sql_rows(store, "select count from `count-per-word` where _key = 'fox'") == [{"count": want["fox"]["count"]}]
+    assert sql_rows(store, "select count from `count-per-word` where _key = 'fox'") == [
+        {"count": want["fox"]["count"]}
+    ]

@@ -42,7 +42,9 @@ def run_cli(*args, input: str | None = None, ok: bool = True) -> subprocess.Comp
     )  # fmt: skip
     assert "Traceback" not in proc.stderr, proc.stderr
     if ok:
-        assert proc.returncode == 0, f"sscc {' '.join(map(str, args))} exited {proc.returncode}\n{proc.stderr[-4000:]}"
+        assert (
+            proc.returncode == 0
+        ), f"sscc {' '.join(map(str, args))} exited {proc.returncode}\n{proc.stderr[-4000:]}"
     return proc
 
 

@@ -20,7 +20,21 @@ from sqlstate_cli import (
     consume,
 )
 
-VOCABULARY = ["Apple", "apple", "APPLE", "pear", "Plum", "fig", "kiwi", "Zoë", "ÉCOLE", "日本", "a", "bb", "ccc"]
+VOCABULARY = [
+    "Apple",
+    "apple",
+    "APPLE",
+    "pear",
+    "Plum",
+    "fig",
+    "kiwi",
+    "Zoë",
+    "ÉCOLE",
+    "日本",
+    "a",
+    "bb",
+    "ccc",
+]
 
 
 def sentences(seed: int, n: int, extra: tuple[str, ...] = ()) -> list[str]:

@@ -21,7 +21,17 @@ from collections import Counter
 
 import pytest
 from conftest import CORPUS
-from sqlstate_cli import consume, copy_pipeline, dead_letters, need_toolchain, produce, remove_run_cache, run, run_cli, state_show
+from sqlstate_cli import (
+    consume,
+    copy_pipeline,
+    dead_letters,
+    need_toolchain,
+    produce,
+    remove_run_cache,
+    run,
+    run_cli,
+    state_show,
+)
 
 WORD_PROBES = [
     "stateful-dataflows-examples__dataflows__word-probe__dataflow.yaml",
@@ -198,9 +208,22 @@ def test_sql_cli_keeps_the_last_row_per_vehicle(corpus_copy, tmp_path, name):
     run(pipeline, store)
     columns = ["latitude", "longitude", "fuel_consumption", "sensor_status", "engine_temperature"]
     last = {e["vehicle_id"]: {c: e[c] for c in columns} for e in events}
-    rows = [json.loads(line) for line in run_cli("sql", "select * from vehicle_data order by _key", "--store", store, "--json").stdout.splitlines()]
+    rows = [
+        json.loads(line)
+        for line in run_cli(
+            "sql", "select * from vehicle_data order by _key", "--store", store, "--json"
+        ).stdout.splitlines()
+    ]
     assert rows == [{"_key": k, **last[k]} for k in sorted(last)]
-    hot = run_cli("sql", "select _key from `vehicle-data` where engine_temperature > 90 order by _key", "--store", store, "--json").stdout
-    assert [json.loads(line)["_key"] for line in hot.splitlines()] == sorted(k for k, v in last.items() if v["engine_temperature"] > 90)
+    hot = run_cli(
+        "sql",
+        "select _key from `vehicle-data` where engine_temperature > 90 order by _key",
+        "--store",
+        store,
+        "--json",
+    ).stdout
+    assert [json.loads(line)["_key"] for line in hot.splitlines()] == sorted(
+        k for k, v in last.items() if v["engine_temperature"] > 90
+    )
     assert state_show(store, "vehicle-data") == last  # the empty vehicle id is a key like any other
     assert [d["offset"] for d in dead_letters(store, "collect-sensor-data")] == [100, 101]

@@ -95,5 +95,5 @@ def test_within_one_run_a_reader_sees_only_states_the_owner_committed(pipeline, 
         committed.add((sum(r["count"] for r in tally.rows.values()), len(tally.seen)))
     first, second = consume(store, "answers")
     assert first == second  # one reader batch, one state
-    (n, m), = [list(map(int, row)) for row in rows_of(first)]
+    ((n, m),) = [list(map(int, row)) for row in rows_of(first)]
     assert (n, m) in committed

@@ -17,7 +17,9 @@ sys.path.insert(0, os.path.join(ROOT, "runtime_stub"))
 from sscc_runtime import frames, statesql  # noqa: E402
 from sscc_runtime.statelog import GLOBAL  # noqa: E402
 
-ROW = statesql.Table("count-per-word", "arrow-row", (("count", "INTEGER"), ("last-word", "TEXT"), ("mean", "REAL")))
+ROW = statesql.Table(
+    "count-per-word", "arrow-row", (("count", "INTEGER"), ("last-word", "TEXT"), ("mean", "REAL"))
+)
 VALUE = statesql.Table("seen", "value", (("value", "INTEGER"),))
 
 
@@ -51,17 +53,29 @@ def test_tables_are_named_with_underscores_and_viewed_under_the_hyphenated_name(
     want = {"columns": ["_key", "count", "last-word", "mean"], "rows": [["apple", 2, "Apple", 5.0]]}
     assert result(mirror, "select * from count_per_word where _key = 'apple'") == want
     assert result(mirror, "select * from `count-per-word` where _key = 'apple'") == want
-    assert result(mirror, "select `last-word` from count_per_word order by `last-word`")["rows"] == [["Apple"], ["fig"], ["pear"]]
+    assert result(mirror, "select `last-word` from count_per_word order by `last-word`")["rows"] == [
+        ["Apple"],
+        ["fig"],
+        ["pear"],
+    ]
     assert result(mirror, "select _key, value from seen order by _key")["rows"] == [["apple", 2], ["fig", 1]]
 
 
 def test_later_changes_replace_and_delete_rows(mirror):
-    mirror.apply("count-per-word", changes(upsert("apple", {"count": 3, "last-word": "APPLE", "mean": 5.0}), ("fig", b"D")))
+    mirror.apply(
+        "count-per-word",
+        changes(upsert("apple", {"count": 3, "last-word": "APPLE", "mean": 5.0}), ("fig", b"D")),
+    )
     mirror.apply("count-per-word", changes(("no-such-key", b"D")))
-    assert result(mirror, "select _key, count from count_per_word order by _key")["rows"] == [["apple", 3], ["pear", 7]]
+    assert result(mirror, "select _key, count from count_per_word order by _key")["rows"] == [
+        ["apple", 3],
+        ["pear", 7],
+    ]
     # A column missing from a row's JSON is null; an unknown one is ignored.
     mirror.apply("count-per-word", changes(upsert("kiwi", {"count": 1, "extra": True})))
-    assert result(mirror, "select * from count_per_word where _key = 'kiwi'")["rows"] == [["kiwi", 1, None, None]]
+    assert result(mirror, "select * from count_per_word where _key = 'kiwi'")["rows"] == [
+        ["kiwi", 1, None, None]
+    ]
 
 
 def test_a_query_of_inline_code_cannot_write(mirror):
@@ -98,7 +112,9 @@ def test_an_endless_query_is_stopped_and_the_next_one_runs():
     m = statesql.Mirror([VALUE], timeout_s=0.2)
     with pytest.raises(statesql.SqlError, match="ran longer than 0.2 s"):
         m.query("with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c")
-    assert result(m, "with recursive c(x) as (select 1 union all select x + 1 from c where x < 5) select sum(x) from c")["rows"] == [[15]]
+    assert result(
+        m, "with recursive c(x) as (select 1 union all select x + 1 from c where x < 5) select sum(x) from c"
+    )["rows"] == [[15]]
 
 
 def test_an_integer_beyond_i64_becomes_the_nearest_double():
@@ -120,4 +136,9 @@ def test_full_outer_join_of_two_tables_as_the_corpus_writes_it():
         "FULL OUTER JOIN count_per_word_b b ON a._key = b._key WHERE a._key = '{k}' OR b._key = '{k}'"
     )
     # Polars 2.1 (SDF's engine) gives the same: 1, 7, 7 and null for a key in neither table.
-    assert {k: result(m, query.format(k=k))["rows"] for k in "xyzw"} == {"x": [[1]], "y": [[7]], "z": [[7]], "w": [[None]]}
+    assert {k: result(m, query.format(k=k))["rows"] for k in "xyzw"} == {
+        "x": [[1]],
+        "y": [[7]],
+        "z": [[7]],
+        "w": [[None]],
+    }
