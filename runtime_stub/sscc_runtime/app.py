@@ -152,6 +152,12 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
         metavar="P",
         help="write every record to partition P (default: by key hash; unkeyed round-robin)",
     )
+    produce.add_argument(
+        "--timestamp-separator",
+        metavar="S",
+        help="each line starts with an event time in ms and S (TS<S>[KEY<S>]VALUE);"
+        " default: the wall time of the produce",
+    )
     produce.add_argument("--quiet", action="store_true", help="print nothing")
     produce.set_defaults(command=_produce)
 
@@ -376,8 +382,19 @@ def _produce_lines(
 ) -> int:
     pending: list[list[tuple]] = [[] for _ in range(partitions)]
     count = unkeyed = 0
+    stamp_sep = args.timestamp_separator.encode() if getattr(args, "timestamp_separator", None) else None
     for line in lines:
         line = line.rstrip(b"\r\n")
+        timestamp = int(time.time() * 1000)
+        if stamp_sep is not None:
+            stamp, found, rest = line.partition(stamp_sep)
+            try:
+                timestamp = int(stamp)
+            except ValueError:
+                raise AppError(f"line {count + 1}: {stamp[:40]!r} is not a timestamp in ms") from None
+            if not found:
+                raise AppError(f"line {count + 1}: no timestamp separator {args.timestamp_separator!r}")
+            line = rest
         if separator is not None and separator in line:
             key, value = line.split(separator, 1)
         else:
@@ -388,7 +405,7 @@ def _produce_lines(
             partition = zlib.crc32(key) % partitions  # stable across runs and machines
         else:
             partition, unkeyed = unkeyed % partitions, unkeyed + 1
-        pending[partition].append((key, value, int(time.time() * 1000)))
+        pending[partition].append((key, value, timestamp))
         count += 1
         if len(pending[partition]) >= PRODUCE_BATCH:
             store.append(topic, partition, *frames.build(pending[partition]))

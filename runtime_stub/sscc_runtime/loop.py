@@ -18,7 +18,8 @@ from typing import Callable, Sequence
 from . import deadletter, frames, statelog
 from .backend import Output, Position, TopicBackend, starting_offset
 from .service import Service, Source, Stage
-from .wasm_host import Guest
+from .wasm_host import Guest, WindowReport
+from .windowing import Windowing, flush_input, now_ms
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Counters:
     dead_lettered: int = 0
     batches: int = 0
     lag: int = 0
+    late: int = 0  # records of a windowed service past every window (also dead-lettered)
     started: float = field(default_factory=time.monotonic)
 
     def rate(self) -> float:
@@ -39,6 +41,7 @@ class Counters:
         return (
             f"in {self.records_in:,}  out {self.records_out:,}  dead {self.dead_lettered:,}"
             f"  {self.rate():,.0f} rec/s  lag {self.lag:,}"
+            + (f"  late {self.late:,}" if self.late else "")
         )
 
 
@@ -78,6 +81,10 @@ class ServiceRunner:
                 guest.states = len(service.states)
                 guest.committed_state = self._committed_state
                 guest.restore()
+        # A windowed service: the engine (restored from the last commit) and this batch's report.
+        self._window = Windowing(store, service, now_ms()) if service.window else None
+        self._report: WindowReport | None = None
+        self._late = 0
 
     def _committed_state(self) -> dict[int, bytes]:
         """Every state's committed change records, for loading into a fresh instance."""
@@ -94,7 +101,60 @@ class ServiceRunner:
                 if stopping.is_set():
                     return read
                 read += self._batch(source, partition)
+        if read == 0 and self._window is not None:
+            self._close_windows(self._window.closing(now_ms()))  # idleness
         return read
+
+    def drain(self) -> int:
+        """End of input (`until_idle`): flush every open window; returns how many closed."""
+        if self._window is None:
+            return 0
+        return self._close_windows(self._window.drain())
+
+    def _close_windows(self, windows: list) -> int:
+        """Flush `windows` and commit that on its own (no input moved)."""
+        if not windows:
+            return 0
+        dead: list[tuple] = []
+        changes: dict[int, list[tuple[bytes, int]]] = {}
+        outputs = self._flush(windows, dead, changes)
+        self._window.close(windows)
+        self._commit(outputs, dead, changes, [])
+        return len(windows)
+
+    def _flush(self, windows: list, dead: list, changes: dict) -> list[Output]:
+        """Run the flush chain over the closing windows, in order; outputs for every sink.
+        A second, drop-only call makes sure a window whose flush trapped is dropped too."""
+        spec = self.service.window
+        where = ("", -1)
+        data, count = flush_input(windows)
+        flushed, n, _ = self._run(spec.flush[:1], data, count, -1, where, dead, changes)
+        drop = spec.flush[0]
+        self._run([drop], *flush_input(windows, run=False), -1, where, dead, changes)
+        flushed, n, _ = self._run(spec.flush[1:], flushed, n, -1, where, dead, changes)
+        outputs = []
+        for sink in self.service.sinks:
+            out, m, _ = self._run(sink.stages, flushed, n, -1, where, dead, changes)
+            outputs.append(Output(sink.topic, 0, out, m))
+            self.counters.records_out += m
+        return outputs
+
+    def _commit(self, outputs: list, dead: list, changes: dict, positions: list) -> None:
+        """ONE store commit: outputs, changelogs, dead letters, positions, window snapshot."""
+        service = self.service
+        for index, parts in sorted(changes.items()):
+            # Same commit as the outputs and the position: state and input move together.
+            changelog = service.states[index].changelog
+            outputs.append(
+                Output(changelog, 0, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
+            )
+        if dead:
+            # Source-offset order, whatever stage each failed in (as a fused chain gives it).
+            dead.sort(key=lambda letter: letter[3])
+            outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
+        state = [self._window.snapshot()] if self._window is not None else []
+        self.store.commit(outputs, positions, state)
+        self.counters.dead_lettered += len(dead)
 
     def lag(self) -> int:
         return sum(
@@ -155,23 +215,23 @@ class ServiceRunner:
             out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
             outputs.append(Output(sink.topic, partition % partitions, out, n))
             self.counters.records_out += n
-        for index, parts in sorted(changes.items()):
-            # Same commit as the outputs and the position: state and input move together.
-            changelog = service.states[index].changelog
-            outputs.append(
-                Output(changelog, 0, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
-            )
-        if dead:
-            # Source-offset order, whatever stage each failed in (as a fused chain gives it).
-            dead.sort(key=lambda letter: letter[3])
-            outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
+        if self._window is not None:
+            # The guest classified the batch; the engine absorbs its report and closes windows.
+            now = now_ms()
+            late = self._late
+            self.counters.late += late
+            self._window.absorb(self._report, late, now)
+            self._report, self._late = None, 0
+            closing = self._window.closing(now)
+            if closing:
+                outputs += self._flush(closing, dead, changes)
+                self._window.close(closing)
         end = batch.base_offset + batch.count
-        self.store.commit(
-            outputs, [Position(service.name, source.topic, partition, start, end)]
+        self._commit(
+            outputs, dead, changes, [Position(service.name, source.topic, partition, start, end)]
         )
         self._positions[where] = end
         self.counters.records_in += batch.count
-        self.counters.dead_lettered += len(dead)
         self.counters.batches += 1
         return batch.count
 
@@ -191,7 +251,15 @@ class ServiceRunner:
         for stage in stages:
             if not count:
                 break
-            out = self._guests[stage.module].run(stage.export, data, base_offset)
+            window = self._window is not None and stage.export == self.service.window.stage
+            if window:
+                out = self._guests[stage.module].run(
+                    stage.export, data, base_offset, window=True, watermark=self._window.watermark
+                )
+                self._report = out.window
+                self._late = sum(1 for e in out.errors if e.kind == "late")
+            else:
+                out = self._guests[stage.module].run(stage.export, data, base_offset)
             if changes is not None:
                 for index, change in out.changes.items():
                     changes.setdefault(index, []).append(change)
@@ -220,6 +288,7 @@ def _all_stages(service: Service) -> list[Stage]:
         *service.stages,
         *(st for source in service.sources for st in source.stages),
         *(st for sink in service.sinks for st in sink.stages),
+        *(service.window.flush if service.window else ()),
     ]
 
 
@@ -263,8 +332,12 @@ class Loop:
                     self.report()
                     last = time.monotonic()
                 if read == 0:
-                    if self.until_idle:
+                    # End of input: flush every open window (docs/semantics.md); their
+                    # outputs may feed other services, so go round once more.
+                    if self.until_idle and not sum(r.drain() for r in self.runners):
                         break
+                    if self.until_idle:
+                        continue
                     self.stopping.wait(self.idle_sleep)
         finally:
             for sig, handler in previous.items():

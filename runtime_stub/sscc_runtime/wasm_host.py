@@ -28,7 +28,10 @@ NO_RECORD = 0xFFFFFFFF
 # Control block (docs/abi.md): 14 u32 then the i64 origin of the record in progress.
 _CONTROL = struct.Struct("<14Iq")
 _ERROR_HEAD = struct.Struct("<IIqII")
-KINDS = {1: "decode", 2: "operator", 3: "encode"}
+KINDS = {1: "decode", 2: "operator", 3: "encode", 5: "late"}
+# Window report (docs/abi.md, "Windows"): largest timestamp, touched windows (ptr, bytes).
+_REPORT = struct.Struct("<qII")
+I64_MIN = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,29 @@ class GuestError(NamedTuple):
     message: str
 
 
+class WindowReport(NamedTuple):
+    """What a window stage call saw: its largest event time (None: no record classified) and the
+    windows its on-time records went to, in first-touched order."""
+
+    max_ts: int | None
+    touched: list[tuple[int, int]]
+
+    def merge(self, later: "WindowReport") -> "WindowReport":
+        stamps = [t for t in (self.max_ts, later.max_ts) if t is not None]
+        seen = set(self.touched)
+        return WindowReport(
+            max(stamps) if stamps else None,
+            self.touched + [w for w in later.touched if w not in seen],
+        )
+
+
 class StageOutput(NamedTuple):
     data: bytes
     count: int
     errors: list[GuestError]
     # Change records per state (state index -> (framed bytes, count)); empty for stateless stages.
     changes: dict[int, tuple[bytes, int]] = {}
+    window: WindowReport | None = None  # set for a window stage call
 
 
 class _Control(NamedTuple):
@@ -159,6 +179,7 @@ class _Instance:
             else None
         )
         self.states = 0  # how many state slots of the change table the host reads
+        self._windowed, self._report_ptr = False, 0  # a window stage call is in progress
 
     def load_state(self, index: int, data: bytes) -> None:
         """Replay change records into the resident state `index` (sscc_state_load)."""
@@ -190,6 +211,22 @@ class _Instance:
             if count:
                 out[i] = (self._memory.read(ptr, length), count)
         return out
+
+    def window_begin(self, watermark: int | None) -> None:
+        """Before a window stage call: the watermark before the batch (None: no record yet)."""
+        self._arm()
+        self._export("sscc_window_begin")(I64_MIN if watermark is None else watermark)
+        self._report_ptr = self._export("sscc_window_report")() & 0xFFFFFFFF
+        self._windowed = True
+
+    def _window_report(self) -> WindowReport | None:
+        if not getattr(self, "_windowed", False):
+            return None
+        max_ts, ptr, length = _REPORT.unpack(self._memory.read(self._report_ptr, _REPORT.size))
+        raw = self._memory.read(ptr, length) if length else b""
+        pairs = struct.unpack(f"<{length // 8}q", raw)
+        touched = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
+        return WindowReport(None if max_ts == I64_MIN else max_ts, touched)
 
     def call(self, export: str, data: bytes, base_offset: int) -> StageOutput:
         stage = self._stages.get(export) or self._bind(export)
@@ -243,7 +280,9 @@ class _Instance:
     def _outputs(self, control: _Control) -> StageOutput:
         data = self._memory.read(control.out_ptr, control.out_len)
         errors = _parse_errors(self._memory.read(control.err_ptr, control.err_len))
-        return StageOutput(data, control.out_count, errors, self._changes())
+        report = self._window_report()
+        self._windowed = False
+        return StageOutput(data, control.out_count, errors, self._changes(), report)
 
     def _trapped(self, export: str, exc: Exception) -> _Trapped:
         control = self._control()
@@ -313,19 +352,31 @@ class Guest:
         for index, parts in (pending or {}).items():
             instance.load_state(index, b"".join(parts))
 
-    def run(self, export: str, data: bytes, base_offset: int = -1) -> StageOutput:
+    def run(
+        self, export: str, data: bytes, base_offset: int = -1, *, window: bool = False, watermark: int | None = None
+    ) -> StageOutput:
         """Run `export` over a framed batch. `base_offset` is the topic offset of the first
         record when the batch comes straight from a topic, -1 when it is a stage's output.
+        `window=True` marks a window stage: the guest classifies against `watermark` (the
+        watermark before the batch) and the output carries its WindowReport.
         """
         if not data:
-            return StageOutput(b"", 0, [])
+            return StageOutput(b"", 0, [], {}, WindowReport(None, []) if window else None)
         try:
+            if window:
+                self._instance.window_begin(watermark)
             return self._instance.call(export, data, base_offset)
         except _Trapped as trapped:
-            return self._isolate(export, data, base_offset, trapped)
+            return self._isolate(export, data, base_offset, trapped, window, watermark)
 
     def _isolate(
-        self, export: str, data: bytes, base_offset: int, trapped: _Trapped
+        self,
+        export: str,
+        data: bytes,
+        base_offset: int,
+        trapped: _Trapped,
+        window: bool = False,
+        watermark: int | None = None,
     ) -> StageOutput:
         """Keep the output before the trapping record, fail that record, run the rest on a fresh
         instance; repeat while traps occur (each costs one record and one instantiation).
@@ -335,9 +386,12 @@ class Guest:
         changes: dict[int, list[bytes]] = {}
         counts: dict[int, int] = {}
         count = shift = 0
+        report = WindowReport(None, []) if window else None
 
         def keep(out: StageOutput) -> None:
-            nonlocal count
+            nonlocal count, report
+            if report is not None and out.window is not None:
+                report = report.merge(out.window)
             parts.append(out.data)
             count += out.count
             errors.extend(e._replace(index=e.index + shift) for e in out.errors)
@@ -359,8 +413,11 @@ class Guest:
             trapped = None
             if data:
                 try:
+                    if window:  # the rest is judged by the watermark the completed part left
+                        stamps = [t for t in (watermark, report.max_ts) if t is not None]
+                        self._instance.window_begin(max(stamps) if stamps else None)
                     keep(self._instance.call(export, data, base_offset))
                 except _Trapped as exc:
                     trapped = exc
         joined = {i: (b"".join(changes[i]), counts[i]) for i in changes}
-        return StageOutput(b"".join(parts), count, errors, joined)
+        return StageOutput(b"".join(parts), count, errors, joined, report)

@@ -25,7 +25,12 @@ A service with keyed *value* states (no window) runs its partition region too: `
 user's function against the guest-resident state and emits nothing). `ServicePlan.states` lists the
 service's own value states; state `i` is index `i` of the guest's change table (docs/state-design.md).
 
-Services the runtime cannot run yet (windows, arrow-row or `from:` states, schedules, Python or
+A windowed service (a `window:` with assign-timestamp, partition and flush) is planned by
+`window_plan.py`: its window region becomes one stage that classifies records against the
+watermark and updates the per-window state, its flush one more stage the runtime calls per
+closing window (`ServicePlan.window`).
+
+Services the runtime cannot run yet (arrow-row or `from:` states, schedules, Python or
 imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
 """
 
@@ -34,10 +39,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..ir.nodes import IR, AssignKey, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source, State, UpdateState
+from ..ir.nodes import IR, AssignKey, AssignTimestamp, Flush, Window, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source, State, UpdateState
 
 STATELESS = (Decode, Encode, Map, Filter, FilterMap, FlatMap)
 PARTITION = (AssignKey, UpdateState)  # runnable when the service's states are all value states
+WINDOWED = (AssignTimestamp, Flush)  # runnable inside a window (window_plan.py)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class ServicePlan:
     stages: tuple[Stage, ...]  # run order: per source, then service, then per sink
     unsupported: tuple[str, ...] = ()  # why this service cannot run yet; empty = runnable
     states: tuple[State, ...] = ()  # own keyed value states; the index is the guest's state number
+    window: Optional["WindowPlan"] = None  # set for a windowed service (window_plan.py)
 
     @property
     def runnable(self) -> bool:
@@ -105,6 +112,29 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
     unsupported = tuple(_unsupported(nodes, sources, states))
     if unsupported:
         return ServicePlan(service, sources, sinks, (), unsupported)
+    if any(isinstance(n, Window) for n in nodes):
+        from .window_plan import plan_windowed  # the windowed region has a planner of its own
+
+        return plan_windowed(ir, service, nodes, sources, sinks, states)
+    placed, problems = place(ir, nodes, sources, sinks)
+    if problems:
+        return ServicePlan(service, sources, sinks, (), tuple(problems))
+    if "fuse" in ir.passes:
+        placed = _join_partition(ir, placed)
+    stages = []
+    for i, (place_, endpoint, n) in enumerate(placed):
+        # At a merge or a split the edges agree on the types (the checker saw to it).
+        ins, outs = _joined_ends(ir, n) if n.id.startswith(JOINED) else (ir.in_edges(n.id), ir.out_edges(n.id))
+        # A stage ending in update-state emits nothing: its "output" edge is its last step's input.
+        stages.append(Stage(i, n, ins[0], outs[0] if outs else _last_input(n, ins[0]), place_, endpoint))
+    return ServicePlan(service, sources, sinks, tuple(stages), states=states)
+
+
+PLACE_ORDER = {"source": 0, "service": 1, "flush": 2, "sink": 3}
+
+
+def place(ir: IR, nodes: list[Node], sources: tuple[Source, ...], sinks: tuple[Sink, ...]) -> tuple[list, list[str]]:
+    """(place, endpoint, node) for every runnable node, sorted into run order; and problems."""
     reach_src = _reaching(ir, sources, forward=True)
     reach_snk = _reaching(ir, sinks, forward=False)
     all_src, all_snk = frozenset(range(len(sources))), frozenset(range(len(sinks)))
@@ -122,20 +152,9 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
             placed.append(("sink", next(iter(snk)), n))
         else:
             problems.append(f"`{member_name(n)}` ({n.id}) sits neither before the split nor after the merge")
-    if problems:
-        return ServicePlan(service, sources, sinks, (), tuple(problems))
-    order = {"source": 0, "service": 1, "sink": 2}
     # Stable sort keeps topological order within one place and endpoint.
-    placed.sort(key=lambda p: (order[p[0]], p[1]))
-    if "fuse" in ir.passes:
-        placed = _join_partition(ir, placed)
-    stages = []
-    for i, (place, endpoint, n) in enumerate(placed):
-        # At a merge or a split the edges agree on the types (the checker saw to it).
-        ins, outs = _joined_ends(ir, n) if n.id.startswith(JOINED) else (ir.in_edges(n.id), ir.out_edges(n.id))
-        # A stage ending in update-state emits nothing: its "output" edge is its last step's input.
-        stages.append(Stage(i, n, ins[0], outs[0] if outs else _last_input(n, ins[0]), place, endpoint))
-    return ServicePlan(service, sources, sinks, tuple(stages), states=states)
+    placed.sort(key=lambda p: (PLACE_ORDER[p[0]], p[1]))
+    return placed, problems
 
 
 JOINED = "joined:"  # id prefix of a stage made by _join_partition
@@ -225,7 +244,9 @@ def _unsupported(nodes: list[Node], sources: tuple[Source, ...], states: tuple[S
             continue
         members = n.nodes if isinstance(n, Fused) else (n,)
         for m in members:
-            if isinstance(m, PARTITION):
+            if isinstance(m, Window):
+                continue  # the window itself runs inside the windowed stage (window_plan.py)
+            if isinstance(m, PARTITION + WINDOWED):
                 unknown = [x for x in (*m.states_read, *m.states_written) if x not in value_ids]
                 if m.language != "rust":
                     out.append(f"`{m.function}` is {m.language} code; only inline Rust operators are compiled")
@@ -233,7 +254,7 @@ def _unsupported(nodes: list[Node], sources: tuple[Source, ...], states: tuple[S
                     out.append(f"`{m.function}` uses state `{unknown[0]}`, which is not a value state of this service")
             elif not isinstance(m, STATELESS):
                 article = "an" if m.op[0] in "aeiou" else "a"
-                out.append(f"`{member_name(m)}` is {article} {m.op} operator; stateful services (partition, window, state) do not run yet")
+                out.append(f"`{member_name(m)}` is {article} {m.op} operator, which does not run yet")
             elif isinstance(m, FnNode) and m.language != "rust":
                 what = "an imported package function" if m.language == "wasm-import" else f"{m.language} code"
                 out.append(f"`{m.function}` is {what}; only inline Rust operators are compiled")

@@ -74,6 +74,18 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             "stages": stages(plan.stages_at("service"), module),
             "sinks": sinks,
         }
+        if plan.window is not None:  # the window stage classifies; `flush` runs per closing window
+            w = plan.window
+            entry["window"] = {
+                "kind": w.node.kind,
+                "duration_ms": w.node.duration_ms,
+                "slide_ms": w.slide_ms,
+                "offset_ms": w.offset_ms,
+                "grace_ms": w.grace_ms,
+                "idleness_ms": w.idleness_ms,
+                "stage": plan.stages[w.stage].export,
+                "flush": stages(plan.stages_at("flush"), module),
+            }
         if plan.states:  # keyed value states, in the guest's state order
             entry["states"] = [{"name": st.name, "changelog": f"{plan.name}.{st.name}.changelog"} for st in plan.states]
         services.append(entry)

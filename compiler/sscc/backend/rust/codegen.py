@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Optional
 
 from ...ast import snake
-from ...ir.nodes import IR, AssignKey, Code, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
+from ...ir.nodes import IR, AssignKey, AssignTimestamp, Code, Flush, Window, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
 from ...syntax import RustFn, RustType, SyntaxProblem, operator_function, parse_functions, unwrap_result
 from ..stages import ServicePlan, Stage, member_name
+from . import windows
 from .types import RAW_TYPES, TypeProblem, TypeWriter
 
 GUEST_DIR = "guest"  # where the glue crate's sources sit inside a generated crate
@@ -119,6 +120,7 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
         regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += wrapper + ["}", ""]
     lines += _state_code(plan, writer)
+    lines += windows.window_code(plan)
     lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
     for code in stage_code:
         lines += code + [""]
@@ -394,6 +396,8 @@ class _StageWriter:
 
     def write(self) -> list[str]:
         st = self.stage
+        if isinstance(st.node, (Flush, Window)):  # a windowed service's flush stage
+            return windows.write_flush(self)
         out = [
             f"/// Stage {st.index}: {st.name}",
             "#[no_mangle]",
@@ -477,6 +481,12 @@ class _StageWriter:
             return
         if isinstance(m, AssignKey):
             self._assign_key(m, rest, value, key, depth)
+            return
+        if isinstance(m, AssignTimestamp):  # classifies, then runs `rest` once per window
+            windows.assign_timestamp(self, m, rest, value, key, depth)
+            return
+        if isinstance(m, Window):
+            self._chain(rest, value, key, depth)
             return
         if not isinstance(m, (Map, Filter, FilterMap, FlatMap)):
             raise GenerateProblem(f"`{member_name(m)}` is a {m.op} node, which a stage cannot run", m)
