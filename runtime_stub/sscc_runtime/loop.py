@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from . import deadletter, frames, statelog
-from .backend import Output, Position, TopicBackend, starting_offset
+from .backend import Output, Position, StateChange, TopicBackend, starting_offset
 from .service import Service, Source, Stage
 from .wasm_host import Guest, WindowReport
-from .windowing import Windowing, flush_input, now_ms
+from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
 
 @dataclass
@@ -84,6 +84,10 @@ class ServiceRunner:
         # A windowed service: the engine (restored from the last commit) and this batch's report.
         self._window = Windowing(store, service, now_ms()) if service.window else None
         self._report: WindowReport | None = None
+        self._cursor = self._cursor_after = 0
+        if self._window is not None:
+            saved = store.state_get(service.name, SNAPSHOT_STATE, CURSOR_KEY)  # type: ignore[attr-defined]
+            self._cursor = self._cursor_after = int(saved or 0)
         self._late = 0
 
     def _committed_state(self) -> dict[int, bytes]:
@@ -94,13 +98,27 @@ class ServiceRunner:
         }
 
     def step(self, stopping: threading.Event) -> int:
-        """One batch from every source partition; returns the number of records read."""
+        """One batch from every source partition; returns the number of records read.
+
+        A windowed service starts each round at the partition after the one it last committed
+        (the cursor is committed with every batch), so a restart reads batches in the same order
+        as an uninterrupted run: the watermark, and so lateness, come out the same."""
         read = 0
-        for source in self.service.sources:
-            for partition in range(self.store.partitions(source.topic)):
-                if stopping.is_set():
-                    return read
-                read += self._batch(source, partition)
+        pairs = [
+            (source, partition)
+            for source in self.service.sources
+            for partition in range(self.store.partitions(source.topic))
+        ]
+        first = self._cursor % len(pairs) if self._window is not None else 0
+        for j in range(len(pairs)):
+            if stopping.is_set():
+                return read
+            source, partition = pairs[(first + j) % len(pairs)]
+            self._cursor_after = (first + j + 1) % len(pairs)
+            got = self._batch(source, partition)
+            if got:
+                self._cursor = self._cursor_after
+            read += got
         if read == 0 and self._window is not None:
             self._close_windows(self._window.closing(now_ms()))  # idleness
         return read
@@ -152,7 +170,10 @@ class ServiceRunner:
             # Source-offset order, whatever stage each failed in (as a fused chain gives it).
             dead.sort(key=lambda letter: letter[3])
             outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
-        state = [self._window.snapshot()] if self._window is not None else []
+        state = []
+        if self._window is not None:
+            cursor = str(self._cursor_after if positions else self._cursor).encode()
+            state = [self._window.snapshot(), StateChange(service.name, SNAPSHOT_STATE, CURSOR_KEY, cursor)]
         self.store.commit(outputs, positions, state)
         self.counters.dead_lettered += len(dead)
 
@@ -251,6 +272,8 @@ class ServiceRunner:
         for stage in stages:
             if not count:
                 break
+            # a trap makes a fresh instance: it needs this batch's earlier state changes too
+            self._guests[stage.module].uncommitted = (lambda: changes) if changes else None
             window = self._window is not None and stage.export == self.service.window.stage
             if window:
                 out = self._guests[stage.module].run(

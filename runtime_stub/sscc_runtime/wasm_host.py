@@ -337,6 +337,7 @@ class Guest:
         # state from (index -> change records); set by the run loop before the first batch.
         self.states = 0
         self.committed_state = None
+        self.uncommitted = None  # () -> {index: [(change records, count), ...]} of the batch so far
         self._instance = _Instance(self._module, limits, fast)
 
     def restore(self) -> None:
@@ -349,6 +350,9 @@ class Guest:
             return
         for index, data in self.committed_state().items():
             instance.load_state(index, data)
+        # Changes of this batch's earlier calls (window stage before a flush), not committed yet.
+        for index, parts in (self.uncommitted() if self.uncommitted else {}).items():
+            instance.load_state(index, b"".join(part[0] for part in parts))
         for index, parts in (pending or {}).items():
             instance.load_state(index, b"".join(parts))
 

@@ -18,7 +18,8 @@ from .service import Service
 from .wasm_host import WindowReport
 from .windows import Window, WindowEngine, assigner_for
 
-SNAPSHOT_STATE = "__window"  # the store `state` row holding the engine snapshot
+SNAPSHOT_STATE = "__window"  # the store `state` rows: b"" = the engine snapshot,
+CURSOR_KEY = b"next"  # ... b"next" = index of the source partition the next round starts at
 _FLUSH_FRAME = struct.Struct("<qqB")
 
 

@@ -405,6 +405,8 @@ class _StageWriter:
             "    sscc_guest::run_stage(in_ptr, in_len, base_offset, |rec, out| {",
         ]
         members = list(st.members)
+        if any(isinstance(m, AssignTimestamp) for m in members):  # steps before the window see the global one
+            self._emit(2, "sscc_guest::state::set_window(sscc_guest::state::GLOBAL);")
         first = members[0]
         if isinstance(first, Decode):
             value, key = self._decode_topic(first)
