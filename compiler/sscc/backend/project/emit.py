@@ -68,7 +68,8 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
                 service.span,
                 f"service `{plan.name}` cannot be compiled yet: {reason}",
                 "sscc compiles services of map, filter, filter-map, flat-map and, with keyed value states,"
-                " assign-key and update-state in inline Rust so far; `sscc check` and `sscc ir` accept this pipeline",
+                " assign-key, update-state and windows (assign-timestamp, flush) in inline Rust so far;"
+                " `sscc check` and `sscc ir` accept this pipeline",
             )
     if fe.diags.has_errors:
         return result
