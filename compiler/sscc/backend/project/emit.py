@@ -196,6 +196,7 @@ def _context(fe: FrontEnd, ir: IR, plans, package: str, version: str) -> dict:
         "first_input": inputs[0],
         "first_output": outputs[0],
         "states": [st.name for plan in plans for st in plan.states],
+        "windowed": any(plan.window is not None for plan in plans),
     }
 
 
@@ -204,4 +205,6 @@ def _place(plan, stage) -> str:
         return f"records of source `{plan.sources[stage.endpoint].topic}`"
     if stage.place == "sink":
         return f"records for sink `{plan.sinks[stage.endpoint].topic}`"
+    if stage.place == "flush":
+        return "each closing window (its flush output)"
     return "the merged stream"
