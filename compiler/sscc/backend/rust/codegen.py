@@ -347,9 +347,12 @@ def _value_handle(i: int, name: str, v: str) -> list[str]:
         f"        sscc_state_{i}().insert(self.key.clone(), value);",
         f"        sscc_guest::state::log_upsert({i}, &self.key, &json);",
         "    }",
-        "    /// Every key of the current window with its value, in key order.",
-        f"    pub fn clone(&self) -> std::collections::BTreeMap<String, {v}> {{",
-        f"        sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect()",
+        "    /// Every key of the current window with its value, in key order: `(key, value)` pairs",
+        "    /// when consumed (SDF 0.5), entries with `.key`/`.value` through `iter()` (earlier SDF).",
+        f"    pub fn clone(&self) -> sscc_guest::state::Table<{v}> {{",
+        f"        let mut pairs: Vec<(String, {v})> = sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect();",
+        "        pairs.sort_by(|a, b| a.0.cmp(&b.0));",
+        "        sscc_guest::state::Table::from_pairs(pairs)",
         "    }",
     ]
     if v in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize"):
