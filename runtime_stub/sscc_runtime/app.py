@@ -5,7 +5,7 @@
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
     state list [--store DIR]
-    state show STATE [--store DIR] [--key K]      (STATE: `state` or `service.state`)
+    state show STATE [--store DIR] [--key K] [--window W]   (STATE: `state` or `service.state`)
 
 The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file.
 Exit codes: 0 ok (also when stopped by SIGINT/SIGTERM), 1 runtime error (one `error: ...` line,
@@ -152,6 +152,12 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
         metavar="P",
         help="write every record to partition P (default: by key hash; unkeyed round-robin)",
     )
+    produce.add_argument(
+        "--timestamp-separator",
+        metavar="S",
+        help="each line starts with an event time in ms and S (TS<S>[KEY<S>]VALUE);"
+        " default: the wall time of the produce",
+    )
     produce.add_argument("--quiet", action="store_true", help="print nothing")
     produce.set_defaults(command=_produce)
 
@@ -190,6 +196,11 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     show.add_argument("state", help="the state's name, or service.state when two services share it")
     show.add_argument("--store", metavar="DIR", help=store_help)
     show.add_argument("--key", help="only this key")
+    show.add_argument(
+        "--window",
+        metavar="W",
+        help="only window W of a windowed state: START..END or START (ms); default: every open window",
+    )
     show.set_defaults(command=_state_show)
     sqlcmd.add_parser(commands, store_help, _sql)
     return parser
@@ -377,8 +388,19 @@ def _produce_lines(
 ) -> int:
     pending: list[list[tuple]] = [[] for _ in range(partitions)]
     count = unkeyed = 0
+    stamp_sep = args.timestamp_separator.encode() if getattr(args, "timestamp_separator", None) else None
     for line in lines:
         line = line.rstrip(b"\r\n")
+        timestamp = int(time.time() * 1000)
+        if stamp_sep is not None:
+            stamp, found, rest = line.partition(stamp_sep)
+            try:
+                timestamp = int(stamp)
+            except ValueError:
+                raise AppError(f"line {count + 1}: {stamp[:40]!r} is not a timestamp in ms") from None
+            if not found:
+                raise AppError(f"line {count + 1}: no timestamp separator {args.timestamp_separator!r}")
+            line = rest
         if separator is not None and separator in line:
             key, value = line.split(separator, 1)
         else:
@@ -389,7 +411,7 @@ def _produce_lines(
             partition = zlib.crc32(key) % partitions  # stable across runs and machines
         else:
             partition, unkeyed = unkeyed % partitions, unkeyed + 1
-        pending[partition].append((key, value, int(time.time() * 1000)))
+        pending[partition].append((key, value, timestamp))
         count += 1
         if len(pending[partition]) >= PRODUCE_BATCH:
             store.append(topic, partition, *frames.build(pending[partition]))
@@ -490,6 +512,35 @@ def _changelogs(store: Store) -> list[tuple[str, str, str]]:
     return sorted(out)
 
 
+def _show_windows(name: str, windows: dict, args: argparse.Namespace) -> int:
+    """A windowed state: WINDOW KEY VALUE rows of its open windows (flushed ones are dropped),
+    in (end, start) order; `--window` picks one, `--key` one key."""
+    if args.window is not None:
+        try:
+            wanted = statelog.parse_window(args.window, windows)
+        except ValueError as exc:
+            raise AppError(f"{exc} in state {name} (open: {_window_list(windows)})") from None
+        if wanted not in windows:
+            raise AppError(f"window {wanted[0]}..{wanted[1]} is not open in state {name} (open: {_window_list(windows)})")
+        windows = {wanted: windows[wanted]}
+    rows = [
+        (f"{w[0]}..{w[1]}", key, json.dumps(value, ensure_ascii=False))
+        for w in sorted(windows, key=lambda w: (w[1], w[0]))
+        for key, value in sorted(windows[w].items())
+        if args.key is None or key == args.key
+    ]
+    if args.key is not None and not rows:
+        raise AppError(f"no key {args.key!r} in the open windows of state {name}")
+    if not windows:
+        print(f"note: state {name} has no open window (a flushed window's state is dropped)", file=sys.stderr)
+    _table(("WINDOW", "KEY", "VALUE"), rows)
+    return 0
+
+
+def _window_list(windows: dict) -> str:
+    return ", ".join(f"{s}..{e}" for s, e in sorted(windows, key=lambda w: (w[1], w[0]))) or "none"
+
+
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -501,7 +552,8 @@ def _state_list(args: argparse.Namespace, project: Project | None) -> int:
         rows = []
         for service_name, state_name, topic in _changelogs(store):
             first, end = store.bounds(topic, 0)
-            keys = len(statelog.replay(statelog.read_all(store, topic)))
+            live = statelog.replay_windows(statelog.read_all(store, topic))
+            keys = sum(len(values) for values in live.values())
             rows.append((service_name, state_name, f"{keys:,}", f"{end - first:,}"))
     if not rows:
         print(f"note: no state in the store at {store_dir(args.store)} yet", file=sys.stderr)
@@ -521,7 +573,12 @@ def _state_show(args: argparse.Namespace, project: Project | None) -> int:
         if len(found) > 1:
             names = ", ".join(f"{c[0]}.{c[1]}" for c in found)
             raise AppError(f"state {args.state!r} is ambiguous ({names}); name it as service.state")
-        values = statelog.replay(statelog.read_all(store, found[0][2]))
+        data = statelog.read_all(store, found[0][2])
+    name = f"{found[0][0]}.{found[0][1]}"
+    windows = statelog.replay_windows(data)
+    if args.window is not None or statelog.is_windowed(data):
+        return _show_windows(name, windows, args)
+    values = windows.get(statelog.GLOBAL, {})
     if args.key is not None:
         if args.key not in values:
             raise AppError(f"no key {args.key!r} in state {found[0][0]}.{found[0][1]}")

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from . import deadletter, frames, statelog, statesql
-from .backend import Output, Position, TopicBackend, starting_offset
+from .backend import Output, Position, StateChange, TopicBackend, starting_offset
 from .service import Service, Source, Stage
-from .wasm_host import Guest
+from .wasm_host import Guest, WindowReport
+from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Counters:
     dead_lettered: int = 0
     batches: int = 0
     lag: int = 0
+    late: int = 0  # records of a windowed service past every window (also dead-lettered)
     started: float = field(default_factory=time.monotonic)
 
     def rate(self) -> float:
@@ -39,6 +41,7 @@ class Counters:
         return (
             f"in {self.records_in:,}  out {self.records_out:,}  dead {self.dead_lettered:,}"
             f"  {self.rate():,.0f} rec/s  lag {self.lag:,}"
+            + (f"  late {self.late:,}" if self.late else "")
         )
 
 
@@ -78,6 +81,14 @@ class ServiceRunner:
                 guest.states = len(service.states)
                 guest.committed_state = self._committed_state
                 guest.restore()
+        # A windowed service: the engine (restored from the last commit) and this batch's report.
+        self._window = Windowing(store, service, now_ms()) if service.window else None
+        self._report: WindowReport | None = None
+        self._cursor = self._cursor_after = 0
+        if self._window is not None:
+            saved = store.state_get(service.name, SNAPSHOT_STATE, CURSOR_KEY)  # type: ignore[attr-defined]
+            self._cursor = self._cursor_after = int(saved or 0)
+        self._late = 0
         self._mirror = self._start_mirror() if service.sql else None
 
     def _start_mirror(self) -> statesql.Mirror:
@@ -131,14 +142,84 @@ class ServiceRunner:
         }
 
     def step(self, stopping: threading.Event) -> int:
-        """One batch from every source partition; returns the number of records read."""
+        """One batch from every source partition; returns the number of records read.
+
+        A windowed service starts each round at the partition after the one it last committed
+        (the cursor is committed with every batch), so a restart reads batches in the same order
+        as an uninterrupted run: the watermark, and so lateness, come out the same."""
         read = 0
-        for source in self.service.sources:
-            for partition in range(self.store.partitions(source.topic)):
-                if stopping.is_set():
-                    return read
-                read += self._batch(source, partition)
+        pairs = [
+            (source, partition)
+            for source in self.service.sources
+            for partition in range(self.store.partitions(source.topic))
+        ]
+        first = self._cursor % len(pairs) if self._window is not None else 0
+        for j in range(len(pairs)):
+            if stopping.is_set():
+                return read
+            source, partition = pairs[(first + j) % len(pairs)]
+            self._cursor_after = (first + j + 1) % len(pairs)
+            got = self._batch(source, partition)
+            if got:
+                self._cursor = self._cursor_after
+            read += got
+        if read == 0 and self._window is not None:
+            self._close_windows(self._window.closing(now_ms()))  # idleness
         return read
+
+    def drain(self) -> int:
+        """End of input (`until_idle`): flush every open window; returns how many closed."""
+        if self._window is None:
+            return 0
+        return self._close_windows(self._window.drain())
+
+    def _close_windows(self, windows: list) -> int:
+        """Flush `windows` and commit that on its own (no input moved)."""
+        if not windows:
+            return 0
+        dead: list[tuple] = []
+        changes: dict[int, list[tuple[bytes, int]]] = {}
+        outputs = self._flush(windows, dead, changes)
+        self._window.close(windows)
+        self._commit(outputs, dead, changes, [])
+        return len(windows)
+
+    def _flush(self, windows: list, dead: list, changes: dict) -> list[Output]:
+        """Run the flush chain over the closing windows, in order; outputs for every sink.
+        A second, drop-only call makes sure a window whose flush trapped is dropped too."""
+        spec = self.service.window
+        where = ("", -1)
+        data, count = flush_input(windows)
+        flushed, n, _ = self._run(spec.flush[:1], data, count, -1, where, dead, changes)
+        drop = spec.flush[0]
+        self._run([drop], *flush_input(windows, run=False), -1, where, dead, changes)
+        flushed, n, _ = self._run(spec.flush[1:], flushed, n, -1, where, dead, changes)
+        outputs = []
+        for sink in self.service.sinks:
+            out, m, _ = self._run(sink.stages, flushed, n, -1, where, dead, changes)
+            outputs.append(Output(sink.topic, 0, out, m))
+            self.counters.records_out += m
+        return outputs
+
+    def _commit(self, outputs: list, dead: list, changes: dict, positions: list) -> None:
+        """ONE store commit: outputs, changelogs, dead letters, positions, window snapshot."""
+        service = self.service
+        for index, parts in sorted(changes.items()):
+            # Same commit as the outputs and the position: state and input move together.
+            changelog = service.states[index].changelog
+            outputs.append(
+                Output(changelog, 0, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
+            )
+        if dead:
+            # Source-offset order, whatever stage each failed in (as a fused chain gives it).
+            dead.sort(key=lambda letter: letter[3])
+            outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
+        state = []
+        if self._window is not None:
+            cursor = str(self._cursor_after if positions else self._cursor).encode()
+            state = [self._window.snapshot(), StateChange(service.name, SNAPSHOT_STATE, CURSOR_KEY, cursor)]
+        self.store.commit(outputs, positions, state)
+        self.counters.dead_lettered += len(dead)
 
     def lag(self) -> int:
         return sum(
@@ -202,24 +283,23 @@ class ServiceRunner:
             out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
             outputs.append(Output(sink.topic, partition % partitions, out, n))
             self.counters.records_out += n
-        for index, parts in sorted(changes.items()):
-            # Same commit as the outputs and the position: state and input move together.
-            state = service.states[index]
-            records = b"".join(p[0] for p in parts)
-            outputs.append(Output(state.changelog, 0, records, sum(p[1] for p in parts)))
-            if self._mirror is not None:
-                self._mirror.apply(state.name, records)
-        if dead:
-            # Source-offset order, whatever stage each failed in (as a fused chain gives it).
-            dead.sort(key=lambda letter: letter[3])
-            outputs.append(Output(service.dead_letters, 0, *frames.build(dead)))
+        if self._window is not None:
+            # The guest classified the batch; the engine absorbs its report and closes windows.
+            now = now_ms()
+            late = self._late
+            self.counters.late += late
+            self._window.absorb(self._report, late, now)
+            self._report, self._late = None, 0
+            closing = self._window.closing(now)
+            if closing:
+                outputs += self._flush(closing, dead, changes)
+                self._window.close(closing)
         end = batch.base_offset + batch.count
-        self.store.commit(
-            outputs, [Position(service.name, source.topic, partition, start, end)]
+        self._commit(
+            outputs, dead, changes, [Position(service.name, source.topic, partition, start, end)]
         )
         self._positions[where] = end
         self.counters.records_in += batch.count
-        self.counters.dead_lettered += len(dead)
         self.counters.batches += 1
         return batch.count
 
@@ -239,10 +319,22 @@ class ServiceRunner:
         for stage in stages:
             if not count:
                 break
-            out = self._guests[stage.module].run(stage.export, data, base_offset)
+            # a trap makes a fresh instance: it needs this batch's earlier state changes too
+            self._guests[stage.module].uncommitted = (lambda: changes) if changes else None
+            window = self._window is not None and stage.export == self.service.window.stage
+            if window:
+                out = self._guests[stage.module].run(
+                    stage.export, data, base_offset, window=True, watermark=self._window.watermark
+                )
+                self._report = out.window
+                self._late = sum(1 for e in out.errors if e.kind == "late")
+            else:
+                out = self._guests[stage.module].run(stage.export, data, base_offset)
             if changes is not None:
                 for index, change in out.changes.items():
                     changes.setdefault(index, []).append(change)
+                    if self._mirror is not None:  # sql() later in this batch (a flush) sees them
+                        self._mirror.apply(self.service.states[index].name, change[0])
             if out.errors:
                 starts = frames.positions(data)
                 for error in out.errors:
@@ -268,6 +360,7 @@ def _all_stages(service: Service) -> list[Stage]:
         *service.stages,
         *(st for source in service.sources for st in source.stages),
         *(st for sink in service.sinks for st in sink.stages),
+        *(service.window.flush if service.window else ()),
     ]
 
 
@@ -311,8 +404,12 @@ class Loop:
                     self.report()
                     last = time.monotonic()
                 if read == 0:
-                    if self.until_idle:
+                    # End of input: flush every open window (docs/semantics.md); their
+                    # outputs may feed other services, so go round once more.
+                    if self.until_idle and not sum(r.drain() for r in self.runners):
                         break
+                    if self.until_idle:
+                        continue
                     self.stopping.wait(self.idle_sleep)
         finally:
             for sig, handler in previous.items():

@@ -60,6 +60,9 @@ class Progress:
             f"{self.name}: {how} after {elapsed:.1f}s: in {records_in:,}  out {records_out:,}"
             f"  dead {dead:,}  ({rate:,.0f} rec/s)  lag {lag:,}"
         )
+        late = sum(c.late for c in counters.values())
+        if late:  # windowed services: records past every window (they are among the dead)
+            line += f"  late {late:,}"
         if self._shown:
             self.stream.write("\r\x1b[K")
         self.stream.write(line + "\n")

@@ -56,6 +56,22 @@ class State:
 
 
 @dataclass(frozen=True)
+class WindowSpec:
+    """A windowed service's window (docs/runtime.md, "Windowed services"): its constants, the
+    export that classifies records and updates state (`stage`), and the flush chain whose first
+    stage the loop calls with one frame per closing window."""
+
+    kind: str
+    duration_ms: int
+    slide_ms: int
+    offset_ms: int
+    grace_ms: int
+    idleness_ms: int | None
+    stage: str
+    flush: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     sources: tuple[Source, ...]
@@ -67,6 +83,7 @@ class Service:
     states: tuple[State, ...] = ()  # index i = the guest's state number i
     refs: tuple[State, ...] = ()  # `from:` references (read-only, through sql())
     sql: bool = False  # the module calls the host's sql(): keep an SQL mirror of states and refs
+    window: WindowSpec | None = None
 
 
 def load(data: dict, base_dir: str | Path = ".") -> list[Service]:
@@ -102,6 +119,7 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             "states",
             "refs",
             "sql",
+            "window",
         },
         where,
     )
@@ -166,6 +184,36 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
         states=_states(data, "states", name, where),
         refs=_states(data, "refs", name, where),
         sql=data.get("sql", False) is True,
+        window=_window(data.get("window"), base_dir, f"{where}.window"),
+    )
+
+
+def _window(data: Any, base_dir: Path, where: str) -> WindowSpec | None:
+    if data is None:
+        return None
+    _expect(data, dict, where)
+    keys = {"kind", "duration_ms", "slide_ms", "offset_ms", "grace_ms", "idleness_ms", "stage", "flush"}
+    _only(data, keys, where)
+    kind = _string(data, "kind", where)
+    if kind not in ("tumbling", "sliding"):
+        raise DescriptionError(f"{where}.kind: expected tumbling or sliding, got {kind!r}")
+    duration = _count(data.get("duration_ms"), f"{where}.duration_ms")
+    slide = _count(data.get("slide_ms", duration), f"{where}.slide_ms")
+    if slide > duration:
+        raise DescriptionError(f"{where}.slide_ms: must not exceed duration_ms ({duration})")
+    flush = _stages(data.get("flush", []), base_dir, f"{where}.flush")
+    if not flush:
+        raise DescriptionError(f"{where}.flush: a window needs its flush stage")
+    idleness = data.get("idleness_ms")
+    return WindowSpec(
+        kind=kind,
+        duration_ms=duration,
+        slide_ms=slide,
+        offset_ms=_count(data.get("offset_ms", 0), f"{where}.offset_ms", minimum=0),
+        grace_ms=_count(data.get("grace_ms", 0), f"{where}.grace_ms", minimum=0),
+        idleness_ms=None if idleness is None else _count(idleness, f"{where}.idleness_ms", minimum=0),
+        stage=_string(data, "stage", where),
+        flush=flush,
     )
 
 

@@ -69,3 +69,24 @@ def replay_windows(data: bytes) -> dict[Window, dict[str, Any]]:
 def replay(data: bytes, window: Window = GLOBAL) -> dict[str, Any]:
     """The state of one window (by default the global one): key text -> value (decoded JSON)."""
     return replay_windows(data).get(window, {})
+
+
+def is_windowed(data: bytes) -> bool:
+    """Does the changelog hold any window other than the global one (a windowed state)?"""
+    return any((r.timestamp, r.origin) != GLOBAL for r in frames.iter_records(data))
+
+
+def parse_window(text: str, open_windows) -> Window:
+    """`start..end`, or a start in ms naming one of `open_windows`; ValueError otherwise."""
+    start_text, dots, end_text = text.partition("..")
+    try:
+        start = int(start_text)
+        end = int(end_text) if dots else None
+    except ValueError:
+        raise ValueError(f"window {text!r}: expected START..END or START (ms)") from None
+    if end is not None:
+        return (start, end)
+    matches = sorted(w for w in open_windows if w[0] == start)
+    if len(matches) != 1:
+        raise ValueError(f"no open window starts at {start} ms")
+    return matches[0]

@@ -132,8 +132,11 @@ class Mirror:
             self._scope = window
             self._dirty.update(self._tables)
 
-    def query(self, sql: str) -> bytes:
-        """Run a query; the result as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
+    def query(self, sql: str, window: Window | None = None) -> bytes:
+        """Run a query (over `window`'s rows when given: the window a flush runs for); the result
+        as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
+        if window is not None:
+            self.scope(window)
         self._sync()
         self._reading, self._refused = True, False
         self._deadline = time.monotonic() + self._timeout_s

@@ -29,9 +29,12 @@ NO_RECORD = 0xFFFFFFFF
 # Control block (docs/abi.md): 14 u32 then the i64 origin of the record in progress.
 _CONTROL = struct.Struct("<14Iq")
 _ERROR_HEAD = struct.Struct("<IIqII")
-KINDS = {1: "decode", 2: "operator", 3: "encode"}
+KINDS = {1: "decode", 2: "operator", 3: "encode", 5: "late"}
 # The only imports a stage module may have: `sql()` (docs/state-design.md §5).
 HOST_IMPORTS = {("sscc", "sql"), ("sscc", "sql_result")}
+# Window report (docs/abi.md, "Windows"): largest timestamp, touched windows (ptr, bytes).
+_REPORT = struct.Struct("<qII")
+I64_MIN = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,29 @@ class GuestError(NamedTuple):
     message: str
 
 
+class WindowReport(NamedTuple):
+    """What a window stage call saw: its largest event time (None: no record classified) and the
+    windows its on-time records went to, in first-touched order."""
+
+    max_ts: int | None
+    touched: list[tuple[int, int]]
+
+    def merge(self, later: "WindowReport") -> "WindowReport":
+        stamps = [t for t in (self.max_ts, later.max_ts) if t is not None]
+        seen = set(self.touched)
+        return WindowReport(
+            max(stamps) if stamps else None,
+            self.touched + [w for w in later.touched if w not in seen],
+        )
+
+
 class StageOutput(NamedTuple):
     data: bytes
     count: int
     errors: list[GuestError]
     # Change records per state (state index -> (framed bytes, count)); empty for stateless stages.
     changes: dict[int, tuple[bytes, int]] = {}
+    window: WindowReport | None = None  # set for a window stage call
 
 
 class _Control(NamedTuple):
@@ -134,7 +154,7 @@ class _Instance:
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
         self._arm()
-        # sql(query text) -> result bytes, raising SqlError; None = no tables here
+        # sql(query text, window) -> result bytes, raising SqlError; None = no tables here
         self._sql, self._pending = sql, b""
         try:
             imports = [self._host_func(i.name) for i in module.imports]
@@ -166,6 +186,7 @@ class _Instance:
             else None
         )
         self.states = 0  # how many state slots of the change table the host reads
+        self._windowed, self._report_ptr = False, 0  # a window stage call is in progress
         # arrow-row `ttl` (docs/state-design.md): the batch's wall clock in, expired rows out
         has = lambda name: isinstance(exports.get(name), wasmtime.Func)  # noqa: E731
         self._set_now = self._export("sscc_set_now") if has("sscc_set_now") else None
@@ -189,12 +210,13 @@ class _Instance:
 
     def _host_func(self, name: str) -> wasmtime.Func:
         i32 = wasmtime.ValType.i32()
-        if name == "sql":
-            ty = wasmtime.FuncType([i32, i32], [i32])
+        if name == "sql":  # (query ptr, len, window start, end) -> result length or -(error) - 1
+            i64 = wasmtime.ValType.i64()
+            ty = wasmtime.FuncType([i32, i32, i64, i64], [i32])
             return wasmtime.Func(self._store, ty, self._host_sql)
         return wasmtime.Func(self._store, wasmtime.FuncType([i32], []), self._host_sql_result)
 
-    def _host_sql(self, ptr: int, length: int) -> int:
+    def _host_sql(self, ptr: int, length: int, start: int, end: int) -> int:
         """`sscc.sql`: run the query, keep the result pending; its length, or -(len) - 1 for an
         error message. Never raises (an exception here would trap the guest)."""
         try:
@@ -202,7 +224,7 @@ class _Instance:
             query = self._memory.read(ptr & 0xFFFFFFFF, length & 0xFFFFFFFF).decode("utf-8", "replace")
             if self._sql is None:
                 raise SqlError("this service has no state tables to query")
-            self._pending = self._sql(query)
+            self._pending = self._sql(query, (start, end))
             return len(self._pending)
         except SqlError as exc:
             self._pending = str(exc).encode()
@@ -245,6 +267,22 @@ class _Instance:
             if count:
                 out[i] = (self._memory.read(ptr, length), count)
         return out
+
+    def window_begin(self, watermark: int | None) -> None:
+        """Before a window stage call: the watermark before the batch (None: no record yet)."""
+        self._arm()
+        self._export("sscc_window_begin")(I64_MIN if watermark is None else watermark)
+        self._report_ptr = self._export("sscc_window_report")() & 0xFFFFFFFF
+        self._windowed = True
+
+    def _window_report(self) -> WindowReport | None:
+        if not getattr(self, "_windowed", False):
+            return None
+        max_ts, ptr, length = _REPORT.unpack(self._memory.read(self._report_ptr, _REPORT.size))
+        raw = self._memory.read(ptr, length) if length else b""
+        pairs = struct.unpack(f"<{length // 8}q", raw)
+        touched = [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
+        return WindowReport(None if max_ts == I64_MIN else max_ts, touched)
 
     def call(self, export: str, data: bytes, base_offset: int) -> StageOutput:
         stage = self._stages.get(export) or self._bind(export)
@@ -298,7 +336,9 @@ class _Instance:
     def _outputs(self, control: _Control) -> StageOutput:
         data = self._memory.read(control.out_ptr, control.out_len)
         errors = _parse_errors(self._memory.read(control.err_ptr, control.err_len))
-        return StageOutput(data, control.out_count, errors, self._changes())
+        report = self._window_report()
+        self._windowed = False
+        return StageOutput(data, control.out_count, errors, self._changes(), report)
 
     def _trapped(self, export: str, exc: Exception) -> _Trapped:
         control = self._control()
@@ -356,12 +396,14 @@ class Guest:
         # The SQL mirror's query function for `sql()` (set by the run loop when the module uses it).
         self.sql = None
         self._now = 0
+
+        self.uncommitted = None  # () -> {index: [(change records, count), ...]} of the batch so far
         self._instance = _Instance(self._module, limits, fast, self._query)
 
-    def _query(self, text: str) -> bytes:
+    def _query(self, text: str, window: tuple[int, int]) -> bytes:
         if self.sql is None:
             raise SqlError("this service has no state tables to query")
-        return self.sql(text)
+        return self.sql(text, window)
 
     def restore(self) -> None:
         """Load the committed state into the current instance (start-up)."""
@@ -388,22 +430,37 @@ class Guest:
             return
         for index, data in self.committed_state().items():
             instance.load_state(index, data)
+        # Changes of this batch's earlier calls (window stage before a flush), not committed yet.
+        for index, parts in (self.uncommitted() if self.uncommitted else {}).items():
+            instance.load_state(index, b"".join(part[0] for part in parts))
         for index, parts in (pending or {}).items():
             instance.load_state(index, b"".join(parts))
 
-    def run(self, export: str, data: bytes, base_offset: int = -1) -> StageOutput:
+    def run(
+        self, export: str, data: bytes, base_offset: int = -1, *, window: bool = False, watermark: int | None = None
+    ) -> StageOutput:
         """Run `export` over a framed batch. `base_offset` is the topic offset of the first
         record when the batch comes straight from a topic, -1 when it is a stage's output.
+        `window=True` marks a window stage: the guest classifies against `watermark` (the
+        watermark before the batch) and the output carries its WindowReport.
         """
         if not data:
-            return StageOutput(b"", 0, [])
+            return StageOutput(b"", 0, [], {}, WindowReport(None, []) if window else None)
         try:
+            if window:
+                self._instance.window_begin(watermark)
             return self._instance.call(export, data, base_offset)
         except _Trapped as trapped:
-            return self._isolate(export, data, base_offset, trapped)
+            return self._isolate(export, data, base_offset, trapped, window, watermark)
 
     def _isolate(
-        self, export: str, data: bytes, base_offset: int, trapped: _Trapped
+        self,
+        export: str,
+        data: bytes,
+        base_offset: int,
+        trapped: _Trapped,
+        window: bool = False,
+        watermark: int | None = None,
     ) -> StageOutput:
         """Keep the output before the trapping record, fail that record, run the rest on a fresh
         instance; repeat while traps occur (each costs one record and one instantiation).
@@ -413,9 +470,12 @@ class Guest:
         changes: dict[int, list[bytes]] = {}
         counts: dict[int, int] = {}
         count = shift = 0
+        report = WindowReport(None, []) if window else None
 
         def keep(out: StageOutput) -> None:
-            nonlocal count
+            nonlocal count, report
+            if report is not None and out.window is not None:
+                report = report.merge(out.window)
             parts.append(out.data)
             count += out.count
             errors.extend(e._replace(index=e.index + shift) for e in out.errors)
@@ -437,8 +497,11 @@ class Guest:
             trapped = None
             if data:
                 try:
+                    if window:  # the rest is judged by the watermark the completed part left
+                        stamps = [t for t in (watermark, report.max_ts) if t is not None]
+                        self._instance.window_begin(max(stamps) if stamps else None)
                     keep(self._instance.call(export, data, base_offset))
                 except _Trapped as exc:
                     trapped = exc
         joined = {i: (b"".join(changes[i]), counts[i]) for i in changes}
-        return StageOutput(b"".join(parts), count, errors, joined)
+        return StageOutput(b"".join(parts), count, errors, joined, report)

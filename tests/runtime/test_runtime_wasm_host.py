@@ -124,7 +124,7 @@ def test_the_fast_path_is_available_with_the_pinned_wasmtime():
 
 
 def test_an_empty_batch_does_not_enter_the_guest(guest):
-    assert guest.run("sscc_stage_0", b"", 0) == (b"", 0, [], {})
+    assert guest.run("sscc_stage_0", b"", 0) == (b"", 0, [], {}, None)  # no window report
 
 
 def test_a_batch_over_the_memory_cap_is_a_clear_error(fixture_wasm):

@@ -20,27 +20,32 @@ pass through untouched. A stage whose first member is a Decode reads topic bytes
 whose last member is an Encode writes topic bytes. Both sides of this module (the Rust code
 generator and the project emitter) rely on exactly this.
 
-A service with keyed states (value or arrow-row; no window) runs its partition region too:
-`assign-key` and `update-state` are stages like the others (AssignKey sets the record's key,
-UpdateState runs the user's function against the guest-resident state and emits nothing).
-`ServicePlan.states` lists the service's own states; state `i` is index `i` of the guest's change
-table (docs/state-design.md). `ServicePlan.refs` lists its `from:` references (read-only; `sql()`
-reads them from the host's mirror of the owner's changelog), each paired with the owner's state.
+A service with keyed states (value or arrow-row) runs its partition region too: `assign-key`
+and `update-state` are stages like the others (AssignKey sets the record's key, UpdateState runs
+the user's function against the guest-resident state and emits nothing). `ServicePlan.states`
+lists the service's own states; state `i` is index `i` of the guest's change table
+(docs/state-design.md). `ServicePlan.refs` lists its `from:` references (read-only; `sql()` reads
+them from the host's mirror of the owner's changelog), each paired with the owner's state.
 
-Services the runtime cannot run yet (windows, schedules, Python or imported functions) get
-`unsupported` reasons instead of stages; `sscc compile` reports them as errors.
+A windowed service (a `window:` with assign-timestamp, partition and flush) is planned by
+`window_plan.py`: its window region becomes one stage that classifies records against the
+watermark and updates the per-window state, its flush one more stage the runtime calls per
+closing window (`ServicePlan.window`).
+
+Services the runtime cannot run yet (schedules, Python or imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
-from ..ir.nodes import IR, AssignKey, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source, State, UpdateState
+from ..ir.nodes import IR, AssignKey, AssignTimestamp, Flush, Window, Decode, Edge, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, Node, Sink, Source, State, UpdateState
 
 STATELESS = (Decode, Encode, Map, Filter, FilterMap, FlatMap)
 PARTITION = (AssignKey, UpdateState)
 OWN_KINDS = ("value", "arrow-row")  # the kinds of state a service can own and run
+WINDOWED = (AssignTimestamp, Flush)  # runnable inside a window (window_plan.py)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class ServicePlan:
     unsupported: tuple[str, ...] = ()  # why this service cannot run yet; empty = runnable
     states: tuple[State, ...] = ()  # own keyed states; the index is the guest's state number
     refs: tuple[tuple[State, State], ...] = ()  # (the `from:` reference, the owner's state)
+    window: Optional["WindowPlan"] = None  # set for a windowed service (window_plan.py)
 
     @property
     def runnable(self) -> bool:
@@ -111,6 +117,29 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
     unsupported = tuple(_unsupported(nodes, sources, states, refs))
     if unsupported:
         return ServicePlan(service, sources, sinks, (), unsupported)
+    if any(isinstance(n, Window) for n in nodes):
+        from .window_plan import plan_windowed  # the windowed region has a planner of its own
+
+        return replace(plan_windowed(ir, service, nodes, sources, sinks, states), refs=refs)
+    placed, problems = place(ir, nodes, sources, sinks)
+    if problems:
+        return ServicePlan(service, sources, sinks, (), tuple(problems))
+    if "fuse" in ir.passes:
+        placed = _join_partition(ir, placed)
+    stages = []
+    for i, (place_, endpoint, n) in enumerate(placed):
+        # At a merge or a split the edges agree on the types (the checker saw to it).
+        ins, outs = _joined_ends(ir, n) if n.id.startswith(JOINED) else (ir.in_edges(n.id), ir.out_edges(n.id))
+        # A stage ending in update-state emits nothing: its "output" edge is its last step's input.
+        stages.append(Stage(i, n, ins[0], outs[0] if outs else _last_input(n, ins[0]), place_, endpoint))
+    return ServicePlan(service, sources, sinks, tuple(stages), states=states, refs=refs)
+
+
+PLACE_ORDER = {"source": 0, "service": 1, "flush": 2, "sink": 3}
+
+
+def place(ir: IR, nodes: list[Node], sources: tuple[Source, ...], sinks: tuple[Sink, ...]) -> tuple[list, list[str]]:
+    """(place, endpoint, node) for every runnable node, sorted into run order; and problems."""
     reach_src = _reaching(ir, sources, forward=True)
     reach_snk = _reaching(ir, sinks, forward=False)
     all_src, all_snk = frozenset(range(len(sources))), frozenset(range(len(sinks)))
@@ -128,20 +157,9 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
             placed.append(("sink", next(iter(snk)), n))
         else:
             problems.append(f"`{member_name(n)}` ({n.id}) sits neither before the split nor after the merge")
-    if problems:
-        return ServicePlan(service, sources, sinks, (), tuple(problems))
-    order = {"source": 0, "service": 1, "sink": 2}
     # Stable sort keeps topological order within one place and endpoint.
-    placed.sort(key=lambda p: (order[p[0]], p[1]))
-    if "fuse" in ir.passes:
-        placed = _join_partition(ir, placed)
-    stages = []
-    for i, (place, endpoint, n) in enumerate(placed):
-        # At a merge or a split the edges agree on the types (the checker saw to it).
-        ins, outs = _joined_ends(ir, n) if n.id.startswith(JOINED) else (ir.in_edges(n.id), ir.out_edges(n.id))
-        # A stage ending in update-state emits nothing: its "output" edge is its last step's input.
-        stages.append(Stage(i, n, ins[0], outs[0] if outs else _last_input(n, ins[0]), place, endpoint))
-    return ServicePlan(service, sources, sinks, tuple(stages), states=states, refs=refs)
+    placed.sort(key=lambda p: (PLACE_ORDER[p[0]], p[1]))
+    return placed, problems
 
 
 JOINED = "joined:"  # id prefix of a stage made by _join_partition
@@ -237,7 +255,9 @@ def _unsupported(
             continue
         members = n.nodes if isinstance(n, Fused) else (n,)
         for m in members:
-            if isinstance(m, PARTITION):
+            if isinstance(m, Window):
+                continue  # the window itself runs inside the windowed stage (window_plan.py)
+            if isinstance(m, PARTITION + WINDOWED):
                 unknown = [x for x in (*m.states_read, *m.states_written) if x not in own_ids]
                 if m.language != "rust":
                     out.append(f"`{m.function}` is {m.language} code; only inline Rust operators are compiled")
@@ -245,7 +265,7 @@ def _unsupported(
                     out.append(f"`{m.function}` uses state `{unknown[0]}`, which is not a keyed state of this service")
             elif not isinstance(m, STATELESS):
                 article = "an" if m.op[0] in "aeiou" else "a"
-                out.append(f"`{member_name(m)}` is {article} {m.op} operator; windowed services do not run yet")
+                out.append(f"`{member_name(m)}` is {article} {m.op} operator, which does not run yet")
             elif isinstance(m, FnNode) and m.language != "rust":
                 what = "an imported package function" if m.language == "wasm-import" else f"{m.language} code"
                 out.append(f"`{m.function}` is {what}; only inline Rust operators are compiled")

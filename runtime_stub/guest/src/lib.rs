@@ -33,6 +33,7 @@ pub mod raw;
 #[cfg(feature = "json")]
 pub mod sql;
 pub mod state;
+pub mod window;
 
 /// Bumped on any incompatible change of frames, control block, exports or error entries.
 pub const ABI_VERSION: u32 = 1;
@@ -122,6 +123,8 @@ pub enum Kind {
     Decode = 1,
     Operator = 2,
     Encode = 3,
+    /// A record every window of which had closed (docs/semantics.md, "Late records").
+    Late = 5,
 }
 
 /// A per-record failure; the record goes to the dead-letter topic with this message.
@@ -147,6 +150,9 @@ impl Failure {
     }
     pub fn encode(message: impl Display) -> Self {
         Failure::new(Kind::Encode, message)
+    }
+    pub fn late(message: impl Display) -> Self {
+        Failure::new(Kind::Late, message)
     }
 }
 
@@ -276,6 +282,7 @@ where
         );
         publish_buffers(out, errors, mark_count);
         state::publish_marks();
+        window::publish_marks();
         emitter.origin = origin;
         if let Err(failure) = each(&record, &mut emitter) {
             out.truncate(mark);
@@ -289,6 +296,7 @@ where
     publish_buffers(out, errors, emitter.count);
     state::compact();
     state::publish_marks();
+    window::publish_marks();
     status
 }
 

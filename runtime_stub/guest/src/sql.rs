@@ -15,7 +15,7 @@ use std::rc::Rc;
 #[link(wasm_import_module = "sscc")]
 extern "C" {
     #[link_name = "sql"]
-    fn host_sql(query_ptr: u32, query_len: u32) -> i32;
+    fn host_sql(query_ptr: u32, query_len: u32, window_start: i64, window_end: i64) -> i32;
     #[link_name = "sql_result"]
     fn host_sql_result(dst_ptr: u32);
 }
@@ -49,7 +49,9 @@ pub struct Rows {
 
 /// Runs `query` on the host.
 pub fn query(query: &str) -> Result<DataFrame> {
-    let n = unsafe { host_sql(query.as_ptr() as u32, query.len() as u32) };
+    // The window the code runs for (a flush: the closing one), so own windowed states show its rows.
+    let (start, end) = crate::state::window();
+    let n = unsafe { host_sql(query.as_ptr() as u32, query.len() as u32, start, end) };
     let (len, failed) = if n >= 0 { (n as usize, false) } else { ((-(n as i64) - 1) as usize, true) };
     let mut buf = vec![0u8; len];
     unsafe { host_sql_result(buf.as_mut_ptr() as u32) };

@@ -290,3 +290,82 @@ pub fn key_text<K: serde::Serialize>(key: &Option<K>) -> String {
         Ok(other) => other.to_string(),
     }
 }
+
+/// What `s().clone()` of a value state returns (a flush reads it): every key of the current window
+/// with its value, in key order. Consuming it iterates `(key, value)` pairs (SDF 0.5:
+/// `cc.into_iter().map(|(k, v)| ...)`); `iter()` and the Vec-like methods see entries with
+/// `.key` / `.value` (earlier SDF: `t.sort_by(|a, b| a.value.cmp(&b.value)); t.truncate(3)`);
+/// `get`, `keys`, `values` as on a map.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table<V> {
+    entries: Vec<Entry<V>>,
+}
+
+/// One key of a [`Table`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry<V> {
+    pub key: String,
+    pub value: V,
+}
+
+impl<V> Table<V> {
+    /// From (key, value) pairs in key order.
+    pub fn from_pairs(pairs: Vec<(String, V)>) -> Self {
+        Table { entries: pairs.into_iter().map(|(key, value)| Entry { key, value }).collect() }
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, Entry<V>> {
+        self.entries.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.entries.iter().find(|e| e.key == key).map(|e| &e.value)
+    }
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.entries.iter().map(|e| &e.key)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|e| &e.value)
+    }
+    pub fn sort_by<F: FnMut(&Entry<V>, &Entry<V>) -> std::cmp::Ordering>(&mut self, compare: F) {
+        self.entries.sort_by(compare)
+    }
+    pub fn reverse(&mut self) {
+        self.entries.reverse()
+    }
+    pub fn truncate(&mut self, len: usize) {
+        self.entries.truncate(len)
+    }
+    pub fn first(&self) -> Option<&Entry<V>> {
+        self.entries.first()
+    }
+    pub fn last(&self) -> Option<&Entry<V>> {
+        self.entries.last()
+    }
+}
+
+impl<V> IntoIterator for Table<V> {
+    type Item = (String, V);
+    type IntoIter = std::iter::Map<std::vec::IntoIter<Entry<V>>, fn(Entry<V>) -> (String, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        fn pair<V>(e: Entry<V>) -> (String, V) {
+            (e.key, e.value)
+        }
+        self.entries.into_iter().map(pair as fn(Entry<V>) -> (String, V))
+    }
+}
+
+impl<'a, V> IntoIterator for &'a Table<V> {
+    type Item = &'a Entry<V>;
+    type IntoIter = std::slice::Iter<'a, Entry<V>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter()
+    }
+}

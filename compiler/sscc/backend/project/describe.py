@@ -77,6 +77,18 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             "stages": stages(plan.stages_at("service"), module),
             "sinks": sinks,
         }
+        if plan.window is not None:  # the window stage classifies; `flush` runs per closing window
+            w = plan.window
+            entry["window"] = {
+                "kind": w.node.kind,
+                "duration_ms": w.node.duration_ms,
+                "slide_ms": w.slide_ms,
+                "offset_ms": w.offset_ms,
+                "grace_ms": w.grace_ms,
+                "idleness_ms": w.idleness_ms,
+                "stage": plan.stages[w.stage].export,
+                "flush": stages(plan.stages_at("flush"), module),
+            }
         if plan.states:  # keyed states, in the guest's state order
             entry["states"] = [_state(st, st) for st in plan.states]
         if plan.refs:  # `from:` references: the owner's changelog, read into the SQL mirror

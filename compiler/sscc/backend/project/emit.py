@@ -68,7 +68,8 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
                 service.span,
                 f"service `{plan.name}` cannot be compiled yet: {reason}",
                 "sscc compiles services of map, filter, filter-map, flat-map and, with keyed value and arrow-row states,"
-                " assign-key and update-state in inline Rust so far; `sscc check` and `sscc ir` accept this pipeline",
+                " assign-key, update-state and windows (assign-timestamp, flush) in inline Rust so far;"
+                " `sscc check` and `sscc ir` accept this pipeline",
             )
     if fe.diags.has_errors:
         return result
@@ -195,6 +196,7 @@ def _context(fe: FrontEnd, ir: IR, plans, package: str, version: str) -> dict:
         "first_input": inputs[0],
         "first_output": outputs[0],
         "states": [st.name for plan in plans for st in plan.states],
+        "windowed": any(plan.window is not None for plan in plans),
     }
 
 
@@ -203,4 +205,6 @@ def _place(plan, stage) -> str:
         return f"records of source `{plan.sources[stage.endpoint].topic}`"
     if stage.place == "sink":
         return f"records for sink `{plan.sinks[stage.endpoint].topic}`"
+    if stage.place == "flush":
+        return "each closing window (its flush output)"
     return "the merged stream"

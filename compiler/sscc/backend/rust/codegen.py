@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Optional
 
 from ...ast import snake
-from ...ir.nodes import IR, AssignKey, Code, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
+from ...ir.nodes import IR, AssignKey, AssignTimestamp, Code, Flush, Window, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
 from ...syntax import RustFn, RustType, SyntaxProblem, operator_function, parse_functions, unwrap_result
 from ..stages import ServicePlan, Stage, member_name
+from . import windows
 from .types import RAW_TYPES, TypeProblem, TypeWriter, field_name, type_name
 
 GUEST_DIR = "guest"  # where the glue crate's sources sit inside a generated crate
@@ -122,6 +123,7 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
     lines += _state_code(plan, writer, uses_sql(ir, plan))
     if with_key:
         lines += _key_fn(plan, writer)
+    lines += windows.window_code(plan)
     lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
     for code in stage_code:
         lines += code + [""]
@@ -539,9 +541,12 @@ def _value_handle(i: int, name: str, v: str) -> list[str]:
         f"        let map = sscc_state_{i}();",
         "        match map.get_mut(key) { Some(slot) => *slot = value, None => { map.insert(key.to_string(), value); } }",
         "    }",
-        "    /// Every key of the current window with its value, in key order.",
-        f"    pub fn clone(&self) -> std::collections::BTreeMap<String, {v}> {{",
-        f"        sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect()",
+        "    /// Every key of the current window with its value, in key order: `(key, value)` pairs",
+        "    /// when consumed (SDF 0.5), entries with `.key`/`.value` through `iter()` (earlier SDF).",
+        f"    pub fn clone(&self) -> sscc_guest::state::Table<{v}> {{",
+        f"        let mut pairs: Vec<(String, {v})> = sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect();",
+        "        pairs.sort_by(|a, b| a.0.cmp(&b.0));",
+        "        sscc_guest::state::Table::from_pairs(pairs)",
         "    }",
     ]
     if v in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize"):
@@ -589,6 +594,8 @@ class _StageWriter:
 
     def write(self) -> list[str]:
         st = self.stage
+        if isinstance(st.node, (Flush, Window)):  # a windowed service's flush stage
+            return windows.write_flush(self)
         out = [
             f"/// Stage {st.index}: {st.name}",
             "#[no_mangle]",
@@ -598,6 +605,8 @@ class _StageWriter:
         if self.clears_key:
             out.append("        sscc_guest::state::clear_key();")
         members = list(st.members)
+        if any(isinstance(m, AssignTimestamp) for m in members):  # steps before the window see the global one
+            self._emit(2, "sscc_guest::state::set_window(sscc_guest::state::GLOBAL);")
         first = members[0]
         if isinstance(first, Decode):
             value, key = self._decode_topic(first)
@@ -674,6 +683,12 @@ class _StageWriter:
             return
         if isinstance(m, AssignKey):
             self._assign_key(m, rest, value, key, depth)
+            return
+        if isinstance(m, AssignTimestamp):  # classifies, then runs `rest` once per window
+            windows.assign_timestamp(self, m, rest, value, key, depth)
+            return
+        if isinstance(m, Window):
+            self._chain(rest, value, key, depth)
             return
         if not isinstance(m, (Map, Filter, FilterMap, FlatMap)):
             raise GenerateProblem(f"`{member_name(m)}` is a {m.op} node, which a stage cannot run", m)

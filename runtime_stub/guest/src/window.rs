@@ -1,0 +1,166 @@
+//! Event-time windows in the guest (docs/semantics.md, docs/state-design.md §3).
+//!
+//! The Rust port of `sscc_runtime/windows.py`'s per-record rules: which windows a timestamp
+//! belongs to, which of them the watermark has already closed, and when a record is late. The
+//! host passes the watermark *before* the batch (`sscc_window_begin`); the guest keeps the running
+//! maximum while it classifies records in stream order, and reports back the windows on-time
+//! records went to and the largest timestamp it saw (`sscc_window_report`). Deciding which windows
+//! close, idleness and snapshots stay on the host (`WindowEngine`), which is O(windows) per batch.
+//!
+//! The report is published like `out_len`: the touched-window count at record boundaries only (a
+//! trap leaves the count of the completed records), the largest timestamp as soon as a record has
+//! been classified (a record is judged, and moves the watermark, even when a later step fails).
+
+use crate::Failure;
+
+/// The window of a service: compile-time constants from the IR's `Window` node (all in ms).
+pub struct Spec {
+    pub duration: i64,
+    pub slide: i64,
+    pub offset: i64,
+    pub grace: i64,
+}
+
+/// "No watermark yet" as the host passes it (no record seen).
+pub const NONE: i64 = i64::MIN;
+
+static mut WATERMARK: i64 = NONE;
+static mut TOUCHED: Vec<(i64, i64)> = Vec::new();
+static mut SEEN: Option<std::collections::HashSet<(i64, i64)>> = None;
+static mut ACTIVE: bool = false;
+/// Read by the host: max_ts (i64), touched ptr (u32), touched bytes (u32, 16 per window).
+#[repr(C)]
+pub struct Report {
+    pub max_ts: i64,
+    pub win_ptr: u32,
+    pub win_len: u32,
+}
+static mut REPORT: Report = Report { max_ts: NONE, win_ptr: 0, win_len: 0 };
+
+fn clamp(v: i128) -> i64 {
+    if v < i64::MIN as i128 {
+        i64::MIN
+    } else if v > i64::MAX as i128 {
+        i64::MAX
+    } else {
+        v as i64
+    }
+}
+
+impl Spec {
+    /// The largest window start <= ts (unclamped), as `Assigner.last_start`.
+    fn last_start(&self, ts: i64) -> i128 {
+        let (ts, slide) = (ts as i128, self.slide as i128);
+        let phase = (self.offset as i128).rem_euclid(slide);
+        ts - (ts - phase).rem_euclid(slide)
+    }
+
+    /// Every window containing ts, in order of start (one for tumbling).
+    pub fn windows(&self, ts: i64) -> Vec<(i64, i64)> {
+        let duration = self.duration as i128;
+        let mut start = self.last_start(ts);
+        let mut out = Vec::new();
+        if self.slide == self.duration {
+            out.push((clamp(start), clamp(start + duration)));
+            return out;
+        }
+        while start + duration > ts as i128 {
+            out.push((clamp(start), clamp(start + duration)));
+            start -= self.slide as i128;
+        }
+        out.reverse();
+        out
+    }
+
+    fn closed(&self, watermark: i64, end: i64) -> bool {
+        watermark != NONE && watermark as i128 >= end as i128 + self.grace as i128
+    }
+}
+
+/// Starts a batch of the windowed stage: the watermark before it, and an empty report.
+pub fn begin(watermark: i64) {
+    unsafe {
+        WATERMARK = watermark;
+        TOUCHED.clear();
+        SEEN.get_or_insert_with(Default::default).clear();
+        ACTIVE = true;
+        REPORT.max_ts = NONE;
+    }
+    publish_marks();
+}
+
+/// The windows record `ts` counts in (those the watermark before it has not closed), or a
+/// `late` failure when there are none; advances the watermark past `ts` either way.
+pub fn classify(spec: &Spec, ts: i64) -> Result<Vec<(i64, i64)>, Failure> {
+    let before = unsafe { WATERMARK };
+    let mut windows = spec.windows(ts);
+    windows.retain(|w| !spec.closed(before, w.1));
+    unsafe {
+        if WATERMARK == NONE || ts > WATERMARK {
+            WATERMARK = ts;
+        }
+        if REPORT.max_ts == NONE || ts > REPORT.max_ts {
+            std::ptr::write_volatile(std::ptr::addr_of_mut!(REPORT.max_ts), ts);
+        }
+    }
+    if windows.is_empty() {
+        let (start, end) = *spec.windows(ts).last().unwrap_or(&(ts, ts));
+        return Err(Failure::late(format!(
+            "late: event time {} ms is past window [{}, {}) + grace {} ms (watermark {} ms)",
+            ts, start, end, spec.grace, before
+        )));
+    }
+    let (touched, seen) = unsafe { (&mut TOUCHED, SEEN.get_or_insert_with(Default::default)) };
+    for w in &windows {
+        if seen.insert(*w) {
+            touched.push(*w);
+        }
+    }
+    unsafe { std::ptr::write_volatile(std::ptr::addr_of_mut!(REPORT.win_ptr), touched.as_ptr() as u32) };
+    Ok(windows)
+}
+
+/// Publishes the touched windows of the completed records (called at record boundaries).
+pub fn publish_marks() {
+    unsafe {
+        if !ACTIVE {
+            return;
+        }
+        let touched = &TOUCHED;
+        std::ptr::write_volatile(std::ptr::addr_of_mut!(REPORT.win_ptr), touched.as_ptr() as u32);
+        std::ptr::write_volatile(std::ptr::addr_of_mut!(REPORT.win_len), (touched.len() * 16) as u32);
+    }
+}
+
+#[doc(hidden)]
+pub fn report_address() -> u32 {
+    unsafe { std::ptr::addr_of!(REPORT) as u32 }
+}
+
+/// A flush input frame's value: window start and end (i64 LE each) and a flag byte (1 = run the
+/// flush and drop the window, 0 = only drop it: the flush trapped on an earlier attempt).
+pub fn flush_frame(value: &[u8]) -> Result<((i64, i64), bool), Failure> {
+    if value.len() != 17 {
+        return Err(Failure::decode("a flush frame holds start, end and a flag (17 bytes)"));
+    }
+    let mut a = [0u8; 8];
+    let mut b = [0u8; 8];
+    a.copy_from_slice(&value[0..8]);
+    b.copy_from_slice(&value[8..16]);
+    Ok(((i64::from_le_bytes(a), i64::from_le_bytes(b)), value[16] != 0))
+}
+
+/// The windowed exports, expanded in the generated crate of a windowed service.
+#[macro_export]
+macro_rules! window_exports {
+    () => {
+        #[no_mangle]
+        pub extern "C" fn sscc_window_begin(watermark: i64) {
+            $crate::window::begin(watermark)
+        }
+        #[no_mangle]
+        pub extern "C" fn sscc_window_report() -> u32 {
+            $crate::window::report_address()
+        }
+    };
+}
