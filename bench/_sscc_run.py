@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 BATCH = 4096  # records per produced batch, as `topic produce` writes them
 
@@ -44,6 +45,7 @@ class Project:
     def __init__(self, root: Path, package: str):
         self.root, self.package = root, package
         self.dir = root / package
+        self._stores = itertools.count()
         sys.path.insert(0, str(root))
         mod = lambda name: importlib.import_module(f"{package}.sscc_runtime.{name}")  # noqa: E731
         self.rt = SimpleNamespace(
@@ -78,6 +80,13 @@ class Project:
 
     def store(self, path: Path):
         return self.rt.store.Store(Path(path))
+
+    def new_store_path(self, workdir: Path) -> Path:
+        """A store path in `workdir` that no earlier call returned (every run starts from nothing)."""
+        return Path(workdir) / f"{self.package}-{next(self._stores)}.db"
+
+    def new_store(self, workdir: Path):
+        return self.store(self.new_store_path(workdir))
 
     def produce(self, store, topic: str, values: Iterable[bytes], keys: Iterable[bytes] | None = None) -> int:
         """Append values (bytes) to partition 0 of `topic` in framed batches; returns the count."""
@@ -145,7 +154,25 @@ def arguments(doc: str, default_n: int, what: str) -> argparse.ArgumentParser:
     ap.add_argument(
         "--bytewax-batch", type=int, default=4096, help="Bytewax TestingSource batch size (default 4096)"
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every system R times and keep its fastest run (less noise on a shared machine)",
+    )
     return ap
+
+
+def best_of(repeat: int, run: Callable[[], tuple[float, Any]], check: Callable[[Any], bool]) -> float | None:
+    """The fastest of `repeat` runs of `run` (each returning seconds and a result), or None if any
+    run's result fails `check` (which records why): only correct runs have a rate."""
+    times = []
+    for _ in range(max(1, repeat)):
+        seconds, result = run()
+        if not check(result):
+            return None
+        times.append(seconds)
+    return min(times)
 
 
 def finish(failures: list[str]) -> None:

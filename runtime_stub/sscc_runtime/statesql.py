@@ -153,8 +153,7 @@ class Mirror:
         finally:
             self._reading = False
             self._deadline = None
-        rows = [[_plain(v) for v in row] for row in rows]
-        return json.dumps({"columns": columns, "rows": rows}, separators=(",", ":")).encode()
+        return _RESULT.encode({"columns": columns, "rows": rows}).encode()
 
     def _past_deadline(self) -> int:
         """SQLite's progress handler: non-zero interrupts the running statement."""
@@ -205,7 +204,12 @@ def _cell(v: Any) -> Any:
     return json.dumps(v, separators=(",", ":"))
 
 
-def _plain(v: Any) -> Any:
+def _blob_as_text(v: Any) -> str:
+    """The only cell SQLite returns that JSON cannot hold: a blob, as (lossy) UTF-8 text."""
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
-    return v
+    raise TypeError(f"cannot send {type(v).__name__} to the guest")
+
+
+# One encoder for every result: the C encoder calls back into Python only for blobs.
+_RESULT = json.JSONEncoder(separators=(",", ":"), default=_blob_as_text)

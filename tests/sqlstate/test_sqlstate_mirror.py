@@ -142,3 +142,9 @@ def test_full_outer_join_of_two_tables_as_the_corpus_writes_it():
         "z": [[7]],
         "w": [[None]],
     }
+
+
+def test_a_blob_comes_back_as_text(mirror):
+    assert result(mirror, "select x'41ff42' as b, 'ü' as t, 1.5 as f, null as n")["rows"] == [
+        ["A\ufffdB", "ü", 1.5, None]
+    ]
