@@ -18,7 +18,7 @@ from conftest import ROOT
 sys.path[:0] = [os.path.join(ROOT, "tests", "backend_project"), os.path.join(ROOT, "runtime_stub")]
 
 from project_helpers import need_toolchain, remove_run_cache, sscc  # noqa: E402
-from sscc_runtime import statelog  # noqa: E402
+from sscc_runtime import frames, statelog  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
 PIPELINE = Path(ROOT) / "tests" / "windows" / "window_flush_errors.yaml"
@@ -57,6 +57,9 @@ def test_a_failing_flush_costs_its_window_only(pipeline, tmp_path):
     assert shown.stdout.split() == ["WINDOW", "KEY", "VALUE"]
     with Store(store / "store.db") as db:
         assert statelog.replay_windows(statelog.read_all(db, "summarize.word-count.changelog")) == {}
+        # a flush output has no key, timestamp end - 1 and no origin
+        outputs = list(frames.iter_records(statelog.read_all(db, "summaries")))
+        assert [(r.key, r.timestamp, r.origin) for r in outputs] == [(None, 9_999, -1), (None, 39_999, -1)]
     # the next run (fresh instance, state replayed) goes on normally
     produce(store, "41000:f\n42000:g\n")
     sscc("run", pipeline, "--store", store, "--until-idle", check=True)
