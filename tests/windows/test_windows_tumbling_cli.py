@@ -141,3 +141,33 @@ def test_state_show_lists_the_open_windows_before_the_drain(pipeline, tmp_path):
     assert bad.returncode == 1 and bad.stderr.startswith("error: window 0..15000 is not open") and "15000..30000" in bad.stderr
     listing = sscc("state", "list", "--store", store, check=True).stdout.split()
     assert listing[4:7] == [SERVICE, "count-by-first-digit", "2"]
+
+
+def test_default_watermark_and_idleness_close_a_quiet_window(pipeline, tmp_path):
+    """No `watermark:` (the corpus file): grace 0 and idleness = the window's slide (15 s), as
+    the description says. With idleness shortened in the description (plain data the runtime
+    takes), a quiet source's last window closes by wall time alone, without a later record."""
+    from sscc_runtime import service
+    from sscc_runtime.loop import Loop
+    from sscc_runtime.store import Store
+
+    project = tmp_path / "project"
+    sscc("compile", pipeline, "-o", project, check=True)
+    package = project / "window_example"
+    description = json.loads((package / "services.json").read_text())
+    window = description["services"][0]["window"]
+    assert (window["kind"], window["duration_ms"], window["grace_ms"], window["idleness_ms"]) == ("tumbling", 15000, 0, 15000)
+    window["idleness_ms"] = 300
+    store = tmp_path / "store"
+    store.mkdir()
+    with Store(store / "store.db") as db:
+        loop = Loop(db, service.load(description, package))
+        loop.fresh_starts()
+        produce(store, [(14_000, "12"), (14_500, "15")])
+        runner = loop.runners[0]
+        runner.step(threading.Event())
+        assert consume(store, "digit-start-col") == []  # W = 14.5 s: [0, 15 s) is open
+        # quiet for >= 700 ms of wall time: W moves on from 14.5 s at wall-clock speed, past 15 s
+        threading.Event().wait(0.7)
+        runner.step(threading.Event())
+    assert consume(store, "digit-start-col") == ["Numbers with 1 occurred 2 times,"]
