@@ -42,7 +42,7 @@ _STEPS = 10_000
 # Results are remembered by query text until the tables change (a lookup service asks the same
 # question many times per batch), except for queries whose answer can change by itself.
 MEMO_ENTRIES = 4096
-_VOLATILE = re.compile(r"random|now|changes|last_insert_rowid", re.IGNORECASE)
+_VOLATILE = re.compile(r"random|now|current_|changes|last_insert_rowid", re.IGNORECASE)
 
 
 class SqlError(Exception):
