@@ -63,7 +63,7 @@ def events(n: int, seed: int = 7) -> list[bytes]:
 
 
 class WindowRef:
-    """One windowed service of win.yaml by docs/semantics.md, record by record, in stream order."""
+    """One windowed service of win_*.yaml by docs/semantics.md, record by record, in stream order."""
 
     def __init__(self, duration: int, slide: int, grace: int):
         self.d, self.s, self.g = duration, slide, grace

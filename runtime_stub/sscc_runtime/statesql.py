@@ -19,6 +19,7 @@ dialect differences (dynamic typing, integer `/`) are listed in docs/state-desig
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ _I64 = (-(2**63), 2**63 - 1)
 # recursive CTE would hang the service. Checked every _STEPS SQLite VM instructions.
 QUERY_TIMEOUT_S = 10.0
 _STEPS = 10_000
+# Results are remembered by query text until the tables change (a lookup service asks the same
+# question many times per batch), except for queries whose answer can change by itself.
+MEMO_ENTRIES = 4096
+_VOLATILE = re.compile(r"random|now|current_|changes|last_insert_rowid", re.IGNORECASE)
 
 
 class SqlError(Exception):
@@ -77,6 +82,7 @@ class Mirror:
         self._db.set_authorizer(self._authorize)
         self._timeout_s, self._deadline = timeout_s, None
         self._db.set_progress_handler(self._past_deadline, _STEPS)
+        self._memo: dict[str, bytes] = {}  # query text -> result, while no table changes
         for table in tables:
             self.add(table)
 
@@ -85,6 +91,7 @@ class Mirror:
             return
         self._tables[table.name] = table
         self._windows[table.name] = {}
+        self._memo.clear()
         name = table_name(table.name)
         cols = ", ".join(f"{_quote(c)} {t}" for c, t in table.columns)
         self._db.execute(f"CREATE TABLE {_quote(name)} (_key TEXT PRIMARY KEY, {cols})")
@@ -95,6 +102,8 @@ class Mirror:
         """Apply framed change records of `state` (its changelog's format) to the mirror."""
         table = self._tables[state]
         windows = self._windows[state]
+        if data:
+            self._memo.clear()
         upserts: dict[str, tuple] = {}
         deletes: set[str] = set()
         for record in frames.iter_records(data):
@@ -131,12 +140,16 @@ class Mirror:
         if window != self._scope:
             self._scope = window
             self._dirty.update(self._tables)
+            self._memo.clear()
 
     def query(self, sql: str, window: Window | None = None) -> bytes:
         """Run a query (over `window`'s rows when given: the window a flush runs for); the result
         as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
         if window is not None:
-            self.scope(window)
+            self.scope(window)  # a change of scope forgets the remembered results
+        known = self._memo.get(sql)
+        if known is not None:
+            return known
         self._sync()
         self._reading, self._refused = True, False
         self._deadline = time.monotonic() + self._timeout_s
@@ -153,7 +166,10 @@ class Mirror:
         finally:
             self._reading = False
             self._deadline = None
-        return _RESULT.encode({"columns": columns, "rows": rows}).encode()
+        out = _RESULT.encode({"columns": columns, "rows": rows}).encode()
+        if len(self._memo) < MEMO_ENTRIES and not _VOLATILE.search(sql):
+            self._memo[sql] = out
+        return out
 
     def _past_deadline(self) -> int:
         """SQLite's progress handler: non-zero interrupts the running statement."""

@@ -3,11 +3,28 @@ probe words with `sql()` over it through `from:`. Run in two phases (sentences, 
 a reader sees what the owner has committed."""
 
 import json
+import sys
 from collections import Counter
 
-from example_cli import Example, assert_outputs, assert_states, require_toolchain, run_in_phases, sql_rows
+from example_cli import (
+    Example,
+    assert_outputs,
+    assert_states,
+    call,
+    collect_outputs,
+    require_toolchain,
+    run_in_phases,
+    sql_rows,
+    sscc,
+)
 
 EXAMPLE = Example("word-probe")
+PACKAGE = "word_probe"
+# Runs `python -m word_probe ...` with sscc made unimportable: the emitted project must not need it.
+NO_SSCC = (
+    "import runpy, sys; sys.modules['sscc'] = None; mod = sys.argv[1]; "
+    "sys.argv = [mod] + sys.argv[2:]; runpy.run_module(mod, run_name='__main__', alter_sys=True)"
+)
 PHASES = [["sentences"], ["words"]]
 
 
@@ -53,3 +70,36 @@ def test_lookups_after_the_counts_are_committed(tmp_path):
     assert sql_rows(store, "select count from `count-per-word` where _key = 'fox'") == [
         {"count": want["fox"]["count"]}
     ]
+
+
+def test_the_emitted_project_runs_the_lookups_without_sscc(tmp_path):
+    require_toolchain()
+    project = tmp_path / "project"
+    sscc("compile", str(EXAMPLE.file), "-o", str(project))
+    app = ["env", f"PYTHONPATH={project}", sys.executable, "-c", NO_SSCC, PACKAGE]
+    store = tmp_path / "store"
+    for phase in PHASES:
+        for topic in phase:
+            call(
+                [
+                    *app,
+                    "topic",
+                    "produce",
+                    topic,
+                    "--store",
+                    str(store),
+                    "--file",
+                    str(EXAMPLE.inputs()[topic]),
+                ]
+            )
+        # each phase a new process: the reader's mirror comes back from the owner's changelog
+        call([*app, "run", "--store", str(store), "--until-idle", "--quiet"], cwd=project)
+    assert_outputs(EXAMPLE, collect_outputs(EXAMPLE, store, [*app, "topic"]))
+    shown = call(
+        [*app, "state", "show", "count-per-word", "--store", str(store), "--key", "the"]
+    ).splitlines()
+    assert [line.split(None, 1) for line in shown[1:]] == [
+        ["the", json.dumps(EXAMPLE.expected_states()["count-per-word"]["the"])]
+    ]
+    rows = call([*app, "sql", "select count(*) as n from count_per_word", "--store", str(store), "--json"])
+    assert json.loads(rows) == {"n": len(EXAMPLE.expected_states()["count-per-word"])}

@@ -148,3 +148,16 @@ def test_a_blob_comes_back_as_text(mirror):
     assert result(mirror, "select x'41ff42' as b, 'ü' as t, 1.5 as f, null as n")["rows"] == [
         ["A\ufffdB", "ü", 1.5, None]
     ]
+
+
+def test_a_remembered_result_is_forgotten_when_a_table_changes(mirror):
+    query = "select count from count_per_word where _key = 'apple'"
+    assert result(mirror, query)["rows"] == [[2]]
+    assert mirror.query(query) is mirror.query(query)  # asked again: the same answer, not run again
+    mirror.apply("seen", changes(upsert("kiwi", 1)))  # any change of any table
+    mirror.apply("count-per-word", changes(upsert("apple", {"count": 3, "last-word": "apple", "mean": 5.0})))
+    assert result(mirror, query)["rows"] == [[3]]
+    mirror.apply("count-per-word", changes(("apple", b"D")))
+    assert result(mirror, query)["rows"] == []
+    # A query whose answer changes by itself is never remembered.
+    assert mirror.query("select random() as r") != mirror.query("select random() as r")
