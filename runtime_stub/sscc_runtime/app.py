@@ -596,7 +596,12 @@ def _sql(args: argparse.Namespace, project: Project | None) -> int:
     with open_store(args.store, create=False) as store:
         changelogs = _changelogs(store)
         db = sqlite3.connect(":memory:")
-        tables = sqlcmd.load(db, changelogs, lambda topic: statelog.read_all(store, topic))
+        tables = sqlcmd.load(
+            db,
+            changelogs,
+            lambda topic: statelog.read_all(store, topic),
+            lambda service_name, state: statelog.schema(store, service_name, state),
+        )
     try:
         columns, rows = sqlcmd.query(db, args.query)
     except sqlcmd.QueryError as exc:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,16 +80,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    services = service.load(
-        json.loads(args.description.read_text()), args.description.parent
-    )
-    with Store(args.store) as store:
-        progress = (
-            None
-            if args.quiet
-            else (lambda line: print(line, file=sys.stderr, flush=True))
+    # Handlers first: compiling the modules (inside Loop()) can take seconds on a loaded machine,
+    # and a SIGTERM meanwhile must still stop the run cleanly, not kill it.
+    stopping = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stopping.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        services = service.load(
+            json.loads(args.description.read_text()), args.description.parent
         )
-        Loop(store, services, until_idle=args.until_idle, on_progress=progress).run()
+        with Store(args.store) as store:
+            progress = (
+                None
+                if args.quiet
+                else (lambda line: print(line, file=sys.stderr, flush=True))
+            )
+            loop = Loop(
+                store,
+                services,
+                until_idle=args.until_idle,
+                on_progress=progress,
+                stopping=stopping,
+            )
+            loop.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

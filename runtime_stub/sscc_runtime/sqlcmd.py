@@ -16,7 +16,7 @@ import json
 import sqlite3
 from typing import Any, Callable
 
-from . import statelog
+from . import frames, statelog
 
 WINDOW_COLUMNS = ("_window_start", "_window_end")
 
@@ -33,31 +33,53 @@ def add_parser(commands, store_help: str, command: Callable) -> None:
     sql.set_defaults(command=command)
 
 
-def load(db: sqlite3.Connection, changelogs: list[tuple[str, str, str]], read: Callable[[str], bytes]) -> list[str]:
-    """Create one table per (service, state, topic) of `changelogs`; returns the table names."""
+def load(
+    db: sqlite3.Connection,
+    changelogs: list[tuple[str, str, str]],
+    read: Callable[[str], bytes],
+    schema: Callable[[str, str], dict | None] = lambda service, state: None,
+) -> list[str]:
+    """Create one table per (service, state, topic) of `changelogs`; returns the table names.
+    Columns come from the shape a run recorded (`schema`), else from the rows ever stored."""
     counts: dict[str, int] = {}
     for _, state, _ in changelogs:
         counts[state] = counts.get(state, 0) + 1
     names = []
     for service, state, topic in changelogs:
-        windows = statelog.replay_windows(read(topic))
+        data = read(topic)
+        windows = statelog.replay_windows(data)
         table = state.replace("-", "_") if counts[state] == 1 else f"{service}__{state}".replace("-", "_")
-        _create(db, table, windows)
+        shape = schema(service, state)
+        if shape is not None:
+            columns = [c for c, _ in shape["columns"]] if shape["kind"] == "arrow-row" else None
+        else:
+            columns = _row_columns(data)
+        _create(db, table, windows, columns)
         if counts[state] == 1 and table != state:
             db.execute(f"CREATE VIEW {_quote(state)} AS SELECT * FROM {_quote(table)}")
         names.append(table)
     return names
 
 
-def _create(db: sqlite3.Connection, table: str, windows: dict) -> None:
-    values = [v for keys in windows.values() for v in keys.values()]
-    rows_are_objects = bool(values) and all(isinstance(v, dict) for v in values)
+def _row_columns(data: bytes) -> list[str] | None:
+    """The columns of an arrow-row state: the fields of every row it ever stored, in first-seen
+    order (so a table whose rows were all deleted keeps them); None for a value state."""
     columns: list[str] = []
-    if rows_are_objects:
-        for v in values:
-            columns += [c for c in v if c not in columns]
-    else:
-        columns = ["value"]
+    seen_row = False
+    for record in frames.iter_records(data):
+        if record.value[:1] != b"U":
+            continue
+        value = json.loads(record.value[1:])
+        if not isinstance(value, dict):
+            return None
+        seen_row = True
+        columns += [c for c in value if c not in columns]
+    return columns if seen_row else None
+
+
+def _create(db: sqlite3.Connection, table: str, windows: dict, row_columns: list[str] | None) -> None:
+    rows_are_objects = row_columns is not None
+    columns = row_columns if rows_are_objects else ["value"]
     windowed = any(w != statelog.GLOBAL for w in windows)
     head = ["_key", *(WINDOW_COLUMNS if windowed else ())]
     db.execute(f"CREATE TABLE {_quote(table)} ({', '.join(_quote(c) for c in head + columns)})")

@@ -90,3 +90,21 @@ def parse_window(text: str, open_windows) -> Window:
     if len(matches) != 1:
         raise ValueError(f"no open window starts at {start} ms")
     return matches[0]
+
+
+SCHEMA_STATE = "__columns"  # `state` rows: (service, SCHEMA_STATE, state name) -> its table's shape
+
+
+def schema_row(service: str, state) -> "StateChange":
+    """A `state` row recording a state's kind and columns (what `sql` builds its table from)."""
+    from .backend import StateChange
+
+    shape = {"kind": state.kind, "columns": [list(c) for c in state.columns]}
+    return StateChange(service, SCHEMA_STATE, state.name.encode(), json.dumps(shape).encode())
+
+
+def schema(store: TopicBackend, service: str, state: str) -> dict | None:
+    """{"kind", "columns"} recorded by a run of the service, or None (an older store)."""
+    get = getattr(store, "state_get", None)
+    raw = get(service, SCHEMA_STATE, state.encode()) if get else None
+    return json.loads(raw) if raw else None

@@ -38,12 +38,6 @@ def test_the_shell_and_inline_sql_agree_on_rows(pipeline, tmp_path):
     assert consume(store, "answers") == ["2x3 next-after-end=false | oak 2 oak; yew 1 yew"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sqlcmd.py takes a table's columns from the rows it finds in the changelog: an arrow-row "
-    "state whose rows were all deleted gets a `value` column instead of its declared ones "
-    "(`no such column: count`); inline sql() uses the declared columns (services.json)",
-)
 def test_the_shell_keeps_declared_columns_when_every_row_is_deleted(pipeline, tmp_path):
     store = tmp_path / "store"
     produce(store, "sentences", ["a b ~a ~b"])

@@ -1,4 +1,4 @@
-"""Keyed value state end to end through the CLI (docs/STATE-WIP.md): `sscc run` a word count
+"""Keyed value state end to end through the CLI (docs/state.md): `sscc run` a word count
 whose `update-state` increments `count-per-word`, then `sscc state show` must print the counts an
 independent `collections.Counter` gives; a second run over more input continues them (the state
 is durable: a new process replays the changelog); a record that traps after incrementing leaves

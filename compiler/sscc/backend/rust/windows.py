@@ -103,6 +103,7 @@ def write_flush(sw) -> list[str]:
             "        let result = if run {",
             "            (|| -> std::result::Result<(), sscc_guest::Failure> {",
             f'                sscc_guest::enter("{node.function}");',
+            "                sscc_guest::state::clear_key();  // `key()` is None in a flush",
             f"                let v = {call};",
             "                out.emit_json(None, &v, w.1.saturating_sub(1))",
             "            })()",
