@@ -3,30 +3,20 @@ per-window value state, a flush per window, late records, a panicking record eve
 with `sscc compile`, run with `python -m window_classify run --until-idle` over 60,000 events in
 two partitions, SIGKILLed at >= 10 random moments and restarted. The flush outputs (in order), the
 dead letters (in order), the live state and the window engine's snapshot must equal those of one
-uninterrupted run over a copy of the same store.
-
-(A small kill loop of its own; tests/kill_harness.py on main is the shared one.)"""
+uninterrupted run over a copy of the same store. The kill loop is tests/kill_harness.py's."""
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
-
-sys.path[:0] = [os.path.join(ROOT, "runtime_stub"), os.path.join(ROOT, "tests", "runtime")]
-
-import runtime_build  # noqa: E402
-from sscc_runtime import statelog  # noqa: E402
-from sscc_runtime.store import Store  # noqa: E402
+from kill_harness import Command, compile_project, kill_9_and_restart
+from sscc_runtime import frames, statelog
+from sscc_runtime.store import Store
 
 PIPELINE = Path(ROOT) / "tests" / "windows" / "window_classify.yaml"
 PACKAGE = "window_classify"
@@ -49,26 +39,11 @@ def events() -> list[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    reason = runtime_build.missing_toolchain()
-    if reason:
-        pytest.skip(reason)
-    out = tmp_path_factory.mktemp("compiled") / "window-classify"
-    proc = subprocess.run(["sscc", "compile", str(PIPELINE), "-o", str(out)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return compile_project(PIPELINE, tmp_path_factory.mktemp("compiled") / "window-classify")
 
 
-def app(project: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", PACKAGE, *args], cwd=project, env=dict(os.environ, PYTHONPATH=str(project)), stderr=subprocess.PIPE
-    )
-
-
-def finish(proc: subprocess.Popen, timeout: float = 600) -> None:
-    code = proc.wait(timeout)
-    err = proc.stderr.read().decode()
-    proc.stderr.close()
-    assert code == 0, err
+def app(project: Path, *args: str) -> Command:
+    return Command.emitted(project, PACKAGE, *args)
 
 
 def committed(db: Store) -> int:
@@ -78,8 +53,6 @@ def committed(db: Store) -> int:
 def outcome(store: Path) -> dict:
     with Store(store / "store.db") as db:
         def topic(name: str) -> list[tuple]:
-            from sscc_runtime import frames
-
             data = statelog.read_all(db, name)
             return [(r.key, r.value, r.timestamp, r.origin) for r in frames.iter_records(data)]
 
@@ -102,32 +75,17 @@ def test_kill_9_keeps_windows_exactly_once(project, tmp_path):
         source = tmp_path / f"events-{p}.txt"
         blocks = [lines[b : b + BATCH] for b in range(p * BATCH, EVENTS, PARTITIONS * BATCH)]
         source.write_text("".join(line + "\n" for block in blocks for line in block))
-        finish(app(project, "topic", "produce", SOURCE, "--store", str(killed), "--file", str(source),
-                   "--partitions", str(PARTITIONS), "--partition", str(p), "--quiet"), 120)
+        app(project, "topic", "produce", SOURCE, "--store", str(killed), "--file", str(source),
+            "--partitions", str(PARTITIONS), "--partition", str(p), "--quiet").run(120)
     shutil.copytree(killed, calm)  # the same records, wall-clock timestamps included
 
-    rng = random.Random(int(os.environ.get("SSCC_CRASH_SEED", "2026")))
-    targets = [0] + sorted(rng.sample(range(2_000, EVENTS - 6_000), KILLS - 1))
-    seen = []
-    watch = Store(killed / "store.db")
-    try:
-        for target in targets:
-            proc = app(project, "run", "--store", str(killed), "--until-idle", "--quiet")
-            if target == 0:
-                time.sleep(rng.uniform(0.0, 0.3))
-            else:
-                while committed(watch) < target and proc.poll() is None:
-                    time.sleep(0.002)
-                time.sleep(rng.uniform(0.0, 0.004))
-            assert proc.poll() is None, "the run finished before it could be killed"
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            proc.stderr.close()
-            seen.append(committed(watch))
-    finally:
-        watch.close()
-    finish(app(project, "run", "--store", str(killed), "--until-idle", "--quiet"))
-    finish(app(project, "run", "--store", str(calm), "--until-idle", "--quiet"))
+    run = app(project, "run", "--store", str(killed), "--until-idle", "--quiet")
+    kills = kill_9_and_restart(
+        run, store_db=killed / "store.db", progress=committed, kills=KILLS, after=(2_000, EVENTS - 6_000), seed=2026,
+        final_timeout=600,
+    )
+    app(project, "run", "--store", str(calm), "--until-idle", "--quiet").run(600)
+    seen = kills.seen
 
     got, want = outcome(killed), outcome(calm)
     assert want["read"] == EVENTS and got["read"] == EVENTS
