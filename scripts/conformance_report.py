@@ -133,7 +133,7 @@ def write(out: str, rows, totals) -> None:
         f"- partly built: {totals[PARTIAL]}",
         f"- not built: {totals[NOT_BUILT]}",
         f"- no service: {totals[NO_SERVICE]}",
-        f"- files whose every service is runnable (stateless, inline Rust): {totals['stateless files']}, "
+        f"- files whose every service is runnable (inline Rust; no schedule, Python or imported operators): {totals['stateless files']}, "
         f"of which built: {totals['stateless files built']}",
         f"- runnable services built: {totals['services built']} of {totals['services runnable']}",
         "",
