@@ -139,3 +139,12 @@ class Tally:
         row["mean-len"] = (row["mean-len"] * (n - 1.0) + len(word)) / n
         row["last-word"] = word
         self.seen[key] += 1
+
+
+@pytest.fixture
+def pipeline(tmp_path):
+    """A copy of word_stats_sql.yaml in the test's directory; its run cache is removed after."""
+    need_toolchain()
+    path = copy_pipeline(tmp_path)
+    yield path
+    remove_run_cache(path)

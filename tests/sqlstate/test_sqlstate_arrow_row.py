@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import random
 
-import pytest
-from sqlstate_cli import (
+from sqlstate_cli import (  # noqa: F401 (`pipeline` is a fixture)
+    pipeline,
     Tally,
-    copy_pipeline,
     dead_letters,
-    need_toolchain,
     produce,
-    remove_run_cache,
     run,
     state_show,
     consume,
@@ -41,14 +38,6 @@ def sentences(seed: int, n: int, extra: tuple[str, ...] = ()) -> list[str]:
     rng = random.Random(seed)
     words = VOCABULARY + list(extra)
     return [" ".join(rng.choice(words) for _ in range(rng.randint(0, 7))) for _ in range(n)]
-
-
-@pytest.fixture
-def pipeline(tmp_path):
-    need_toolchain()
-    path = copy_pipeline(tmp_path)
-    yield path
-    remove_run_cache(path)
 
 
 def test_rows_equal_the_reference_and_a_second_run_continues_them(pipeline, tmp_path):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import random
 
-import pytest
-from sqlstate_cli import Tally, consume, copy_pipeline, need_toolchain, produce, remove_run_cache, run
+from sqlstate_cli import Tally, consume, produce, run
+from sqlstate_cli import pipeline  # noqa: F401 (a fixture)
 
 ALL_ROWS = "_key:key,count:u32,last-word:str,mean-len:f64|select * from word_stats order by _key"
 ALL_SEEN = "_key:str,value:u32|select _key, value from seen order by _key"
@@ -39,14 +39,6 @@ def parsed(answer: str) -> list[list]:
 
 def seen_of(answer: str) -> dict[str, int]:
     return {k: int(v) for k, v in rows_of(answer)}
-
-
-@pytest.fixture
-def pipeline(tmp_path):
-    need_toolchain()
-    path = copy_pipeline(tmp_path)
-    yield path
-    remove_run_cache(path)
 
 
 def test_a_reader_sees_the_committed_state_across_runs_and_restarts(pipeline, tmp_path):

@@ -3,25 +3,14 @@ state's table with its declared columns, also when every row has been deleted.""
 
 from __future__ import annotations
 
-import pytest
-from sqlstate_cli import (
+from sqlstate_cli import (  # noqa: F401 (`pipeline` is a fixture)
+    pipeline,
     consume,
-    copy_pipeline,
-    need_toolchain,
     produce,
-    remove_run_cache,
     run,
     run_cli,
     sql_rows,
 )
-
-
-@pytest.fixture
-def pipeline(tmp_path):
-    need_toolchain()
-    path = copy_pipeline(tmp_path)
-    yield path
-    remove_run_cache(path)
 
 
 def test_the_shell_and_inline_sql_agree_on_rows(pipeline, tmp_path):

@@ -7,8 +7,8 @@ is an operator error of that record — a dead letter with the message — and t
 
 from __future__ import annotations
 
-import pytest
-from sqlstate_cli import consume, copy_pipeline, dead_letters, need_toolchain, produce, remove_run_cache, run
+from sqlstate_cli import consume, dead_letters, produce, run
+from sqlstate_cli import pipeline  # noqa: F401 (a fixture)
 
 SENTENCES = [" ".join(["many"] * 300), "Apple apple", "pi"]
 
@@ -42,14 +42,6 @@ PROBES = [
     ("|select _key from word_stats", "3x1 next-after-end=false | ; ; "),
     ("n:i64|select count(*) as n from word_stats", "1x1 next-after-end=false | 3"),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def pipeline(tmp_path):
-    need_toolchain()
-    path = copy_pipeline(tmp_path)
-    yield path
-    remove_run_cache(path)
 
 
 def test_typed_getters_errors_and_dataframe_api(pipeline, tmp_path):
