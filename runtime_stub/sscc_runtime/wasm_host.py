@@ -462,8 +462,13 @@ class Guest:
         window: bool = False,
         watermark: int | None = None,
     ) -> StageOutput:
-        """Keep the output before the trapping record, fail that record, run the rest on a fresh
-        instance; repeat while traps occur (each costs one record and one instantiation).
+        """Fail the trapping record and run the rest on a fresh instance; repeat while traps
+        occur (each costs one record and one instantiation).
+
+        A stateless call's output before the trapping record is kept as the trapped call left it.
+        A stateful guest writes its change records only when a call completes (guest keyed.rs),
+        so there the records before the trap run again, on the fresh instance, for their output
+        and their changes; if one of them traps this time (a timeout), that one is failed instead.
         """
         parts: list[bytes] = []
         errors: list[GuestError] = []
@@ -471,6 +476,7 @@ class Guest:
         counts: dict[int, int] = {}
         count = shift = 0
         report = WindowReport(None, []) if window else None
+        begun = watermark  # the watermark the call of `data` started from
 
         def keep(out: StageOutput) -> None:
             nonlocal count, report
@@ -484,11 +490,23 @@ class Guest:
                 counts[index] = counts.get(index, 0) + n
 
         while trapped is not None:
-            keep(trapped.salvaged)
             # The trapped instance's state may be torn: a fresh one gets the committed state
             # plus the changes of this batch's records that completed (docs/state-design.md §3).
             self._instance = _Instance(self._module, self.limits, self._fast, self._query)
             self._fresh(self._instance, changes)
+            if self.states and trapped.error.index > 0:
+                try:
+                    if window:
+                        self._instance.window_begin(begun)
+                    keep(self._instance.call(export, data[: trapped.pos], base_offset))
+                except _Trapped as earlier:
+                    trapped = earlier
+                    continue
+                if report is not None and trapped.salvaged.window is not None:
+                    # the trapping record was classified, and moved the watermark, before it trapped
+                    report = report.merge(WindowReport(trapped.salvaged.window.max_ts, []))
+            else:
+                keep(trapped.salvaged)
             errors.append(trapped.error._replace(index=trapped.error.index + shift))
             done = trapped.error.index + 1
             data = data[frames.skip(data, 1, trapped.pos) :]
@@ -499,7 +517,8 @@ class Guest:
                 try:
                     if window:  # the rest is judged by the watermark the completed part left
                         stamps = [t for t in (watermark, report.max_ts) if t is not None]
-                        self._instance.window_begin(max(stamps) if stamps else None)
+                        begun = max(stamps) if stamps else None
+                        self._instance.window_begin(begun)
                     keep(self._instance.call(export, data, base_offset))
                 except _Trapped as exc:
                     trapped = exc

@@ -29,6 +29,7 @@ use std::fmt::Display;
 
 #[cfg(feature = "json")]
 pub mod json;
+pub mod keyed;
 pub mod raw;
 #[cfg(feature = "json")]
 pub mod sql;
@@ -248,7 +249,8 @@ where
     F: FnMut(&Record, &mut Emitter) -> Result<(), Failure>,
 {
     install_panic_hook();
-    // Every call reports only its own change records (a stateless stage reports none).
+    // Every call reports only its own change records (a stateless stage reports none), and
+    // only once it completes (state::end_call).
     state::begin_batch();
     let input = unsafe { std::slice::from_raw_parts(in_ptr as *const u8, in_len as usize) };
     let (out, errors) = unsafe { (&mut OUTPUT, &mut ERRORS) };
@@ -281,7 +283,6 @@ where
             panic_len = 0
         );
         publish_buffers(out, errors, mark_count);
-        state::publish_marks();
         window::publish_marks();
         emitter.origin = origin;
         if let Err(failure) = each(&record, &mut emitter) {
@@ -294,8 +295,7 @@ where
     }
     publish!(cur_index = NO_RECORD);
     publish_buffers(out, errors, emitter.count);
-    state::compact();
-    state::publish_marks();
+    state::end_call();
     window::publish_marks();
     status
 }

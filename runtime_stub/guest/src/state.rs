@@ -1,10 +1,10 @@
-//! Guest-resident state support (docs/state-design.md): the current record's key, and one
-//! change-record buffer per state that the host commits to `<service>.<state>.changelog`.
+//! Guest-resident state support (docs/state-design.md): the current record's key and window, and
+//! one change-record buffer per state that the host commits to `<service>.<state>.changelog`.
 //!
-//! The generated crate owns the maps themselves (their value types are the pipeline's); this
-//! module owns what the host reads: a table of (ptr, len, count) per state whose address
-//! `sscc_state_table()` returns. `len`/`count` are published at record boundaries only (like
-//! `out_len`), so after a trap the host sees exactly the changes of the completed records.
+//! The generated crate owns the states themselves (`keyed::Keyed<V>`, V being the pipeline's
+//! type); this module owns what the host reads: a table of (ptr, len, count) per state whose
+//! address `sscc_state_table()` returns. The table is published at the end of a call only
+//! (`end_call`): a trapped call reports no changes, and the host re-runs its completed records.
 
 /// At most this many states per service (a compile-time check in the generator keeps to it).
 pub const MAX_STATES: usize = 16;
@@ -34,6 +34,36 @@ pub fn now() -> i64 {
 }
 /// States 0..USED have been written to (so publishing costs nothing in a stateless stage).
 static mut USED: usize = 0;
+/// Counts stage calls: a state queues a key's change once per call (`keyed::Slot`).
+static mut CALL: u32 = 0;
+/// Bumped whenever the current key or window changes (it invalidates cached slots).
+static mut KEY_EPOCH: u64 = 0;
+/// Run at the end of every call: each state that was used writes its change records.
+static mut CALL_END: Vec<fn()> = Vec::new();
+
+/// The number of the current call (never 0, the mark of a value loaded from the changelog).
+pub fn call_number() -> u32 {
+    unsafe { CALL }
+}
+
+/// Changes whenever the current key or window does.
+pub fn key_epoch() -> u64 {
+    unsafe { KEY_EPOCH }
+}
+
+/// Registers `hook` to run at the end of every call (a state's `write_changes`).
+pub fn on_call_end(hook: fn()) {
+    unsafe { CALL_END.push(hook) };
+}
+
+/// The end of a call: every state writes its change records, then the host may read them.
+pub fn end_call() {
+    let hooks = unsafe { &CALL_END };
+    for hook in hooks.iter() {
+        hook();
+    }
+    publish_marks();
+}
 
 #[doc(hidden)]
 pub fn table_address() -> u32 {
@@ -50,6 +80,9 @@ fn buffers() -> &'static mut Vec<Vec<u8>> {
 
 /// Drops the change records of the previous call: the host has committed or discarded them.
 pub fn begin_batch() {
+    unsafe {
+        CALL = CALL.wrapping_add(1).max(1);
+    }
     let used = unsafe { USED };
     for (i, buf) in buffers().iter_mut().enumerate().take(used) {
         buf.clear();
@@ -58,7 +91,7 @@ pub fn begin_batch() {
     publish_marks();
 }
 
-/// Makes the changes so far visible to the host (called before each record and at the end).
+/// Makes the change records visible to the host (at the start and the end of a call).
 pub fn publish_marks() {
     let used = unsafe { USED };
     if used == 0 {
@@ -81,6 +114,7 @@ pub fn set_key(key: String) {
     unsafe {
         KEY = key;
         HAS_KEY = true;
+        KEY_EPOCH += 1;
     }
 }
 
@@ -90,12 +124,16 @@ pub fn set_key_str(key: &str) {
         KEY.clear();
         KEY.push_str(key);
         HAS_KEY = true;
+        KEY_EPOCH += 1;
     }
 }
 
 /// No current key (a record before its partition's assign-key, a flush): `key()` is `None`.
 pub fn clear_key() {
-    unsafe { HAS_KEY = false };
+    unsafe {
+        HAS_KEY = false;
+        KEY_EPOCH += 1;
+    }
 }
 
 /// The current key's text, borrowed; valid until the next `set_key`.
@@ -117,7 +155,10 @@ pub fn current_key() -> Option<&'static str> {
 /// Sets the window the state accessors and change records refer to (the glue of a windowed
 /// partition or flush calls it; everything else stays in the global window).
 pub fn set_window(window: (i64, i64)) {
-    unsafe { WINDOW = window };
+    unsafe {
+        WINDOW = window;
+        KEY_EPOCH += 1;
+    }
 }
 
 /// `window()` in SDF code: the current window's `(start, end)` in ms.
@@ -130,63 +171,15 @@ pub fn key() -> String {
     unsafe { KEY.clone() }
 }
 
-/// Keeps only the last change record per (window, key) of each state (the end of a stage call): a
-/// batch that increments a word 40 times commits one record for it. Order: by each key's last
-/// change, so an upsert followed by its window's clear still replays as "gone".
-/// Never called mid-call, so the marks a trap leaves behind still describe completed records.
-pub fn compact() {
-    let used = unsafe { USED };
-    let changes = buffers();
-    for i in 0..used {
-        if unsafe { COUNTS[i] } < 2 {
-            continue;
-        }
-        let (out, kept) = {
-            let buf = &changes[i];
-            let mut frames: Vec<(usize, usize, usize)> = Vec::new(); // start, key end, end
-            let mut last: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-            let mut pos = 0usize;
-            while pos + 24 <= buf.len() {
-                let frame_len = u32::from_le_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
-                let key_len = u32::from_le_bytes([buf[pos + 20], buf[pos + 21], buf[pos + 22], buf[pos + 23]]);
-                let end = pos + 4 + frame_len;
-                // window (16 bytes) + key length + key: a clear record (no key) is its own entry
-                let key_end = if key_len == NO_KEY { pos + 24 } else { pos + 24 + key_len as usize };
-                last.insert(&buf[pos + 4..key_end], frames.len());
-                frames.push((pos, key_end, end));
-                pos = end;
-            }
-            if last.len() == frames.len() {
-                continue;
-            }
-            let mut out = Vec::with_capacity(buf.len());
-            for (j, &(start, key_end, end)) in frames.iter().enumerate() {
-                if last[&buf[start + 4..key_end]] == j {
-                    out.extend_from_slice(&buf[start..end]);
-                }
-            }
-            (out, last.len() as u32)
-        };
-        changes[i] = out;
-        unsafe { COUNTS[i] = kept };
-    }
-}
-
-/// Appends one change record of the current window: op `U` + JSON (upsert) or `D` (delete) for
-/// `key`, or `C` (clear the whole window) with no key.
-fn log(state: usize, key: Option<&str>, op: u8, json: &[u8]) {
-    log_with(state, key, op, |buf| buf.extend_from_slice(json));
-}
-
-/// `log` with the payload written straight into the change buffer by `payload` (no copy).
-fn log_with<F: FnOnce(&mut Vec<u8>)>(state: usize, key: Option<&str>, op: u8, payload: F) {
+/// Appends one change record of `window` to state `state`'s buffer: op `U` + payload (upsert) or
+/// `D` (delete) for `key`, or `C` (clear the whole window) with no key.
+fn log_with<F: FnOnce(&mut Vec<u8>)>(state: usize, window: (i64, i64), key: Option<&str>, op: u8, payload: F) {
     let buf = &mut buffers()[state];
-    let (start, end) = window();
     let key_bytes = key.map(str::as_bytes).unwrap_or(b"");
     let at = buf.len();
     buf.extend_from_slice(&0u32.to_le_bytes()); // the frame length, patched below
-    buf.extend_from_slice(&start.to_le_bytes());
-    buf.extend_from_slice(&end.to_le_bytes());
+    buf.extend_from_slice(&window.0.to_le_bytes());
+    buf.extend_from_slice(&window.1.to_le_bytes());
     let key_len = if key.is_some() { key_bytes.len() as u32 } else { NO_KEY };
     buf.extend_from_slice(&key_len.to_le_bytes());
     buf.extend_from_slice(key_bytes);
@@ -199,33 +192,22 @@ fn log_with<F: FnOnce(&mut Vec<u8>)>(state: usize, key: Option<&str>, op: u8, pa
         if USED <= state {
             USED = state + 1;
         }
-        // The buffer may have moved: the pointer is always current, the length only at marks.
-        let t = std::ptr::addr_of_mut!(TABLE) as *mut u32;
-        std::ptr::write_volatile(t.add(3 * state), buf.as_ptr() as u32);
     }
 }
 
-/// Records that `key` of the current window now holds `json`.
-pub fn log_upsert(state: usize, key: &str, json: &[u8]) {
-    log(state, Some(key), b'U', json);
+/// Records that `key` of `window` now holds the value `payload` writes (as JSON).
+pub fn log_upsert_with<F: FnOnce(&mut Vec<u8>)>(state: usize, window: (i64, i64), key: &str, payload: F) {
+    log_with(state, window, Some(key), b'U', payload);
 }
 
-/// Records that `key` of the current window now holds `value`, serialized as JSON in place.
-#[cfg(feature = "json")]
-pub fn log_upsert_json<T: serde::Serialize>(state: usize, key: &str, value: &T) {
-    log_with(state, Some(key), b'U', |buf| {
-        let _ = serde_json::to_writer(buf, value);
-    });
+/// Records that `key` of `window` was deleted (arrow-row `delete()`, `ttl`).
+pub fn log_delete_in(state: usize, window: (i64, i64), key: &str) {
+    log_with(state, window, Some(key), b'D', |_| {});
 }
 
-/// Records that `key` of the current window was deleted (arrow-row `delete()`, `ttl`).
-pub fn log_delete(state: usize, key: &str) {
-    log(state, Some(key), b'D', b"");
-}
-
-/// Records that the current window was dropped (after its flush).
-pub fn log_clear(state: usize) {
-    log(state, None, b'C', b"");
+/// Records that `window` was dropped (after its flush).
+pub fn log_clear_window(state: usize, window: (i64, i64)) {
+    log_with(state, window, None, b'C', |_| {});
 }
 
 /// One change record as a replay sees it.

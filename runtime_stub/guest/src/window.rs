@@ -26,7 +26,7 @@ pub const NONE: i64 = i64::MIN;
 
 static mut WATERMARK: i64 = NONE;
 static mut TOUCHED: Vec<(i64, i64)> = Vec::new();
-static mut SEEN: Option<std::collections::HashSet<(i64, i64)>> = None;
+static mut SEEN: Option<std::collections::HashSet<(i64, i64), std::hash::BuildHasherDefault<crate::keyed::FastHasher>>> = None;
 static mut ACTIVE: bool = false;
 /// Read by the host: max_ts (i64), touched ptr (u32), touched bytes (u32, 16 per window).
 #[repr(C)]

@@ -378,7 +378,6 @@ def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[s
         "/// Replays change records into state `index` (start-up and after a trap; docs/state-design.md).",
         "#[no_mangle]",
         'pub extern "C" fn sscc_state_load(index: u32, ptr: u32, len: u32) -> i32 {',
-        "    use sscc_guest::state::Change;",
         "    match index {",
         *loads,
         "        _ => -1,",
@@ -411,19 +410,11 @@ def _expire_exports(expiring: list[tuple[int, int]]) -> list[str]:
         'pub extern "C" fn sscc_expire(now: i64) -> i32 {',
         "    sscc_guest::state::set_now(now);",
         "    sscc_guest::state::begin_batch();",
-        "    let current = sscc_guest::state::window();",
     ]
     for i, ttl in expiring:
-        lines += [
-            f"    for (window, rows) in sscc_state_{i}_windows().iter_mut() {{",
-            f"        let expired: Vec<String> = rows.iter().filter(|(_, r)| r._updated_at <= now.saturating_sub({ttl})).map(|(k, _)| k.clone()).collect();",
-            "        sscc_guest::state::set_window(*window);",
-            f"        for key in expired {{ rows.remove(&key); sscc_guest::state::log_delete({i}, &key); }}",
-            "    }",
-        ]
+        lines += [f"    sscc_state_{i}().expire(|r| r._updated_at <= now.saturating_sub({ttl}));"]
     return lines + [
-        "    sscc_guest::state::set_window(current);",
-        "    sscc_guest::state::publish_marks();",
+        "    sscc_guest::state::end_call();",
         "    0",
         "}",
         "",
@@ -468,29 +459,24 @@ def _row_handle(i: int, name: str, row: str, uses_sql: bool, ttl: Optional[int] 
         f"/// `{fn}()` in SDF code: the current key's row (a default row for a new key).",
         f"pub struct {handle} {{ row: {row} }}",
         f"pub fn {fn}() -> {handle} {{",
-        f"    {handle} {{ row: sscc_state_{i}().get(sscc_guest::state::key_ref()){live}.cloned().unwrap_or_default() }}",
+        f"    {handle} {{ row: sscc_state_{i}().get(){live}.cloned().unwrap_or_default() }}",
         "}",
         f"impl std::ops::Deref for {handle} {{ type Target = {row}; fn deref(&self) -> &{row} {{ &self.row }} }}",
         f"impl std::ops::DerefMut for {handle} {{ fn deref_mut(&mut self) -> &mut {row} {{ &mut self.row }} }}",
         f"impl {handle} {{",
         "    /// Stores the row under the current key.",
         "    pub fn update(&self) -> Result<()> {",
-        "        let key = sscc_guest::state::key_ref();",
-        f"        let row = {stored};",
-        f"        sscc_guest::state::log_upsert_json({i}, key, &row);",
-        f"        let map = sscc_state_{i}();",
-        "        match map.get_mut(key) { Some(slot) => *slot = row, None => { map.insert(key.to_string(), row); } }",
+        f"        sscc_state_{i}().put({stored});",
         "        Ok(())",
         "    }",
         "    /// Removes the current key's row.",
         "    pub fn delete(&self) -> Result<()> {",
-        "        let key = sscc_guest::state::key_ref();",
-        f"        if sscc_state_{i}().remove(key).is_some() {{ sscc_guest::state::log_delete({i}, key); }}",
+        f"        sscc_state_{i}().remove();",
         "        Ok(())",
         "    }",
         "    /// Every key of the current window with its row, in key order.",
         f"    pub fn clone(&self) -> std::collections::BTreeMap<String, {row}> {{",
-        f"        sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect()",
+        f"        sscc_state_{i}().entries().map(|(k, v)| (k.clone(), v.clone())).collect()",
         "    }",
         *sql,
         "}",
@@ -511,16 +497,20 @@ def _ref_handle(ref, owner) -> list[str]:
 
 
 def _state_maps(i: int, name: str, v: str) -> list[str]:
-    """`sscc_state_<i>()`: the current window's map; `sscc_state_<i>_windows()`: all of them."""
-    maps = f"std::collections::HashMap<(i64, i64), std::collections::HashMap<String, {v}>>"
+    """`sscc_state_<i>()`: the state (sscc_guest::keyed::Keyed), created on first use together with
+    the end-of-call hook that writes its change records."""
+    keyed = f"sscc_guest::keyed::Keyed<{v}>"
     return [
         f"/// State `{name}`, resident in this instance: window -> key text -> {v}.",
-        f"static mut SSCC_STATE_{i}: Option<{maps}> = None;",
-        f"fn sscc_state_{i}_windows() -> &'static mut {maps} {{",
-        f"    unsafe {{ SSCC_STATE_{i}.get_or_insert_with(Default::default) }}",
-        "}",
-        f"fn sscc_state_{i}() -> &'static mut std::collections::HashMap<String, {v}> {{",
-        f"    sscc_state_{i}_windows().entry(sscc_guest::state::window()).or_default()",
+        f"static mut SSCC_STATE_{i}: Option<{keyed}> = None;",
+        f"fn sscc_state_{i}() -> &'static mut {keyed} {{",
+        "    unsafe {",
+        f"        if SSCC_STATE_{i}.is_none() {{",
+        f"            SSCC_STATE_{i} = Some(sscc_guest::keyed::Keyed::new({i}));",
+        f"            sscc_guest::state::on_call_end(|| sscc_state_{i}().write_changes(|v, buf| {{ let _ = serde_json::to_writer(buf, v); }}));",
+        "        }",
+        f"        SSCC_STATE_{i}.as_mut().unwrap()",
+        "    }",
         "}",
     ]
 
@@ -534,17 +524,12 @@ def _value_handle(i: int, name: str, v: str) -> list[str]:
         f"pub struct {handle};",
         f"pub fn {fn}() -> {handle} {{ {handle} }}",
         f"impl {handle} {{",
-        f"    pub fn get(&self) -> {v} {{ sscc_state_{i}().get(sscc_guest::state::key_ref()).cloned().unwrap_or_default() }}",
-        f"    pub fn set(&self, value: {v}) {{",
-        "        let key = sscc_guest::state::key_ref();",
-        f"        sscc_guest::state::log_upsert_json({i}, key, &value);",
-        f"        let map = sscc_state_{i}();",
-        "        match map.get_mut(key) { Some(slot) => *slot = value, None => { map.insert(key.to_string(), value); } }",
-        "    }",
+        f"    pub fn get(&self) -> {v} {{ sscc_state_{i}().get().cloned().unwrap_or_default() }}",
+        f"    pub fn set(&self, value: {v}) {{ sscc_state_{i}().put(value) }}",
         "    /// Every key of the current window with its value, in key order: `(key, value)` pairs",
         "    /// when consumed (SDF 0.5), entries with `.key`/`.value` through `iter()` (earlier SDF).",
         f"    pub fn clone(&self) -> sscc_guest::state::Table<{v}> {{",
-        f"        let mut pairs: Vec<(String, {v})> = sscc_state_{i}().iter().map(|(k, v)| (k.clone(), v.clone())).collect();",
+        f"        let mut pairs: Vec<(String, {v})> = sscc_state_{i}().entries().map(|(k, v)| (k.clone(), v.clone())).collect();",
         "        pairs.sort_by(|a, b| a.0.cmp(&b.0));",
         "        sscc_guest::state::Table::from_pairs(pairs)",
         "    }",
@@ -558,13 +543,8 @@ def _value_handle(i: int, name: str, v: str) -> list[str]:
 
 def _load_arm(i: int, v: str) -> str:
     return (
-        f"        {i} => sscc_guest::state::for_each_change(ptr, len, |change| match change {{\n"
-        f"            Change::Upsert {{ window, key, json }} => match serde_json::from_slice::<{v}>(json) {{\n"
-        f"                Ok(v) => {{ sscc_state_{i}_windows().entry(window).or_default().insert(key.to_string(), v); true }}\n"
-        "                Err(_) => false,\n"
-        "            },\n"
-        f"            Change::Delete {{ window, key }} => {{ sscc_state_{i}_windows().get_mut(&window).map(|m| m.remove(key)); true }}\n"
-        f"            Change::Clear {{ window }} => {{ sscc_state_{i}_windows().remove(&window); true }}\n"
+        f"        {i} => sscc_guest::state::for_each_change(ptr, len, |change| {{\n"
+        f"            sscc_state_{i}().load(change, |json| serde_json::from_slice::<{v}>(json).ok())\n"
         "        }),"
     )
 

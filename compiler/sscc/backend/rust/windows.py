@@ -29,7 +29,7 @@ def window_code(plan: ServicePlan) -> list[str]:
     drops = []
     for i, _ in enumerate(plan.states):
         drops += [
-            f"    if sscc_state_{i}_windows().remove(&w).is_some() {{ sscc_guest::state::log_clear({i}); }}",
+            f"    sscc_state_{i}().drop_window(w);",
         ]
     return [
         "// ---------------------------------------------------------------- window",

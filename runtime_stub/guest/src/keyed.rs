@@ -1,0 +1,253 @@
+//! One keyed state resident in the instance (docs/state-design.md §2): window -> key text -> value.
+//!
+//! What makes a state update cheap enough to run per word of a word count:
+//! - a fast hasher (`FastHasher`) instead of SipHash: keys are the pipeline's own data, and a
+//!   guest instance is not exposed to hash flooding from outside its input;
+//! - the current window's map is cached, and so is the current key's slot, so the usual
+//!   `let mut s = st(); s.count += 1; s.update()?` looks the key up once;
+//! - a change record is written once per changed key and call, at the end of the call
+//!   (`write_changes`), not once per update. A key changed 40 times in a batch costs one JSON
+//!   serialization. The host therefore sees a call's change records only when the call completes;
+//!   after a trap it re-runs the completed records on a fresh instance (wasm_host.py `_isolate`).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::state;
+
+/// A multiply-rotate hash over 8-byte words with a final avalanche, so that the low 32 bits
+/// hashbrown uses on wasm32 (bucket index and tag) depend on every input byte.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl FastHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i)
+    }
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64: spreads the high bits into the low ones
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// A HashMap with [`FastHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// A value and the call in which its change was last queued for `write_changes`.
+pub struct Slot<V> {
+    pub value: V,
+    queued: u32,
+}
+
+type Rows<V> = FastMap<String, Slot<V>>;
+
+/// One state: per window, key text -> value (the global window outside windowed services).
+pub struct Keyed<V> {
+    index: usize,
+    windows: FastMap<(i64, i64), Box<Rows<V>>>,
+    /// The map of window `.0` (boxed, so its address survives a rehash of `windows`).
+    at: ((i64, i64), *mut Rows<V>),
+    /// The current key's slot, valid while `state::key_epoch()` and `shape` are unchanged.
+    slot: (u64, u64, *mut Slot<V>),
+    /// Bumped on every insert or removal: slot pointers from before may dangle.
+    shape: u64,
+    /// (window, key) of every key changed in this call, once each (`Slot::queued`).
+    dirty: Vec<((i64, i64), String)>,
+}
+
+impl<V> Keyed<V> {
+    /// State number `index` of the service (its change buffer and changelog).
+    pub fn new(index: usize) -> Self {
+        Keyed {
+            index,
+            windows: FastMap::default(),
+            at: ((0, 0), std::ptr::null_mut()),
+            slot: (u64::MAX, u64::MAX, std::ptr::null_mut()),
+            shape: 0,
+            dirty: Vec::new(),
+        }
+    }
+
+    /// The current window's rows (created empty on first use).
+    pub fn rows(&mut self) -> &mut Rows<V> {
+        let w = state::window();
+        if self.at.1.is_null() || self.at.0 != w {
+            let rows: &mut Rows<V> = self.windows.entry(w).or_default();
+            self.at = (w, rows as *mut Rows<V>);
+        }
+        unsafe { &mut *self.at.1 }
+    }
+
+    fn current_slot(&mut self) -> Option<&mut Slot<V>> {
+        let epoch = state::key_epoch();
+        if self.slot.0 == epoch && self.slot.1 == self.shape && !self.slot.2.is_null() {
+            return Some(unsafe { &mut *self.slot.2 });
+        }
+        let found = self.rows().get_mut(state::key_ref()).map(|s| s as *mut Slot<V>);
+        match found {
+            Some(ptr) => {
+                self.slot = (epoch, self.shape, ptr);
+                Some(unsafe { &mut *ptr })
+            }
+            None => None,
+        }
+    }
+
+    /// The current key's value in the current window.
+    pub fn get(&mut self) -> Option<&V> {
+        self.current_slot().map(|s| &s.value)
+    }
+
+    /// Stores `value` under the current key of the current window.
+    pub fn put(&mut self, value: V) {
+        let call = state::call_number();
+        let w = state::window();
+        match self.current_slot() {
+            Some(slot) => {
+                slot.value = value;
+                if slot.queued == call {
+                    return;
+                }
+                slot.queued = call;
+            }
+            None => {
+                let key = state::key_ref().to_string();
+                self.rows().insert(key, Slot { value, queued: call });
+                self.shape += 1;
+            }
+        }
+        self.dirty.push((w, state::key_ref().to_string()));
+    }
+
+    /// Removes the current key of the current window; whether it was there.
+    pub fn remove(&mut self) -> bool {
+        let key = state::key_ref();
+        match self.rows().remove(key) {
+            Some(slot) => {
+                self.shape += 1;
+                if slot.queued != state::call_number() {
+                    self.dirty.push((state::window(), key.to_string()));
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every key of the current window with its value, in no particular order.
+    pub fn entries(&mut self) -> impl Iterator<Item = (&String, &V)> {
+        self.rows().iter().map(|(k, s)| (k, &s.value))
+    }
+
+    /// Drops window `w` (after its flush) and logs a `C` record for it; whether it existed.
+    pub fn drop_window(&mut self, w: (i64, i64)) -> bool {
+        self.at = ((0, 0), std::ptr::null_mut());
+        self.shape += 1;
+        if self.windows.remove(&w).is_none() {
+            return false;
+        }
+        self.dirty.retain(|(dw, _)| *dw != w);
+        state::log_clear_window(self.index, w);
+        true
+    }
+
+    /// Removes every row, of every window, for which `expired` says true (arrow-row `ttl`).
+    pub fn expire<F: Fn(&V) -> bool>(&mut self, expired: F) {
+        let call = state::call_number();
+        for (w, rows) in self.windows.iter_mut() {
+            let keys: Vec<String> = rows.iter().filter(|(_, s)| expired(&s.value)).map(|(k, _)| k.clone()).collect();
+            for key in keys {
+                if let Some(slot) = rows.remove(&key) {
+                    if slot.queued != call {
+                        self.dirty.push((*w, key));
+                    }
+                }
+            }
+        }
+        self.shape += 1;
+    }
+
+    /// Replays one committed change record (start-up, a fresh instance after a trap).
+    pub fn load<F: FnOnce(&[u8]) -> Option<V>>(&mut self, change: state::Change, decode: F) -> bool {
+        self.shape += 1;
+        match change {
+            state::Change::Upsert { window, key, json } => match decode(json) {
+                Some(value) => {
+                    self.windows.entry(window).or_default().insert(key.to_string(), Slot { value, queued: 0 });
+                    true
+                }
+                None => false,
+            },
+            state::Change::Delete { window, key } => {
+                if let Some(rows) = self.windows.get_mut(&window) {
+                    rows.remove(key);
+                }
+                true
+            }
+            state::Change::Clear { window } => {
+                self.at = ((0, 0), std::ptr::null_mut());
+                self.windows.remove(&window);
+                true
+            }
+        }
+    }
+
+    /// Writes one change record per key changed in this call: `U` + the value as `encode` writes
+    /// it, or `D` for a key no longer there (the end of every call; see `state::end_call`).
+    pub fn write_changes<F: Fn(&V, &mut Vec<u8>)>(&mut self, encode: F) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for (w, key) in &dirty {
+            match self.windows.get(w).and_then(|rows| rows.get(key.as_str())) {
+                Some(slot) => state::log_upsert_with(self.index, *w, key, |buf| encode(&slot.value, buf)),
+                None => state::log_delete_in(self.index, *w, key),
+            }
+        }
+        self.dirty = dirty;
+        self.dirty.clear();
+    }
+}
