@@ -338,11 +338,10 @@ class ServiceRunner:
                     if self._mirror is not None:  # sql() later in this batch (a flush) sees them
                         self._mirror.apply(self.service.states[index].name, change[0])
             if out.errors:
-                starts = frames.positions(data)
                 for error in out.errors:
                     dead.append(
                         deadletter.record(
-                            frames.record_at(data, starts[error.index]),
+                            frames.record_at(data, error.pos),
                             service=self.service.name,
                             stage=stage.name,
                             operator=error.operator,

@@ -12,6 +12,11 @@ committed since. So a reader sees the owner's last committed batch. The table sh
 window; a windowed state's rows are kept per window and `scope(window)` puts one window's rows
 in the table (a flush of that window).
 
+Applying is lazy: `apply` only files each row's JSON under its window and key, and SQLite sees
+the rows of the scoped window when a query comes (`_sync`). A windowed service changes many rows
+of many windows per batch and queries one window per flush; decoding every change as it came
+cost more than the guest's whole work (bench/win.py).
+
 SQLite, not Polars as in SDF: the same results on every corpus query, no extra dependency. Its
 dialect differences (dynamic typing, integer `/`) are listed in docs/state-design.md §5.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import struct
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -73,10 +79,12 @@ class Mirror:
             )
         self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._tables: dict[str, Table] = {}
-        # Rows of windows other than the table's current scope: name -> window -> key -> row
-        self._windows: dict[str, dict[Window, dict[str, tuple]]] = {}
+        # Every window's rows as JSON text: name -> window -> key -> JSON (bytes)
+        self._windows: dict[str, dict[Window, dict[str, bytes]]] = {}
         self._scope: Window = GLOBAL
         self._dirty: set[str] = set()  # tables to reload from `_windows` before the next query
+        # Keys of the scoped window changed since its table was last synced: name -> keys
+        self._changed: dict[str, set[str]] = {}
         self._reading = False  # a query of inline code is being prepared: reads only
         self._refused = False
         self._db.set_authorizer(self._authorize)
@@ -91,6 +99,7 @@ class Mirror:
             return
         self._tables[table.name] = table
         self._windows[table.name] = {}
+        self._changed[table.name] = set()
         self._memo.clear()
         name = table_name(table.name)
         cols = ", ".join(f"{_quote(c)} {t}" for c, t in table.columns)
@@ -100,40 +109,25 @@ class Mirror:
 
     def apply(self, state: str, data: bytes) -> None:
         """Apply framed change records of `state` (its changelog's format) to the mirror."""
-        table = self._tables[state]
-        windows = self._windows[state]
-        if data:
-            self._memo.clear()
-        upserts: dict[str, tuple] = {}
-        deletes: set[str] = set()
-        for record in frames.iter_records(data):
-            window = (record.timestamp, record.origin)
-            op = record.value[:1]
-            if op == b"C":
+        if not data:
+            return
+        self._memo.clear()
+        windows, scope, changed = self._windows[state], self._scope, self._changed[state]
+        for window, key, op, payload in _changes(data):
+            if op == _CLEAR:
                 windows.pop(window, None)
-                if window == self._scope:
+                if window == scope:
                     self._dirty.add(state)
                 continue
-            key = (record.key or b"").decode("utf-8", "replace")
-            rows = windows.setdefault(window, {})
-            if op == b"U":
-                rows[key] = row = (key, *self._row(table, json.loads(record.value[1:])))
-                if window == self._scope:
-                    upserts[key] = row
-                    deletes.discard(key)
-            elif op == b"D":
+            rows = windows.get(window)
+            if rows is None:
+                rows = windows[window] = {}
+            if op == _UPSERT:
+                rows[key] = payload
+            else:
                 rows.pop(key, None)
-                if window == self._scope:
-                    upserts.pop(key, None)
-                    deletes.add(key)
-        if state in self._dirty or not (upserts or deletes):
-            return  # a reload before the next query covers it
-        name = _quote(table_name(state))
-        marks = ", ".join("?" * (len(table.columns) + 1))
-        self._db.execute("BEGIN")
-        self._db.executemany(f"DELETE FROM {name} WHERE _key = ?", ((k,) for k in deletes))
-        self._db.executemany(f"INSERT OR REPLACE INTO {name} VALUES ({marks})", upserts.values())
-        self._db.execute("COMMIT")
+            if window == scope:
+                changed.add(key)
 
     def scope(self, window: Window) -> None:
         """Show `window`'s rows in every table (a flush runs with its window in scope)."""
@@ -188,16 +182,28 @@ class Mirror:
         return [table_name(t) for t in self._tables]
 
     def _sync(self) -> None:
-        """Reload the tables whose scoped rows changed since the last query."""
-        for state in sorted(self._dirty):
-            table = self._tables[state]
+        """Bring the tables up to the scoped window's rows: a whole table after a change of
+        scope or a clear, else only the keys that changed."""
+        for state, table in self._tables.items():
+            keys = self._changed[state]
+            if state not in self._dirty and not keys:
+                continue
             name = _quote(table_name(state))
             rows = self._windows[state].get(self._scope, {})
             marks = ", ".join("?" * (len(table.columns) + 1))
             self._db.execute("BEGIN")
-            self._db.execute(f"DELETE FROM {name}")
-            self._db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows.values())
+            if state in self._dirty:
+                self._db.execute(f"DELETE FROM {name}")
+                fresh = rows.items()
+            else:
+                self._db.executemany(f"DELETE FROM {name} WHERE _key = ?", ((k,) for k in keys))
+                fresh = ((k, rows[k]) for k in keys if k in rows)
+            self._db.executemany(
+                f"INSERT INTO {name} VALUES ({marks})",
+                ((key, *self._row(table, json.loads(text))) for key, text in fresh),
+            )
             self._db.execute("COMMIT")
+            keys.clear()
         self._dirty.clear()
 
     @staticmethod
@@ -207,6 +213,26 @@ class Mirror:
         if not isinstance(value, dict):
             value = {}
         return tuple(_cell(value.get(c)) for c, _ in table.columns)
+
+
+_FRAME = struct.Struct("<IqqI")  # frame length, window start, window end, key length
+_NO_KEY = 0xFFFFFFFF
+_UPSERT, _CLEAR = ord("U"), ord("C")
+
+
+def _changes(data: bytes):
+    """(window, key, op, JSON payload) of every change record in `data` (docs/state-design.md)."""
+    unpack, end, pos = _FRAME.unpack_from, len(data), 0
+    while pos < end:
+        length, start, stop, key_len = unpack(data, pos)
+        body, nxt = pos + _FRAME.size, pos + 4 + length
+        if key_len == _NO_KEY:
+            key, at = "", body
+        else:
+            at = body + key_len
+            key = data[body:at].decode("utf-8", "replace")
+        yield (start, stop), key, data[at], data[at + 1 : nxt]
+        pos = nxt
 
 
 def _cell(v: Any) -> Any:

@@ -23,12 +23,12 @@ from . import fastcall, frames
 from .fastcall import GuestFault
 from .statesql import SqlError
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 TICK_MS = 10
 NO_RECORD = 0xFFFFFFFF
 # Control block (docs/abi.md): 14 u32 then the i64 origin of the record in progress.
 _CONTROL = struct.Struct("<14Iq")
-_ERROR_HEAD = struct.Struct("<IIqII")
+_ERROR_HEAD = struct.Struct("<IIIqII")
 KINDS = {1: "decode", 2: "operator", 3: "encode", 5: "late"}
 # The only imports a stage module may have: `sql()` (docs/state-design.md §5).
 HOST_IMPORTS = {("sscc", "sql"), ("sscc", "sql_result")}
@@ -50,13 +50,15 @@ class Limits:
 
 
 class GuestError(NamedTuple):
-    """A record that failed: index in the stage call's input, its source offset, why."""
+    """A record that failed: index in the stage call's input, its source offset, why; `pos` is
+    where its frame starts in that input (so the host never walks the batch to find it)."""
 
     index: int
     origin: int
     kind: str  # decode | operator | encode | trap
     operator: str
     message: str
+    pos: int = -1
 
 
 class WindowReport(NamedTuple):
@@ -361,7 +363,7 @@ class _Instance:
                 -1
             ]
         error = GuestError(
-            control.cur_index, control.cur_origin, "trap", operator, message
+            control.cur_index, control.cur_origin, "trap", operator, message, control.cur_pos
         )
         return _Trapped(self._outputs(control), error, control.cur_pos)
 
@@ -369,14 +371,14 @@ class _Instance:
 def _parse_errors(data: bytes) -> list[GuestError]:
     errors, pos = [], 0
     while pos < len(data):
-        entry_len, index, origin, kind, op_len = _ERROR_HEAD.unpack_from(data, pos)
+        entry_len, index, at, origin, kind, op_len = _ERROR_HEAD.unpack_from(data, pos)
         body = pos + _ERROR_HEAD.size
         end = pos + 4 + entry_len
         if kind not in KINDS or body + op_len > end or end > len(data):
             raise GuestFault(f"malformed error entry at byte {pos}")
         operator = data[body : body + op_len].decode("utf-8", "replace")
         message = data[body + op_len : end].decode("utf-8", "replace")
-        errors.append(GuestError(index, origin, KINDS[kind], operator, message))
+        errors.append(GuestError(index, origin, KINDS[kind], operator, message, at))
         pos = end
     return errors
 
@@ -474,7 +476,7 @@ class Guest:
         errors: list[GuestError] = []
         changes: dict[int, list[bytes]] = {}
         counts: dict[int, int] = {}
-        count = shift = 0
+        count = shift = byte_shift = 0
         report = WindowReport(None, []) if window else None
         begun = watermark  # the watermark the call of `data` started from
 
@@ -484,7 +486,7 @@ class Guest:
                 report = report.merge(out.window)
             parts.append(out.data)
             count += out.count
-            errors.extend(e._replace(index=e.index + shift) for e in out.errors)
+            errors.extend(e._replace(index=e.index + shift, pos=e.pos + byte_shift) for e in out.errors)
             for index, (data_, n) in out.changes.items():
                 changes.setdefault(index, []).append(data_)
                 counts[index] = counts.get(index, 0) + n
@@ -507,10 +509,13 @@ class Guest:
                     report = report.merge(WindowReport(trapped.salvaged.window.max_ts, []))
             else:
                 keep(trapped.salvaged)
-            errors.append(trapped.error._replace(index=trapped.error.index + shift))
-            done = trapped.error.index + 1
-            data = data[frames.skip(data, 1, trapped.pos) :]
+            error = trapped.error
+            errors.append(error._replace(index=error.index + shift, pos=error.pos + byte_shift))
+            done = error.index + 1
+            cut = frames.skip(data, 1, trapped.pos)
+            data = data[cut:]
             shift += done
+            byte_shift += cut
             base_offset = base_offset + done if base_offset >= 0 else -1
             trapped = None
             if data:

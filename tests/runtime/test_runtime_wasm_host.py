@@ -149,7 +149,7 @@ def test_wild_guest_pointers_raise_instead_of_crashing(tmp_path):
     wat = tmp_path / "wild.wat"
     wat.write_text("""(module
           (memory (export "memory") 1)
-          (func (export "sscc_abi_version") (result i32) i32.const 1)
+          (func (export "sscc_abi_version") (result i32) i32.const 2)
           (func (export "sscc_control") (result i32) i32.const 0)
           (func (export "sscc_reserve") (param i32) (result i32)
             (i32.store (i32.const 4) (i32.const 1024))

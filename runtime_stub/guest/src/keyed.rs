@@ -3,7 +3,7 @@
 //! What makes a state update cheap enough to run per word of a word count:
 //! - a fast hasher (`FastHasher`) instead of SipHash: keys are the pipeline's own data, and a
 //!   guest instance is not exposed to hash flooding from outside its input;
-//! - the current window's map is cached, and so is the current key's slot, so the usual
+//! - the maps of the last windows used are cached, and so is the current key's slot, so the usual
 //!   `let mut s = st(); s.count += 1; s.update()?` looks the key up once;
 //! - a change record is written once per changed key and call, at the end of the call
 //!   (`write_changes`), not once per update. A key changed 40 times in a batch costs one JSON
@@ -32,15 +32,31 @@ impl FastHasher {
 impl Hasher for FastHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.mix(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        // Whole words, then the tail read as 4 + 2 + 1 bytes (no memcpy call: keys are short).
+        let n = bytes.len();
+        let mut i = 0;
+        while i + 8 <= n {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i..i + 8]);
+            self.mix(u64::from_le_bytes(w));
+            i += 8;
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        if i < n {
+            let (mut word, mut shift) = (0u64, 0u32);
+            if n - i >= 4 {
+                word = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as u64;
+                i += 4;
+                shift = 32;
+            }
+            if n - i >= 2 {
+                word |= (u16::from_le_bytes([bytes[i], bytes[i + 1]]) as u64) << shift;
+                i += 2;
+                shift += 16;
+            }
+            if n - i >= 1 {
+                word |= (bytes[i] as u64) << shift;
+            }
+            self.mix(word ^ ((n as u64 & 7) << 59));
         }
     }
     #[inline]
@@ -85,13 +101,16 @@ pub struct Slot<V> {
 }
 
 type Rows<V> = FastMap<String, Slot<V>>;
+const RECENT: usize = 8;
 
 /// One state: per window, key text -> value (the global window outside windowed services).
 pub struct Keyed<V> {
     index: usize,
     windows: FastMap<(i64, i64), Box<Rows<V>>>,
-    /// The map of window `.0` (boxed, so its address survives a rehash of `windows`).
-    at: ((i64, i64), *mut Rows<V>),
+    /// The maps of the windows used last (boxed, so their addresses survive a rehash of
+    /// `windows`): a sliding window's record updates several windows in turn.
+    recent: [((i64, i64), *mut Rows<V>); RECENT],
+    next_recent: usize,
     /// The current key's slot, valid while `state::key_epoch()` and `shape` are unchanged.
     slot: (u64, u64, *mut Slot<V>),
     /// Bumped on every insert or removal: slot pointers from before may dangle.
@@ -106,7 +125,8 @@ impl<V> Keyed<V> {
         Keyed {
             index,
             windows: FastMap::default(),
-            at: ((0, 0), std::ptr::null_mut()),
+            recent: [((0, 0), std::ptr::null_mut()); RECENT],
+            next_recent: 0,
             slot: (u64::MAX, u64::MAX, std::ptr::null_mut()),
             shape: 0,
             dirty: Vec::new(),
@@ -116,11 +136,20 @@ impl<V> Keyed<V> {
     /// The current window's rows (created empty on first use).
     pub fn rows(&mut self) -> &mut Rows<V> {
         let w = state::window();
-        if self.at.1.is_null() || self.at.0 != w {
-            let rows: &mut Rows<V> = self.windows.entry(w).or_default();
-            self.at = (w, rows as *mut Rows<V>);
+        for &(window, rows) in self.recent.iter() {
+            if window == w && !rows.is_null() {
+                return unsafe { &mut *rows };
+            }
         }
-        unsafe { &mut *self.at.1 }
+        let rows: *mut Rows<V> = &mut **self.windows.entry(w).or_default();
+        self.recent[self.next_recent] = (w, rows);
+        self.next_recent = (self.next_recent + 1) % RECENT;
+        unsafe { &mut *rows }
+    }
+
+    /// Forgets the cached map pointers (a window was dropped).
+    fn forget_recent(&mut self) {
+        self.recent = [((0, 0), std::ptr::null_mut()); RECENT];
     }
 
     fn current_slot(&mut self) -> Option<&mut Slot<V>> {
@@ -186,7 +215,7 @@ impl<V> Keyed<V> {
 
     /// Drops window `w` (after its flush) and logs a `C` record for it; whether it existed.
     pub fn drop_window(&mut self, w: (i64, i64)) -> bool {
-        self.at = ((0, 0), std::ptr::null_mut());
+        self.forget_recent();
         self.shape += 1;
         if self.windows.remove(&w).is_none() {
             return false;
@@ -230,7 +259,7 @@ impl<V> Keyed<V> {
                 true
             }
             state::Change::Clear { window } => {
-                self.at = ((0, 0), std::ptr::null_mut());
+                self.forget_recent();
                 self.windows.remove(&window);
                 true
             }

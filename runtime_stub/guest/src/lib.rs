@@ -37,7 +37,7 @@ pub mod state;
 pub mod window;
 
 /// Bumped on any incompatible change of frames, control block, exports or error entries.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 /// `Control::cur_index` when no record is being processed.
 pub const NO_RECORD: u32 = u32::MAX;
 const NO_KEY: u32 = u32::MAX;
@@ -288,7 +288,7 @@ where
         if let Err(failure) = each(&record, &mut emitter) {
             out.truncate(mark);
             emitter.count = mark_count;
-            push_error(errors, index, origin, failure);
+            push_error(errors, index, pos as u32, origin, failure);
         }
         pos = next;
         index += 1;
@@ -339,13 +339,15 @@ fn parse_frame(input: &[u8], pos: usize, index: u32) -> Option<(Record, usize)> 
     ))
 }
 
-/// Error entry: u32 entry_len, u32 index, i64 origin, u32 kind, u32 op_len, op, message.
-fn push_error(errors: &mut Vec<u8>, index: u32, origin: i64, failure: Failure) {
+/// Error entry: u32 entry_len, u32 index, u32 pos (the record's frame in the input), i64 origin,
+/// u32 kind, u32 op_len, op, message.
+fn push_error(errors: &mut Vec<u8>, index: u32, pos: u32, origin: i64, failure: Failure) {
     let op: &[u8] =
         unsafe { std::slice::from_raw_parts(CONTROL.op_ptr as *const u8, CONTROL.op_len as usize) };
-    let entry_len = 20 + op.len() + failure.message.len();
+    let entry_len = 24 + op.len() + failure.message.len();
     errors.extend_from_slice(&(entry_len as u32).to_le_bytes());
     errors.extend_from_slice(&index.to_le_bytes());
+    errors.extend_from_slice(&pos.to_le_bytes());
     errors.extend_from_slice(&origin.to_le_bytes());
     errors.extend_from_slice(&(failure.kind as u32).to_le_bytes());
     errors.extend_from_slice(&(op.len() as u32).to_le_bytes());
@@ -370,11 +372,22 @@ fn install_panic_hook() {
     }));
 }
 
-/// The system allocator, noting a failed allocation for the host: Rust then aborts without a
-/// panic, and the trap alone would not say that the memory limit was hit.
+/// The allocator: free lists of small blocks over the system allocator, noting a failed
+/// allocation for the host (Rust then aborts without a panic, and the trap alone would not say
+/// that the memory limit was hit).
+///
+/// Why the free lists: a word count allocates a few short strings per word (split, the key), and
+/// wasm32's dlmalloc spends ~130 instructions on each malloc and free. A block of up to
+/// `SMALL_MAX` bytes comes from a per-size-class free list instead (a few instructions); lists are
+/// refilled a slab at a time and never given back, which a service's steady state does not need.
+/// wasm32 instances are single-threaded, so the lists need no lock.
 struct NotingAllocator;
 
 const OOM_MESSAGE: &str = "out of memory: an allocation failed at the guest memory limit";
+/// Size classes 8, 16, 32, 64 bytes (align <= 8); anything else goes to the system allocator.
+const SMALL_MAX: usize = 64;
+const SLAB: usize = 4096;
+static mut FREE: [*mut u8; 4] = [std::ptr::null_mut(); 4];
 
 fn noted(ptr: *mut u8) -> *mut u8 {
     if ptr.is_null() {
@@ -386,18 +399,97 @@ fn noted(ptr: *mut u8) -> *mut u8 {
     ptr
 }
 
+/// The size class of a layout, if it is small.
+#[inline]
+fn class(layout: &Layout) -> Option<usize> {
+    let size = layout.size();
+    if layout.align() > 8 || size > SMALL_MAX {
+        return None;
+    }
+    Some(match size {
+        0..=8 => 0,
+        9..=16 => 1,
+        17..=32 => 2,
+        _ => 3,
+    })
+}
+
+#[inline]
+fn class_size(class: usize) -> usize {
+    8 << class
+}
+
+/// Pops a block of `class`, refilling its list with a slab when it is empty.
+unsafe fn small_alloc(class: usize) -> *mut u8 {
+    let head = FREE[class];
+    if !head.is_null() {
+        FREE[class] = *(head as *mut *mut u8);
+        return head;
+    }
+    let slab = System.alloc(Layout::from_size_align_unchecked(SLAB, 8));
+    if slab.is_null() {
+        return noted(slab);
+    }
+    let size = class_size(class);
+    // Blocks 1.. go to the list, block 0 is the answer.
+    let mut at = SLAB - size;
+    while at >= size {
+        let block = slab.add(at);
+        *(block as *mut *mut u8) = FREE[class];
+        FREE[class] = block;
+        at -= size;
+    }
+    slab
+}
+
+#[inline]
+unsafe fn small_free(class: usize, ptr: *mut u8) {
+    *(ptr as *mut *mut u8) = FREE[class];
+    FREE[class] = ptr;
+}
+
 unsafe impl GlobalAlloc for NotingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        noted(System.alloc(layout))
+        match class(&layout) {
+            Some(c) => small_alloc(c),
+            None => noted(System.alloc(layout)),
+        }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        noted(System.alloc_zeroed(layout))
+        match class(&layout) {
+            Some(c) => {
+                let ptr = small_alloc(c);
+                if !ptr.is_null() {
+                    std::ptr::write_bytes(ptr, 0, layout.size());
+                }
+                ptr
+            }
+            None => noted(System.alloc_zeroed(layout)),
+        }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        noted(System.realloc(ptr, layout, new_size))
+        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        match (class(&layout), class(&new_layout)) {
+            (None, None) => noted(System.realloc(ptr, layout, new_size)),
+            (Some(a), Some(b)) if a == b => ptr,
+            (old, _) => {
+                let new = self.alloc(new_layout);
+                if !new.is_null() {
+                    std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    match old {
+                        Some(c) => small_free(c, ptr),
+                        None => System.dealloc(ptr, layout),
+                    }
+                }
+                new
+            }
+        }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
+        match class(&layout) {
+            Some(c) => small_free(c, ptr),
+            None => System.dealloc(ptr, layout),
+        }
     }
 }
 

@@ -70,9 +70,21 @@ def assign_timestamp(sw, m: AssignTimestamp, rest: list, value: str, key, depth:
         call += ".map_err(sscc_guest::Failure::operator)?"
     ts, w, v = sw._var("ts"), sw._var("w"), sw._var("v")
     sw._emit(depth, f"let {ts}: i64 = {call};")
-    sw._emit(depth, f"for {w} in sscc_guest::window::classify(&SSCC_WINDOW, {ts})? {{")
-    sw._emit(depth + 1, f"sscc_guest::state::set_window({w});")
-    sw._emit(depth + 1, f"let mut {v} = {value}.clone();")
+    if not value.isidentifier():
+        sw._emit(depth, f"for {w} in sscc_guest::window::classify(&SSCC_WINDOW, {ts})? {{")
+        sw._emit(depth + 1, f"sscc_guest::state::set_window({w});")
+        sw._emit(depth + 1, f"let mut {v} = {value}.clone();")
+    else:  # the value moves into the last window's run instead of being cloned once more
+        ws, last, held, i = sw._var("ws"), sw._var("last"), sw._var("held"), sw._var("i")
+        sw._emit(depth, f"let {ws} = sscc_guest::window::classify(&SSCC_WINDOW, {ts})?;")
+        sw._emit(depth, f"let {last} = {ws}.len().saturating_sub(1);")
+        sw._emit(depth, f"let mut {held} = Some({value});")
+        sw._emit(depth, f"for ({i}, {w}) in {ws}.into_iter().enumerate() {{")
+        sw._emit(depth + 1, f"sscc_guest::state::set_window({w});")
+        sw._emit(
+            depth + 1,
+            f"let mut {v} = if {i} == {last} {{ {held}.take().unwrap() }} else {{ {held}.as_ref().unwrap().clone() }};",
+        )
     sw._chain([n for n in rest if not isinstance(n, Window)], v, key, depth + 1)
     sw._emit(depth, "}")
 
