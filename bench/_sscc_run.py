@@ -19,6 +19,7 @@ import itertools
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -173,6 +174,39 @@ def best_of(repeat: int, run: Callable[[], tuple[float, Any]], check: Callable[[
             return None
         times.append(seconds)
     return min(times)
+
+
+def time_variants(
+    variants: dict[str, str],
+    pipelines: Path,
+    repeat: int,
+    run: Callable[[Project, Path], tuple[float, Any]],
+    check: Callable[[str, Any], bool],
+    count: int,
+    unit: str,
+    rates: dict[str, float],
+    widths: tuple[int, int] = (21, 12),
+) -> None:
+    """Compile each sscc variant (name -> pipeline file), keep its fastest correct run of
+    `run(project, workdir)`, and print and record its rate as `rates["sscc (<name>)"]`; a variant
+    this build cannot compile is reported as not runnable."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant, file in variants.items():
+            name = f"sscc ({variant})"
+            try:
+                project = Project.compile(pipelines / file, Path(tmp))
+            except NotRunnable as e:
+                print(f"{name}: not runnable in this build: {e}")
+                continue
+            seconds = best_of(
+                repeat, lambda p=project: run(p, Path(tmp)), lambda got, n=name: check(n, got)
+            )
+            if seconds:
+                rates[name] = count / seconds
+                print(
+                    f"{name + ':':<{widths[0]}} {rates[name]:>{widths[1]},.0f} {unit}/s "
+                    f"({seconds:.2f} s, store to store, durable)"
+                )
 
 
 def finish(failures: list[str]) -> None:

@@ -19,12 +19,11 @@ Targets: sscc >= 5x Bytewax and >= 1x the Python loop. Numbers vary run to run o
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from _sscc_run import NotRunnable, Project, arguments, best_of, column, finish, ratio
+from _sscc_run import Project, arguments, best_of, column, finish, ratio, time_variants
 
 PIPELINES = Path(__file__).resolve().parent / "pipelines"
 VARIANTS = {"arrow-row": "wc_arrow.yaml", "value": "wc_value.yaml"}
@@ -120,24 +119,16 @@ def main() -> None:
                 f"bytewax 0.21:         {rates['bytewax']:>12,.0f} words/s ({seconds:.2f} s, 1 worker, in memory)"
             )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for variant, file in VARIANTS.items():
-            name = f"sscc ({variant})"
-            try:
-                project = Project.compile(PIPELINES / file, Path(tmp))
-            except NotRunnable as e:
-                print(f"{name}: not runnable in this build: {e}")
-                continue
-            seconds = best_of(
-                args.repeat,
-                lambda: sscc_run(project, lines, Path(tmp)),
-                lambda got: check(name, got, want, failures),
-            )
-            if seconds:
-                rates[name] = words / seconds
-                print(
-                    f"{name + ':':<21} {rates[name]:>12,.0f} words/s ({seconds:.2f} s, store to store, durable)"
-                )
+    time_variants(
+        VARIANTS,
+        PIPELINES,
+        args.repeat,
+        lambda project, tmp: sscc_run(project, lines, tmp),
+        lambda name, got: check(name, got, want, failures),
+        words,
+        "words",
+        rates,
+    )
 
     for name in (n for n in rates if n.startswith("sscc")):
         print(

@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import heapq
 import random
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
-
-from _sscc_run import NotRunnable, Project, arguments, best_of, finish, ratio
+from _sscc_run import Project, arguments, best_of, finish, ratio, time_variants
 
 PIPELINES = Path(__file__).resolve().parent / "pipelines"
 VARIANTS = {"arrow-row": "win_arrow.yaml", "value": "win_value.yaml"}
@@ -281,24 +279,17 @@ def main() -> None:
                 f"{'bytewax 0.21 fold_window:':<25} {rates['bytewax']:>10,.0f} events/s ({seconds:.2f} s, 1 worker, in memory)"
             )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for variant, file in VARIANTS.items():
-            name = f"sscc ({variant})"
-            try:
-                project = Project.compile(PIPELINES / file, Path(tmp))
-            except NotRunnable as e:
-                print(f"{name}: not runnable in this build: {e}")
-                continue
-            seconds = best_of(
-                args.repeat,
-                lambda: sscc_run(project, lines, Path(tmp)),
-                lambda got: check_sscc(name, got, refs, failures),
-            )
-            if seconds:
-                rates[name] = args.n / seconds
-                print(
-                    f"{name + ':':<25} {rates[name]:>10,.0f} events/s ({seconds:.2f} s, store to store, durable)"
-                )
+    time_variants(
+        VARIANTS,
+        PIPELINES,
+        args.repeat,
+        lambda project, tmp: sscc_run(project, lines, tmp),
+        lambda name, got: check_sscc(name, got, refs, failures),
+        args.n,
+        "events",
+        rates,
+        widths=(25, 10),
+    )
 
     for name in (n for n in rates if n.startswith("sscc")):
         print(

@@ -15,8 +15,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::state;
 
-/// A multiply-rotate hash over 8-byte words with a final avalanche, so that the low 32 bits
-/// hashbrown uses on wasm32 (bucket index and tag) depend on every input byte.
+/// A multiply-rotate hash over 8-byte words with a final fold, so that the low 32 bits hashbrown
+/// uses on wasm32 (bucket index and tag) depend on every input byte.
 #[derive(Default, Clone, Copy)]
 pub struct FastHasher(u64);
 
@@ -81,13 +81,10 @@ impl Hasher for FastHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        // murmur3's fmix64: spreads the high bits into the low ones
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
+        // One more multiply, then the high half (which depends on every input bit) folded into
+        // the low half that hashbrown uses on wasm32.
+        let h = self.0.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 32)
     }
 }
 
