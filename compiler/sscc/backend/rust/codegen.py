@@ -710,6 +710,10 @@ class _StageWriter:
 
     def _assign_key(self, m: AssignKey, rest: list, value: str, key: _Key, depth: int) -> None:
         """`fn(&V) -> Result<K>` (or `fn(V)`): the record keeps its value and gets the key."""
+        self._chain(rest, value, self._key_of(m, value, depth), depth)
+
+    def _key_of(self, m: AssignKey, value: str, depth: int) -> _Key:
+        """Emits the assign-key call on `value`; the key variable it binds."""
         mod = self.modules[m.code]
         self._emit(depth, f'sscc_guest::enter("{m.function}");')
         params = list(mod.fn.params)
@@ -722,7 +726,7 @@ class _StageWriter:
         k = self._var("k")
         krust = self._out_key(m) or (ok.text if ok is not None else "String")
         self._emit(depth, f"let {k}: Option<{krust}> = Some({call});")
-        self._chain(rest, value, _Key(k, True, krust), depth)
+        return _Key(k, True, krust)
 
     def _update_state(self, m: UpdateState, value: str, key: _Key, depth: int) -> None:
         """Sets the current key for the state accessors, runs the function; emits nothing."""

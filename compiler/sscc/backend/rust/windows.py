@@ -15,7 +15,7 @@ Three pieces, used by codegen.py:
 
 from __future__ import annotations
 
-from ...ir.nodes import AssignTimestamp, Flush, Window
+from ...ir.nodes import AssignKey, AssignTimestamp, Flush, UpdateState, Window
 from ...syntax import unwrap_result
 from ..stages import ServicePlan
 
@@ -70,22 +70,42 @@ def assign_timestamp(sw, m: AssignTimestamp, rest: list, value: str, key, depth:
         call += ".map_err(sscc_guest::Failure::operator)?"
     ts, w, v = sw._var("ts"), sw._var("w"), sw._var("v")
     sw._emit(depth, f"let {ts}: i64 = {call};")
+    chain = [n for n in rest if not isinstance(n, Window)]
+    hoist = chain and isinstance(chain[0], AssignKey) and all(isinstance(n, UpdateState) for n in chain[1:])
+    if hoist and value.isidentifier():
+        # A record's key does not depend on the window (assign-key sees the same value in each),
+        # so it is computed once per record, after the record is known not to be late; only
+        # before update-state, which borrows the key (later steps could move it).
+        ws = sw._var("ws")
+        sw._emit(depth, f"let {ws} = sscc_guest::window::classify(&SSCC_WINDOW, {ts})?;")
+        key = sw._key_of(chain[0], value, depth)
+        _per_window(sw, ws, chain[1:], value, key, depth)
+        return
     if not value.isidentifier():
         sw._emit(depth, f"for {w} in sscc_guest::window::classify(&SSCC_WINDOW, {ts})? {{")
         sw._emit(depth + 1, f"sscc_guest::state::set_window({w});")
         sw._emit(depth + 1, f"let mut {v} = {value}.clone();")
-    else:  # the value moves into the last window's run instead of being cloned once more
-        ws, last, held, i = sw._var("ws"), sw._var("last"), sw._var("held"), sw._var("i")
-        sw._emit(depth, f"let {ws} = sscc_guest::window::classify(&SSCC_WINDOW, {ts})?;")
-        sw._emit(depth, f"let {last} = {ws}.len().saturating_sub(1);")
-        sw._emit(depth, f"let mut {held} = Some({value});")
-        sw._emit(depth, f"for ({i}, {w}) in {ws}.into_iter().enumerate() {{")
-        sw._emit(depth + 1, f"sscc_guest::state::set_window({w});")
-        sw._emit(
-            depth + 1,
-            f"let mut {v} = if {i} == {last} {{ {held}.take().unwrap() }} else {{ {held}.as_ref().unwrap().clone() }};",
-        )
-    sw._chain([n for n in rest if not isinstance(n, Window)], v, key, depth + 1)
+        sw._chain(chain, v, key, depth + 1)
+        sw._emit(depth, "}")
+        return
+    ws = sw._var("ws")
+    sw._emit(depth, f"let {ws} = sscc_guest::window::classify(&SSCC_WINDOW, {ts})?;")
+    _per_window(sw, ws, chain, value, key, depth)
+
+
+def _per_window(sw, ws: str, chain: list, value: str, key, depth: int) -> None:
+    """Runs `chain` once per window of `ws` with that window current; the value moves into the
+    last window's run instead of being cloned once more."""
+    w, v, last, held, i = sw._var("w"), sw._var("v"), sw._var("last"), sw._var("held"), sw._var("i")
+    sw._emit(depth, f"let {last} = {ws}.len().saturating_sub(1);")
+    sw._emit(depth, f"let mut {held} = Some({value});")
+    sw._emit(depth, f"for ({i}, {w}) in {ws}.into_iter().enumerate() {{")
+    sw._emit(depth + 1, f"sscc_guest::state::set_window({w});")
+    sw._emit(
+        depth + 1,
+        f"let mut {v} = if {i} == {last} {{ {held}.take().unwrap() }} else {{ {held}.as_ref().unwrap().clone() }};",
+    )
+    sw._chain(chain, v, key, depth + 1)
     sw._emit(depth, "}")
 
 
