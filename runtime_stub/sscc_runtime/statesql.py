@@ -198,9 +198,12 @@ class Mirror:
             else:
                 self._db.executemany(f"DELETE FROM {name} WHERE _key = ?", ((k,) for k in keys))
                 fresh = ((k, rows[k]) for k in keys if k in rows)
+            pairs = list(fresh)
+            # one parse for every row (a flush loads a whole window)
+            values = json.loads(b"[" + b",".join(text for _, text in pairs) + b"]") if pairs else []
             self._db.executemany(
                 f"INSERT INTO {name} VALUES ({marks})",
-                ((key, *self._row(table, json.loads(text))) for key, text in fresh),
+                [(key, *self._row(table, value)) for (key, _), value in zip(pairs, values)],
             )
             self._db.execute("COMMIT")
             keys.clear()
@@ -212,7 +215,8 @@ class Mirror:
             return (_cell(value),)
         if not isinstance(value, dict):
             value = {}
-        return tuple(_cell(value.get(c)) for c, _ in table.columns)
+        get = value.get
+        return tuple([_cell(get(c)) for c, _ in table.columns])
 
 
 _FRAME = struct.Struct("<IqqI")  # frame length, window start, window end, key length
@@ -239,6 +243,8 @@ def _cell(v: Any) -> Any:
     """A JSON value as an SQLite cell: numbers, text and null as they are, bools as 0/1, the rest as
     JSON text. SQLite has no integer beyond i64: a u64 above 2^63 - 1 becomes the nearest double
     (binding it as an int would raise and stop the service)."""
+    if type(v) is float or type(v) is str:
+        return v
     if isinstance(v, int) and not _I64[0] <= v <= _I64[1]:
         return float(v)
     if v is None or isinstance(v, (int, float, str)):
