@@ -85,6 +85,24 @@ def test_delete_removes_the_key_for_state_show_and_for_sql(pipeline, tmp_path):
     assert state_show(store, "word-stats")["pear"] == {"count": 1, "last-word": "Pear", "mean-len": 4.0}
 
 
+def test_a_key_deleted_and_stored_again_in_one_batch_keeps_its_last_row(pipeline, tmp_path):
+    # One stage call changes `fig` three ways (stored, deleted, stored twice more) and `pear`
+    # (stored, deleted): the call writes one record per changed key (keyed.rs), and what it
+    # writes must replay to the rows the updates left, also when a second run continues from it.
+    store = tmp_path / "store"
+    lines = ["fig pear", "~fig", "fig Fig", "~pear"]
+    produce(store, "sentences", lines)
+    run(pipeline, store)
+    want = Tally().feed(lines)
+    assert "fig" in want.rows and "pear" not in want.rows
+    assert state_show(store, "word-stats") == want.rows
+    produce(store, "sentences", ["fig"])
+    run(pipeline, store)
+    want.feed(["fig"])
+    assert state_show(store, "word-stats") == want.rows
+    assert want.rows["fig"]["count"] == 3
+
+
 def test_a_panic_after_update_leaves_no_trace(pipeline, tmp_path):
     store = tmp_path / "store"
     lines = sentences(13, 2500, extra=("boom", "Boom"))
