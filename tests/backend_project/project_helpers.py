@@ -98,6 +98,26 @@ def expected_words(lines: list[str]) -> list[str]:
     return [w for line in lines for w in line.strip().lower().split()]
 
 
+def copy_pipeline(tmp_path: Path, source: Path, name: str | None = None) -> Path:
+    """A private copy of `source` under tmp_path/src (as `name`, else its own name): `sscc run`
+    keeps its compiled project next to nothing shared with other tests (the wasm build cache is
+    shared, so the crates build once)."""
+    source = Path(source)
+    path = tmp_path / "src" / (name or source.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, path)
+    return path
+
+
+def pipeline_copy(tmp_path: Path, source: Path, name: str | None = None):
+    """The body of a `pipeline` fixture: skip without the toolchain, yield a private copy of
+    `source`, remove its run cache afterwards (`yield from pipeline_copy(...)`)."""
+    need_toolchain()
+    path = copy_pipeline(tmp_path, source, name)
+    yield path
+    remove_run_cache(path)
+
+
 def remove_run_cache(pipeline: Path, *options: str) -> None:
     """Drop the `sscc run` project cache directory of a test's pipeline copy."""
     from sscc.backend.project.cache import project_dir

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -24,13 +23,9 @@ ROOT = HERE.parents[1]
 PIPELINE = HERE / "word_stats_sql.yaml"
 TIMEOUT = 900  # a cold build of the two crates takes a few minutes on the shared machine
 
-
-def need_toolchain() -> None:
-    from sscc.backend.rust import toolchain
-
-    found = toolchain.find()
-    if isinstance(found, str):
-        pytest.skip(found)
+sys.path.insert(0, str(ROOT / "tests" / "backend_project"))
+# One toolchain check and one copy-and-clean of a pipeline for every CLI test (re-exported here).
+from project_helpers import copy_pipeline, need_toolchain, pipeline_copy, remove_run_cache  # noqa: E402, F401
 
 
 def run_cli(*args, input: str | None = None, ok: bool = True) -> subprocess.CompletedProcess:
@@ -46,23 +41,6 @@ def run_cli(*args, input: str | None = None, ok: bool = True) -> subprocess.Comp
             proc.returncode == 0
         ), f"sscc {' '.join(map(str, args))} exited {proc.returncode}\n{proc.stderr[-4000:]}"
     return proc
-
-
-def copy_pipeline(tmp_path: Path, source: Path = PIPELINE) -> Path:
-    """A private copy: `sscc run` keeps its compiled project next to nothing shared with other tests
-    (the wasm build cache is shared, so the crates build once)."""
-    source = Path(source)
-    path = tmp_path / "src" / source.name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source, path)
-    return path
-
-
-def remove_run_cache(pipeline: Path) -> None:
-    from sscc.backend.project.cache import project_dir
-    from sscc.driver import Options
-
-    shutil.rmtree(project_dir(str(pipeline), Options(mode="compile")), ignore_errors=True)
 
 
 def produce(store: Path, topic: str, lines: list[str]) -> None:
@@ -144,7 +122,4 @@ class Tally:
 @pytest.fixture
 def pipeline(tmp_path):
     """A copy of word_stats_sql.yaml in the test's directory; its run cache is removed after."""
-    need_toolchain()
-    path = copy_pipeline(tmp_path)
-    yield path
-    remove_run_cache(path)
+    yield from pipeline_copy(tmp_path, PIPELINE)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,7 +18,7 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "backend_project"))
 
-from project_helpers import need_toolchain, remove_run_cache, sscc  # noqa: E402
+from project_helpers import pipeline_copy, sscc  # noqa: E402
 
 PIPELINE = Path(ROOT) / "tests" / "state" / "word_count_state.yaml"
 VOCABULARY = ["Apple", "apple", "pear", "Plum", "fig", "kiwi", "lime", "date", "yuzu", "sloe"]
@@ -48,12 +47,7 @@ def shown(store: Path, *extra: str) -> dict[str, int]:
 
 @pytest.fixture
 def pipeline(tmp_path):
-    need_toolchain()
-    path = tmp_path / "src" / "word_count_state.yaml"
-    path.parent.mkdir()
-    shutil.copy(PIPELINE, path)
-    yield path
-    remove_run_cache(path)
+    yield from pipeline_copy(tmp_path, PIPELINE, "word_count_state.yaml")
 
 
 def produce(store: Path, lines: list[str]) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,7 +17,7 @@ from conftest import CORPUS, ROOT
 
 sys.path[:0] = [os.path.join(ROOT, "tests", "backend_project")]
 
-from project_helpers import need_toolchain, remove_run_cache, sscc  # noqa: E402
+from project_helpers import pipeline_copy, sscc  # noqa: E402
 
 PIPELINE = Path(CORPUS) / "stateful-dataflows-examples@e6d4bbe0__dataflows-inline__word-counter__dataflow.yaml"
 WORDS = ["the", "The", "cat", "dog!", "a", "new", "end.", "sky", "Sky", "red", "x1", "--"]
@@ -26,12 +25,7 @@ WORDS = ["the", "The", "cat", "dog!", "a", "new", "end.", "sky", "Sky", "red", "
 
 @pytest.fixture
 def pipeline(tmp_path):
-    need_toolchain()
-    path = tmp_path / "src" / "word_counter.yaml"
-    path.parent.mkdir()
-    shutil.copy(PIPELINE, path)
-    yield path
-    remove_run_cache(path)
+    yield from pipeline_copy(tmp_path, PIPELINE, "word_counter.yaml")
 
 
 def reference(records: list[tuple[int, str]]) -> list[list[dict]]:

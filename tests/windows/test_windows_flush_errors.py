@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from conftest import ROOT
 
 sys.path[:0] = [os.path.join(ROOT, "tests", "backend_project"), os.path.join(ROOT, "runtime_stub")]
 
-from project_helpers import need_toolchain, remove_run_cache, sscc  # noqa: E402
+from project_helpers import pipeline_copy, sscc  # noqa: E402
 from sscc_runtime import frames, statelog  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
@@ -26,12 +25,7 @@ PIPELINE = Path(ROOT) / "tests" / "windows" / "window_flush_errors.yaml"
 
 @pytest.fixture
 def pipeline(tmp_path):
-    need_toolchain()
-    path = tmp_path / "src" / "window_flush_errors.yaml"
-    path.parent.mkdir()
-    shutil.copy(PIPELINE, path)
-    yield path
-    remove_run_cache(path)
+    yield from pipeline_copy(tmp_path, PIPELINE, "window_flush_errors.yaml")
 
 
 def produce(store: Path, lines: str) -> None:

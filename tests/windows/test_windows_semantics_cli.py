@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ sys.path[:0] = [
     os.path.join(ROOT, "runtime_stub"),
 ]
 
-from project_helpers import need_toolchain, remove_run_cache, sscc  # noqa: E402
+from project_helpers import pipeline_copy, sscc  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 from window_reference import simulate, windows_of  # noqa: E402
 
@@ -34,12 +33,7 @@ SERVICE = "classify"
 
 @pytest.fixture
 def pipeline(tmp_path):
-    need_toolchain()
-    path = tmp_path / "src" / "window_classify.yaml"
-    path.parent.mkdir()
-    shutil.copy(PIPELINE, path)
-    yield path
-    remove_run_cache(path)
+    yield from pipeline_copy(tmp_path, PIPELINE, "window_classify.yaml")
 
 
 def stream(seed: int, n: int, first_id: int = 0, start: int = 0) -> list[tuple[int, int, bool]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import sys
 import threading
 from collections import Counter
@@ -25,7 +24,7 @@ sys.path[:0] = [
     os.path.join(ROOT, "runtime_stub"),
 ]
 
-from project_helpers import need_toolchain, remove_run_cache, sscc  # noqa: E402
+from project_helpers import pipeline_copy, sscc  # noqa: E402
 from window_reference import windows_of  # noqa: E402
 
 PIPELINE = Path(CORPUS) / "fluvio-docs__sdf___embeds__dataflows__tumbling_window.yaml"
@@ -34,12 +33,7 @@ SERVICE = "window-collect-service"
 
 @pytest.fixture
 def pipeline(tmp_path):
-    need_toolchain()
-    path = tmp_path / "src" / "tumbling_window.yaml"
-    path.parent.mkdir()
-    shutil.copy(PIPELINE, path)
-    yield path
-    remove_run_cache(path)
+    yield from pipeline_copy(tmp_path, PIPELINE, "tumbling_window.yaml")
 
 
 def sentences(seed: int, n: int, start: int = 0) -> list[tuple[int, str]]:
