@@ -26,13 +26,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import struct
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from . import frames
-from .statelog import GLOBAL, Window
+from .statelog import CLEAR, DELETE, GLOBAL, UPSERT, Window, changes
 
 MIN_SQLITE = (3, 39, 0)  # FULL OUTER JOIN (corpus: primitives/sql/join)
 # What a query of inline code may do: read. Anything else (INSERT, DELETE, DROP, ATTACH, PRAGMA)
@@ -113,8 +111,8 @@ class Mirror:
             return
         self._memo.clear()
         windows, scope, changed = self._windows[state], self._scope, self._changed[state]
-        for window, key, op, payload in _changes(data):
-            if op == _CLEAR:
+        for window, key, op, payload in changes(data):
+            if op == CLEAR:
                 windows.pop(window, None)
                 if window == scope:
                     self._dirty.add(state)
@@ -122,10 +120,12 @@ class Mirror:
             rows = windows.get(window)
             if rows is None:
                 rows = windows[window] = {}
-            if op == _UPSERT:
+            if op == UPSERT:
                 rows[key] = payload
-            else:
+            elif op == DELETE:
                 rows.pop(key, None)
+            else:
+                continue
             if window == scope:
                 changed.add(key)
 
@@ -217,26 +217,6 @@ class Mirror:
             value = {}
         get = value.get
         return tuple([_cell(get(c)) for c, _ in table.columns])
-
-
-_FRAME = struct.Struct("<IqqI")  # frame length, window start, window end, key length
-_NO_KEY = 0xFFFFFFFF
-_UPSERT, _CLEAR = ord("U"), ord("C")
-
-
-def _changes(data: bytes):
-    """(window, key, op, JSON payload) of every change record in `data` (docs/state-design.md)."""
-    unpack, end, pos = _FRAME.unpack_from, len(data), 0
-    while pos < end:
-        length, start, stop, key_len = unpack(data, pos)
-        body, nxt = pos + _FRAME.size, pos + 4 + length
-        if key_len == _NO_KEY:
-            key, at = "", body
-        else:
-            at = body + key_len
-            key = data[body:at].decode("utf-8", "replace")
-        yield (start, stop), key, data[at], data[at + 1 : nxt]
-        pos = nxt
 
 
 def _cell(v: Any) -> Any:
