@@ -68,28 +68,16 @@ def assign_timestamp(sw, m: AssignTimestamp, rest: list, value: str, key, depth:
     _, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
     if is_result:
         call += ".map_err(sscc_guest::Failure::operator)?"
-    ts, w, v = sw._var("ts"), sw._var("w"), sw._var("v")
+    ts, ws = sw._var("ts"), sw._var("ws")
     sw._emit(depth, f"let {ts}: i64 = {call};")
+    sw._emit(depth, f"let {ws} = sscc_guest::window::classify(&SSCC_WINDOW, {ts})?;")
     chain = [n for n in rest if not isinstance(n, Window)]
-    hoist = chain and isinstance(chain[0], AssignKey) and all(isinstance(n, UpdateState) for n in chain[1:])
-    if hoist and value.isidentifier():
+    if chain and isinstance(chain[0], AssignKey) and all(isinstance(n, UpdateState) for n in chain[1:]):
         # A record's key does not depend on the window (assign-key sees the same value in each),
         # so it is computed once per record, after the record is known not to be late; only
         # before update-state, which borrows the key (later steps could move it).
-        ws = sw._var("ws")
-        sw._emit(depth, f"let {ws} = sscc_guest::window::classify(&SSCC_WINDOW, {ts})?;")
         key = sw._key_of(chain[0], value, depth)
-        _per_window(sw, ws, chain[1:], value, key, depth)
-        return
-    if not value.isidentifier():
-        sw._emit(depth, f"for {w} in sscc_guest::window::classify(&SSCC_WINDOW, {ts})? {{")
-        sw._emit(depth + 1, f"sscc_guest::state::set_window({w});")
-        sw._emit(depth + 1, f"let mut {v} = {value}.clone();")
-        sw._chain(chain, v, key, depth + 1)
-        sw._emit(depth, "}")
-        return
-    ws = sw._var("ws")
-    sw._emit(depth, f"let {ws} = sscc_guest::window::classify(&SSCC_WINDOW, {ts})?;")
+        chain = chain[1:]
     _per_window(sw, ws, chain, value, key, depth)
 
 
