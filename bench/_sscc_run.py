@@ -98,11 +98,12 @@ class Project:
         return len(records)
 
     def run(self, store, services: list | None = None) -> float:
-        """Run every service until idle; returns the seconds the loop took."""
+        """Run every service until idle; returns the seconds the loop took (its per-service
+        counters are left in `self.counters`)."""
         services = self.services() if services is None else services
         loop = self.rt.loop.Loop(store, services, until_idle=True)
         start = time.perf_counter()
-        loop.run()
+        self.counters = loop.run()
         return time.perf_counter() - start
 
     def consume(self, store, topic: str) -> list[Any]:

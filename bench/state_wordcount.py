@@ -13,15 +13,14 @@ Numbers vary ±30 % on this shared 2-core machine.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from _sscc_run import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ROOT / "tests" / "state" / "word_count_state.yaml"
@@ -36,31 +35,16 @@ def main() -> None:
     lines = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 6))) for _ in range(args.n)]
     words = sum(len(line.split()) for line in lines)
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "project"
-        subprocess.run([sys.executable, "-m", "sscc", "compile", str(PIPELINE), "-o", str(out)], check=True, capture_output=True)
-        sys.path.insert(0, str(out))
-        from word_count_state.sscc_runtime import frames, service  # noqa: E402
-        from word_count_state.sscc_runtime.app import batch_mode  # noqa: E402
-        from word_count_state.sscc_runtime.loop import Loop  # noqa: E402
-        from word_count_state.sscc_runtime.store import Store  # noqa: E402
-
-        pkg = out / "word_count_state"
-        # --until-idle semantics: start at the beginning of what the topic holds.
-        services = [batch_mode(s) for s in service.load(json.loads((pkg / "services.json").read_text()), pkg)]
-        with Store(Path(tmp) / "store.db") as store:
-            store.ensure_topic("sentences", 1)
-            for i in range(0, len(lines), 4096):
-                store.append("sentences", 0, *frames.build((None, l.encode()) for l in lines[i : i + 4096]))
+        project = Project.compile(PIPELINE, Path(tmp))
+        with project.new_store(Path(tmp)) as store:
+            project.produce(store, "sentences", (line.encode() for line in lines))
+            guest_s = project.run(store)
+            changelog = project.rt.statelog.read_all(store, "count-words.count-per-word.changelog")
             start = time.perf_counter()
-            Loop(store, services, until_idle=True).run()
-            guest_s = time.perf_counter() - start
-            from word_count_state.sscc_runtime import statelog  # noqa: E402
-
-            changelog = statelog.read_all(store, "count-words.count-per-word.changelog")
-            start = time.perf_counter()
-            Loop(store, services, until_idle=True)  # a restart: replays the changelog into the guest
+            # a restart: constructing the loop replays the changelog into a fresh guest
+            project.rt.loop.Loop(store, project.services(), until_idle=True)
             restart_s = time.perf_counter() - start
-        got, want = statelog.replay(changelog), Counter(w.lower() for l in lines for w in l.split())
+        got, want = project.rt.statelog.replay(changelog), Counter(w.lower() for l in lines for w in l.split())
         if got != want:
             diff = [(k, got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)]
             sys.exit(f"wrong counts: {len(got)} keys, {sum(got.values())} total; expected {len(want)}, {sum(want.values())}; e.g. {diff[:3]}")

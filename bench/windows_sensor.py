@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _sscc_run import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ROOT / "examples" / "sensor-average" / "dataflow.yaml"
@@ -73,29 +73,16 @@ def main() -> None:
     args = ap.parse_args()
     lines = readings(args.n, args.s)
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "project"
-        subprocess.run([sys.executable, "-m", "sscc", "compile", str(PIPELINE), "-o", str(out)], check=True, capture_output=True)
-        sys.path.insert(0, str(out))
-        from sensor_average.sscc_runtime import frames, service, statelog  # noqa: E402
-        from sensor_average.sscc_runtime.app import batch_mode  # noqa: E402
-        from sensor_average.sscc_runtime.loop import Loop  # noqa: E402
-        from sensor_average.sscc_runtime.store import Store  # noqa: E402
-
-        pkg = out / "sensor_average"
-        services = [batch_mode(s) for s in service.load(json.loads((pkg / "services.json").read_text()), pkg)]
-        with Store(Path(tmp) / "store.db") as store:
-            store.ensure_topic("readings", 1)
-            for i in range(0, len(lines), 4096):
-                store.append("readings", 0, *frames.build((None, v) for v in lines[i : i + 4096]))
-            start = time.perf_counter()
-            counters = Loop(store, services, until_idle=True).run()
-            guest_s = time.perf_counter() - start
-            got = [json.loads(r.value) for r in frames.iter_records(statelog.read_all(store, "averages"))]
+        project = Project.compile(PIPELINE, Path(tmp))
+        with project.new_store(Path(tmp)) as store:
+            project.produce(store, "readings", lines)
+            guest_s = project.run(store)
+            got = project.consume(store, "averages")
         start = time.perf_counter()
         want, late = python_loop(lines)
         python_s = time.perf_counter() - start
     assert got == want, "the runtime and the Python loop disagree"
-    assert counters["sensor-average"].late == late
+    assert project.counters["sensor-average"].late == late
     print(f"{args.n:,} readings, {args.s} sensors, {len(want):,} windows flushed, {late:,} late")
     print(f"sscc (durable, store to store): {args.n / guest_s:,.0f} readings/s ({guest_s:.2f} s)")
     print(f"Python loop (in memory):        {args.n / python_s:,.0f} readings/s ({python_s:.2f} s)")
