@@ -12,7 +12,7 @@ from sscc_runtime.backend import (
     StateChange,
     starting_offset,
 )
-from sscc_runtime.store import Store
+from sscc_runtime.store import PAGE_SIZE, Store
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_positions_are_fenced_against_a_second_runner(store):
 def test_store_is_sqlite_in_wal_mode(store):
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA page_size").fetchone()[0] == 65536
+    assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
     assert {
         r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     } >= {
