@@ -94,13 +94,14 @@ class ServiceRunner:
         self._mirror = self._start_mirror() if service.sql else None
 
     def _start_mirror(self) -> statesql.Mirror:
-        """The SQL mirror of the service's states and `from:` references, loaded from their
-        committed changelogs (docs/state-design.md §5)."""
+        """The SQL tables of the service's states (rows sent by the guest with each query) and
+        `from:` references (loaded from their owners' committed changelogs), docs/state-design.md §5."""
         states = (*self.service.states, *self.service.refs)
-        mirror = statesql.Mirror(statesql.Table(st.name, st.kind, st.columns) for st in states)
+        mirror = statesql.Mirror(
+            (statesql.Table(st.name, st.kind, st.columns) for st in states),
+            own=[st.name for st in self.service.states],
+        )
         self._read_upto: dict[str, int] = {}  # reference changelog -> offset read up to
-        for state in self.service.states:
-            mirror.apply(state.name, statelog.read_all(self.store, state.changelog))
         for ref in self.service.refs:
             self.store.ensure_topic(ref.changelog, 1)
             self._read_upto[ref.changelog] = self.store.bounds(ref.changelog, 0)[0]
@@ -335,8 +336,6 @@ class ServiceRunner:
             if changes is not None:
                 for index, change in out.changes.items():
                     changes.setdefault(index, []).append(change)
-                    if self._mirror is not None:  # sql() later in this batch (a flush) sees them
-                        self._mirror.apply(self.service.states[index].name, change[0])
             if out.errors:
                 for error in out.errors:
                     dead.append(

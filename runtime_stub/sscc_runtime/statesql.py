@@ -6,16 +6,19 @@ names them: the state name with `-` -> `_` (`count_per_word`), plus a view under
 name that early 0.5 code queries (`` `count-per-word` ``). Columns: `_key TEXT PRIMARY KEY`, then
 the declared columns under their YAML names (arrow-row), or `value` (value state).
 
-Rows come from change records (statelog): the run loop applies each batch's changes of the
-service's own states and, at the start of each batch, what the owners of its references have
-committed since. So a reader sees the owner's last committed batch. The table shows the global
-window; a windowed state's rows are kept per window and `scope(window)` puts one window's rows
-in the table (a flush of that window).
-
-Applying is lazy: `apply` only files each row's JSON under its window and key, and SQLite sees
-the rows of the scoped window when a query comes (`_sync`). A windowed service changes many rows
-of many windows per batch and queries one window per flush; decoding every change as it came
-cost more than the guest's whole work (bench/win.py).
+Where rows come from:
+- the service's own states (`own`, in state-index order): from the guest, which sends the
+  current window's rows of every own state that changed since its last query along with the
+  query (`query(..., rows=...)`, guest sql.rs). A flush sees its window exactly as the guest holds
+  it, and the host decodes one row per key and query, not every change record (bench/win.py:
+  215k change records against 41k rows queried);
+- `from:` references, and every table of the inspection command: from change records
+  (statelog). The run loop applies, at the start of each batch, what the owners of its
+  references have committed since, so a reader sees the owner's last committed batch. The
+  table shows the global window; a windowed state's rows are kept per window and
+  `scope(window)` puts one window's rows in the table. Applying is lazy: `apply` only files each
+  row's JSON under its window and key, and SQLite sees the rows of the scoped window when a
+  query comes (`_sync`).
 
 SQLite, not Polars as in SDF: the same results on every corpus query, no extra dependency. Its
 dialect differences (dynamic typing, integer `/`) are listed in docs/state-design.md §5.
@@ -28,7 +31,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from .statelog import CLEAR, DELETE, GLOBAL, UPSERT, Window, changes
 
@@ -69,7 +72,7 @@ def _quote(name: str) -> str:
 
 
 class Mirror:
-    def __init__(self, tables: Iterable[Table], timeout_s: float = QUERY_TIMEOUT_S):
+    def __init__(self, tables: Iterable[Table], timeout_s: float = QUERY_TIMEOUT_S, own: Sequence[str] = ()):
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             raise RuntimeError(
                 f"SQLite {sqlite3.sqlite_version} is too old for sql(); "
@@ -91,6 +94,11 @@ class Mirror:
         self._memo: dict[str, bytes] = {}  # query text -> result, while no table changes
         for table in tables:
             self.add(table)
+        # The service's own states by index: their rows come from the guest with each query.
+        self._own = list(own)
+        for name in self._own:
+            self._windows.pop(name, None)
+            self._changed.pop(name, None)
 
     def add(self, table: Table) -> None:
         if table.name in self._tables:
@@ -130,17 +138,21 @@ class Mirror:
                 changed.add(key)
 
     def scope(self, window: Window) -> None:
-        """Show `window`'s rows in every table (a flush runs with its window in scope)."""
+        """Show `window`'s rows in every table filled from change records (a flush runs with its
+        window in scope)."""
         if window != self._scope:
             self._scope = window
-            self._dirty.update(self._tables)
+            self._dirty.update(self._windows)
             self._memo.clear()
 
-    def query(self, sql: str, window: Window | None = None) -> bytes:
-        """Run a query (over `window`'s rows when given: the window a flush runs for); the result
-        as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
+    def query(self, sql: str, window: Window | None = None, rows: Sequence[tuple[int, bytes]] = ()) -> bytes:
+        """Run a query (over `window`'s rows when given: the window a flush runs for), after
+        replacing the rows of the own states the guest sent (`rows`: state index, JSON
+        `[[key, value], ...]`); the result as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
         if window is not None:
             self.scope(window)  # a change of scope forgets the remembered results
+        for index, text in rows:
+            self._replace_own(index, text)
         known = self._memo.get(sql)
         if known is not None:
             return known
@@ -181,11 +193,25 @@ class Mirror:
     def tables(self) -> list[str]:
         return [table_name(t) for t in self._tables]
 
+    def _replace_own(self, index: int, text: bytes) -> None:
+        """Own state `index` now holds exactly these rows (sent by the guest)."""
+        if not 0 <= index < len(self._own):
+            raise SqlError(f"the guest sent rows of state #{index}, which this service does not have")
+        table = self._tables[self._own[index]]
+        name = _quote(table_name(table.name))
+        marks = ", ".join("?" * (len(table.columns) + 1))
+        self._memo.clear()
+        rows = [(key, *self._row(table, value)) for key, value in json.loads(text)]
+        self._db.execute("BEGIN")
+        self._db.execute(f"DELETE FROM {name}")
+        self._db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+        self._db.execute("COMMIT")
+
     def _sync(self) -> None:
         """Bring the tables up to the scoped window's rows: a whole table after a change of
         scope or a clear, else only the keys that changed."""
-        for state, table in self._tables.items():
-            keys = self._changed[state]
+        for state, keys in self._changed.items():
+            table = self._tables[state]
             if state not in self._dirty and not keys:
                 continue
             name = _quote(table_name(state))

@@ -23,7 +23,7 @@ from . import fastcall, frames
 from .fastcall import GuestFault
 from .statesql import SqlError
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 TICK_MS = 10
 NO_RECORD = 0xFFFFFFFF
 # Control block (docs/abi.md): 14 u32 then the i64 origin of the record in progress.
@@ -34,6 +34,7 @@ KINDS = {1: "decode", 2: "operator", 3: "encode", 5: "late"}
 HOST_IMPORTS = {("sscc", "sql"), ("sscc", "sql_result")}
 # Window report (docs/abi.md, "Windows"): largest timestamp, touched windows (ptr, bytes).
 _REPORT = struct.Struct("<qII")
+_ROWS_HEAD = struct.Struct("<II")  # own-state rows sent with sql(): state index, JSON length
 I64_MIN = -(2**63)
 
 
@@ -156,7 +157,7 @@ class _Instance:
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
         self._arm()
-        # sql(query text, window) -> result bytes, raising SqlError; None = no tables here
+        # sql(query text, window, own-state rows) -> result bytes, raising SqlError; None = no tables
         self._sql, self._pending = sql, b""
         try:
             imports = [self._host_func(i.name) for i in module.imports]
@@ -212,21 +213,23 @@ class _Instance:
 
     def _host_func(self, name: str) -> wasmtime.Func:
         i32 = wasmtime.ValType.i32()
-        if name == "sql":  # (query ptr, len, window start, end) -> result length or -(error) - 1
+        if name == "sql":  # (query ptr, len, window start, end, rows ptr, len) -> result length or -(error) - 1
             i64 = wasmtime.ValType.i64()
-            ty = wasmtime.FuncType([i32, i32, i64, i64], [i32])
+            ty = wasmtime.FuncType([i32, i32, i64, i64, i32, i32], [i32])
             return wasmtime.Func(self._store, ty, self._host_sql)
         return wasmtime.Func(self._store, wasmtime.FuncType([i32], []), self._host_sql_result)
 
-    def _host_sql(self, ptr: int, length: int, start: int, end: int) -> int:
+    def _host_sql(self, ptr: int, length: int, start: int, end: int, rows_ptr: int, rows_len: int) -> int:
         """`sscc.sql`: run the query, keep the result pending; its length, or -(len) - 1 for an
-        error message. Never raises (an exception here would trap the guest)."""
+        error message. Never raises (an exception here would trap the guest). The guest sends the
+        current rows of its own states that changed since its last query along (docs/abi.md §7)."""
         try:
             self._memory.refresh()
             query = self._memory.read(ptr & 0xFFFFFFFF, length & 0xFFFFFFFF).decode("utf-8", "replace")
+            rows = _own_rows(self._memory.read(rows_ptr & 0xFFFFFFFF, rows_len & 0xFFFFFFFF))
             if self._sql is None:
                 raise SqlError("this service has no state tables to query")
-            self._pending = self._sql(query, (start, end))
+            self._pending = self._sql(query, (start, end), rows)
             return len(self._pending)
         except SqlError as exc:
             self._pending = str(exc).encode()
@@ -368,6 +371,21 @@ class _Instance:
         return _Trapped(self._outputs(control), error, control.cur_pos)
 
 
+def _own_rows(data: bytes) -> list[tuple[int, bytes]]:
+    """The own-state rows sent with a query: (state index, JSON `[[key, value], ...]`) each."""
+    out, pos = [], 0
+    while pos < len(data):
+        if pos + 8 > len(data):
+            raise GuestFault(f"malformed state rows at byte {pos}")
+        index, length = _ROWS_HEAD.unpack_from(data, pos)
+        pos += 8
+        if pos + length > len(data):
+            raise GuestFault(f"malformed state rows at byte {pos}")
+        out.append((index, data[pos : pos + length]))
+        pos += length
+    return out
+
+
 def _parse_errors(data: bytes) -> list[GuestError]:
     errors, pos = [], 0
     while pos < len(data):
@@ -402,10 +420,10 @@ class Guest:
         self.uncommitted = None  # () -> {index: [(change records, count), ...]} of the batch so far
         self._instance = _Instance(self._module, limits, fast, self._query)
 
-    def _query(self, text: str, window: tuple[int, int]) -> bytes:
+    def _query(self, text: str, window: tuple[int, int], rows: list[tuple[int, bytes]]) -> bytes:
         if self.sql is None:
             raise SqlError("this service has no state tables to query")
-        return self.sql(text, window)
+        return self.sql(text, window, rows)
 
     def restore(self) -> None:
         """Load the committed state into the current instance (start-up)."""

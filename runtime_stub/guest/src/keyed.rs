@@ -114,6 +114,9 @@ pub struct Keyed<V> {
     shape: u64,
     /// (window, key) of every key changed in this call, once each (`Slot::queued`).
     dirty: Vec<((i64, i64), String)>,
+    /// Bumped on every change of any row: `sql()` re-sends a state's rows to the host only when
+    /// it moved since the host last got them (sql::sync_state).
+    generation: u64,
 }
 
 impl<V> Keyed<V> {
@@ -127,7 +130,18 @@ impl<V> Keyed<V> {
             slot: (u64::MAX, u64::MAX, std::ptr::null_mut()),
             shape: 0,
             dirty: Vec::new(),
+            generation: 0,
         }
+    }
+
+    /// Changes whenever any row of any window does.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Every key of window `w` with its value, in no particular order (none for an absent window).
+    pub fn entries_of(&self, w: (i64, i64)) -> impl Iterator<Item = (&String, &V)> {
+        self.windows.get(&w).into_iter().flat_map(|rows| rows.iter().map(|(k, s)| (k, &s.value)))
     }
 
     /// The current window's rows (created empty on first use).
@@ -171,6 +185,7 @@ impl<V> Keyed<V> {
 
     /// Stores `value` under the current key of the current window.
     pub fn put(&mut self, value: V) {
+        self.generation += 1;
         let call = state::call_number();
         let w = state::window();
         match self.current_slot() {
@@ -196,6 +211,7 @@ impl<V> Keyed<V> {
         match self.rows().remove(key) {
             Some(slot) => {
                 self.shape += 1;
+                self.generation += 1;
                 if slot.queued != state::call_number() {
                     self.dirty.push((state::window(), key.to_string()));
                 }
@@ -214,6 +230,7 @@ impl<V> Keyed<V> {
     pub fn drop_window(&mut self, w: (i64, i64)) -> bool {
         self.forget_recent();
         self.shape += 1;
+        self.generation += 1;
         if self.windows.remove(&w).is_none() {
             return false;
         }
@@ -236,11 +253,13 @@ impl<V> Keyed<V> {
             }
         }
         self.shape += 1;
+        self.generation += 1;
     }
 
     /// Replays one committed change record (start-up, a fresh instance after a trap).
     pub fn load<F: FnOnce(&[u8]) -> Option<V>>(&mut self, change: state::Change, decode: F) -> bool {
         self.shape += 1;
+        self.generation += 1;
         match change {
             state::Change::Upsert { window, key, json } => match decode(json) {
                 Some(value) => {

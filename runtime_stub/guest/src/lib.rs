@@ -37,7 +37,7 @@ pub mod state;
 pub mod window;
 
 /// Bumped on any incompatible change of frames, control block, exports or error entries.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 /// `Control::cur_index` when no record is being processed.
 pub const NO_RECORD: u32 = u32::MAX;
 const NO_KEY: u32 = u32::MAX;

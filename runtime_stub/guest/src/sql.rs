@@ -6,6 +6,12 @@
 //! keeps the result (JSON `{"columns": [...], "rows": [[...], ...]}`) pending, returning its length,
 //! or `-(message length) - 1` on an SQL error; `sql_result` copies the pending bytes to the guest.
 //! A module that never calls `sql()` has neither import (the linker drops them).
+//!
+//! The service's own states live here, not on the host: with each query the guest sends the rows
+//! of the current window of every own state that changed since the host last got them
+//! (`sync_state`, called by the generated `sql()`), and the host's tables of `from:` references
+//! come from their owners' changelogs. So the host decodes one row per key and query instead of
+//! every change record, and a query sees the changes of earlier records of the same call.
 
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
@@ -15,7 +21,7 @@ use std::rc::Rc;
 #[link(wasm_import_module = "sscc")]
 extern "C" {
     #[link_name = "sql"]
-    fn host_sql(query_ptr: u32, query_len: u32, window_start: i64, window_end: i64) -> i32;
+    fn host_sql(query_ptr: u32, query_len: u32, window_start: i64, window_end: i64, rows_ptr: u32, rows_len: u32) -> i32;
     #[link_name = "sql_result"]
     fn host_sql_result(dst_ptr: u32);
 }
@@ -47,12 +53,52 @@ pub struct Rows {
     at: Cell<usize>, // 1-based: 0 = before the first row
 }
 
+/// What the host holds of each own state: (state generation, window), None = unknown.
+static mut SYNCED: [Option<(u64, (i64, i64))>; crate::state::MAX_STATES] = [None; crate::state::MAX_STATES];
+/// Rows to send with the next query: per state, u32 index, u32 length, JSON `[[key, value], ...]`.
+static mut OUTGOING: Vec<u8> = Vec::new();
+
+/// Queues own state `index`'s rows of the current window for the next query, unless the host
+/// already has exactly those (same window, no change since). `encode` writes a value as JSON.
+pub fn sync_state<V, F: Fn(&V, &mut Vec<u8>)>(index: usize, state: &crate::keyed::Keyed<V>, encode: F) {
+    let w = crate::state::window();
+    let mark = Some((state.generation(), w));
+    let (synced, buf) = unsafe { (&mut SYNCED[index], &mut OUTGOING) };
+    if *synced == mark {
+        return;
+    }
+    buf.extend_from_slice(&(index as u32).to_le_bytes());
+    let at = buf.len();
+    buf.extend_from_slice(&0u32.to_le_bytes()); // patched below
+    buf.push(b'[');
+    for (i, (key, value)) in state.entries_of(w).enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.push(b'[');
+        let _ = serde_json::to_writer(&mut *buf, key);
+        buf.push(b',');
+        encode(value, buf);
+        buf.push(b']');
+    }
+    buf.push(b']');
+    let len = (buf.len() - at - 4) as u32;
+    buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    *synced = mark;
+}
+
 /// Runs `query` on the host.
 pub fn query(query: &str) -> Result<DataFrame> {
-    // The window the code runs for (a flush: the closing one), so own windowed states show its rows.
+    // The window the code runs for (a flush: the closing one): references show its rows.
     let (start, end) = crate::state::window();
-    let n = unsafe { host_sql(query.as_ptr() as u32, query.len() as u32, start, end) };
+    let rows = unsafe { &mut OUTGOING };
+    let n = unsafe { host_sql(query.as_ptr() as u32, query.len() as u32, start, end, rows.as_ptr() as u32, rows.len() as u32) };
+    rows.clear();
     let (len, failed) = if n >= 0 { (n as usize, false) } else { ((-(n as i64) - 1) as usize, true) };
+    if failed {
+        // Whether the host took the rows is unknown: send every state whole next time.
+        unsafe { SYNCED = [None; crate::state::MAX_STATES] };
+    }
     let mut buf = vec![0u8; len];
     unsafe { host_sql_result(buf.as_mut_ptr() as u32) };
     if failed {

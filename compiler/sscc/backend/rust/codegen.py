@@ -345,12 +345,21 @@ def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[s
     an accessor whose only use is `.sql(...)`. `sql()` itself when the code calls it."""
     lines = []
     if uses_sql:
+        # The host's tables of own states are filled from here (sscc_guest::sql::sync_state).
+        syncs = [
+            f"    sscc_guest::sql::sync_state({i}, sscc_state_{i}(), |v, buf| {{ let _ = serde_json::to_writer(buf, v); }});"
+            for i in range(len(plan.states))
+        ]
         lines += [
             "// ---------------------------------------------------------------- sql",
             "",
             "pub use sscc_guest::sql::{Col, DataFrame, Rows};",
-            "/// `sql(\"select ...\")` in SDF code: runs on the host over the state tables in scope.",
-            "pub fn sql(query: &str) -> Result<DataFrame> { sscc_guest::sql::query(query) }",
+            "/// `sql(\"select ...\")` in SDF code: runs on the host over the state tables in scope,",
+            "/// the own states' rows of the current window sent along when they changed.",
+            "pub fn sql(query: &str) -> Result<DataFrame> {",
+            *syncs,
+            "    sscc_guest::sql::query(query)",
+            "}",
             "",
         ]
     for ref, owner in plan.refs:
@@ -560,6 +569,7 @@ class _Key:
     expr: str
     typed: bool = False
     rust: str = ""  # K, when typed
+    current: bool = False  # already the state accessors' current key (set once, before a loop)
 
 
 @dataclass
@@ -611,6 +621,11 @@ class _StageWriter:
         except TypeProblem as e:
             raise GenerateProblem(f"`{member_name(node)}` carries {e}", node) from None
 
+    def _decoder(self, rust: str, converter: str) -> str:
+        """The decode function for a value of type `rust`: the generated fast path first when the
+        type has one (types.py `_fast_decoder`)."""
+        return "decode_fast" if converter == "json" and rust in self.types.fast else "decode"
+
     def _raw_check(self, rust: str, node, what: str) -> None:
         if rust not in RAW_TYPES:
             raise GenerateProblem(
@@ -626,7 +641,7 @@ class _StageWriter:
         if d.converter == "raw":
             self._raw_check(rust, d, "a value")
         conv = "raw" if d.converter == "raw" else "json"
-        self._emit(2, f"let mut {v}: {rust} = sscc_guest::{conv}::decode(rec.value)?;")
+        self._emit(2, f"let mut {v}: {rust} = sscc_guest::{conv}::{self._decoder(rust, conv)}(rec.value)?;")
         if d.key_type is None:
             return v, _Key("rec.key")
         krust = self._rust(d.key_type, d)
@@ -642,7 +657,7 @@ class _StageWriter:
         self._emit(2, f'sscc_guest::enter("{member_name(node)}");')
         rust = self._rust(self.stage.input.type, node)
         v = self._var("v")
-        self._emit(2, f"let mut {v}: {rust} = sscc_guest::json::decode(rec.value)?;")
+        self._emit(2, f"let mut {v}: {rust} = sscc_guest::json::{self._decoder(rust, 'json')}(rec.value)?;")
         if self.stage.input.key is None:
             return v, _Key("rec.key")
         krust = self._rust(self.stage.input.key, node)
@@ -732,17 +747,22 @@ class _StageWriter:
         """Sets the current key for the state accessors, runs the function; emits nothing."""
         mod = self.modules[m.code]
         self._emit(depth, f'sscc_guest::enter("{m.function}");')
+        if not key.current:
+            self._set_key(key, depth)
+        call = f"op_{mod.index}::sscc_call({self._args(m, mod.fn, value, key, depth)})"
+        ok, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
+        if is_result:
+            call += ".map_err(sscc_guest::Failure::operator)?"
+        self._emit(depth, f"{call};")
+
+    def _set_key(self, key: _Key, depth: int) -> None:
+        """Makes `key` the state accessors' current key."""
         if key.typed and key.rust == "String":  # the common case: no JSON, no allocation
             self._emit(depth, f"sscc_guest::state::set_key_str({key.expr}.as_deref().unwrap_or(\"\"));")
         elif key.typed:
             self._emit(depth, f"sscc_guest::state::set_key(sscc_guest::state::key_text(&{key.expr}));")
         else:
             self._emit(depth, f"sscc_guest::state::set_key_str(&String::from_utf8_lossy({key.expr}.unwrap_or(b\"\")));")
-        call = f"op_{mod.index}::sscc_call({self._args(m, mod.fn, value, key, depth)})"
-        ok, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
-        if is_result:
-            call += ".map_err(sscc_guest::Failure::operator)?"
-        self._emit(depth, f"{call};")
 
     def _out_key(self, m) -> Optional[str]:
         """The Rust key type of the edge leaving `m` (None when the IR gives none)."""

@@ -10,7 +10,10 @@ Rules (docs/backend-rust.md, "Type mapping"):
 - an object or enum written inline inside another type becomes its own declaration, named by its
   `type-name` or else `<Outer><Field>` (PascalCase);
 - every declaration derives Serialize, Deserialize, Clone, Debug, PartialEq, and Default when all
-  of its fields have one.
+  of its fields have one;
+- a struct whose fields are all strings, bools, integers, f64 or `Option`s of those also gets a
+  generated `sscc_guest::json::Fast` decoder (the plain JSON form without serde's machinery; any
+  other input falls back to serde_json). `TypeWriter.fast` names those structs.
 
 Output is deterministic: declarations follow the type table's (sorted) order, inline ones right
 after the type that holds them.
@@ -76,6 +79,7 @@ class TypeWriter:
     _inline: dict[IrType, str] = field(default_factory=dict)  # inline Obj/Enum -> its declared name
     _taken: set[str] = field(default_factory=set)
     _table: set[str] = field(default_factory=set)  # names the type table declares
+    fast: set[str] = field(default_factory=set)  # structs with a generated Fast decoder
 
     def declare_table(self, table) -> None:
         """Declare every TypeDef of `ir.types` (state-only kinds have no Rust form here)."""
@@ -160,6 +164,10 @@ class TypeWriter:
         derives = DERIVES + (", Default" if all_default else "")
         head = [f"#[derive({derives})]", f"pub struct {name} {{"]
         self.decls.append("\n".join(head + lines + ["}"]))
+        fast = _fast_decoder(name, t, self)
+        if fast:
+            self.fast.add(name)
+            self.decls.append(fast)
 
     def _enum(self, name: str, t: Enum) -> None:
         lines = []
@@ -200,3 +208,60 @@ def _rename(f: Field, rust_field: Optional[str]) -> Optional[str]:
 
 def _lit(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Rust field type -> the `sscc_guest::json::Scan` call reading it (f32 is left to serde_json,
+# whose f32 rounding goes through f64).
+_SCAN = {
+    "String": "string()", "bool": "bool()", "f64": "f64()",
+    **{t: f"int::<{t}>()" for t in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")},
+}  # fmt: skip
+
+
+def _fast_decoder(name: str, t: Obj, writer: TypeWriter) -> Optional[str]:
+    """`impl Fast for <name>` when every field is a plain primitive or an Option of one, and every
+    JSON member name is plain ASCII; None otherwise (serde_json alone decodes the type)."""
+    if not t.fields:
+        return None
+    arms, build = [], []
+    for i, f in enumerate(t.fields):
+        rust = writer.rust(f.type, name + type_name(f.name))
+        optional = f.optional or isinstance(f.type, Opt)
+        inner = rust[len("Option<") : -1] if rust.startswith("Option<") else rust
+        json_name = f.rename_de or snake(f.name)
+        if inner not in _SCAN or not json_name or not all(32 <= ord(c) < 127 and c not in '"\\' for c in json_name):
+            return None
+        read = f"s.{_SCAN[inner]}?"
+        if optional:
+            read = f"if s.null()? {{ None }} else {{ Some({read}) }}"
+        arms.append(f'                    b"{json_name}" if f{i}.is_none() => f{i} = Some({read}),')
+        # a missing Option member is None, as serde's derive has it; any other missing one fails
+        build.append(f"{field_name(f.name)}: f{i}{'.flatten()' if optional else '?'}")
+    if len({a.split(" if ")[0] for a in arms}) != len(arms):  # two fields read from one name
+        return None
+    nones = ", ".join("None" for _ in t.fields)
+    muts = ", ".join(f"mut f{i}" for i in range(len(t.fields)))
+    return "\n".join(
+        [
+            f"impl sscc_guest::json::Fast for {name} {{",
+            "    #[inline]",
+            "    fn fast(b: &[u8]) -> Option<Self> {",
+            "        let mut s = sscc_guest::json::Scan::new(b);",
+            f"        let ({muts},) = ({nones},);",
+            "        if s.open()? {",
+            "            loop {",
+            "                match s.key()? {",
+            *arms,
+            "                    _ => return None,",
+            "                }",
+            "                if !s.more()? {",
+            "                    break;",
+            "                }",
+            "            }",
+            "        }",
+            "        s.end()?;",
+            f"        Some({name} {{ {', '.join(build)} }})",
+            "    }",
+            "}",
+        ]
+    )

@@ -15,6 +15,8 @@ Three pieces, used by codegen.py:
 
 from __future__ import annotations
 
+import dataclasses
+
 from ...ir.nodes import AssignKey, AssignTimestamp, Flush, UpdateState, Window
 from ...syntax import unwrap_result
 from ..stages import ServicePlan
@@ -78,6 +80,9 @@ def assign_timestamp(sw, m: AssignTimestamp, rest: list, value: str, key, depth:
         # before update-state, which borrows the key (later steps could move it).
         key = sw._key_of(chain[0], value, depth)
         chain = chain[1:]
+        if chain:  # and update-state does not change it: the key is set once, not per window
+            sw._set_key(key, depth)
+            key = dataclasses.replace(key, current=True)
     _per_window(sw, ws, chain, value, key, depth)
 
 
