@@ -79,6 +79,29 @@ def test_produce_run_consume_round_trip(pipeline, tmp_path):
     assert again == words
 
 
+def _batches(store_db, topic: str) -> int:
+    with sqlite3.connect(f"file:{store_db}?mode=ro", uri=True) as db:
+        return db.execute("SELECT COUNT(*) FROM batches WHERE topic = ?", (topic,)).fetchone()[0]
+
+
+def test_batch_records_sets_how_many_records_each_commit_takes(pipeline, tmp_path):
+    lines = _lines()
+    assert len(lines) >= 4
+    stores = {n: tmp_path / f"store-{n}" for n in (None, 2)}
+    for n, store in stores.items():
+        sscc("topic", "produce", "sentences", "--store", store, "--file", SAMPLE, check=True)
+        sscc("run", pipeline, "--store", store, "--until-idle", "--quiet", *(["--batch-records", n] if n else []), check=True)
+    # each input batch commits one batch of `words` (every pair of sample lines has a word)
+    assert _batches(stores[None] / "store.db", "words") == 1
+    assert _batches(stores[2] / "store.db", "words") == -(-len(lines) // 2)
+    # the same records either way
+    for store in stores.values():
+        out = sscc("topic", "consume", "words", "--store", store, "--from-beginning", "--until-idle", check=True).stdout
+        assert out.splitlines() == expected_words(lines)
+    bad = sscc("run", pipeline, "--store", stores[2], "--until-idle", "--batch-records", "0")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
 def test_the_emitted_project_behaves_the_same(pipeline, tmp_path):
     out = tmp_path / "project"
     sscc("compile", pipeline, "-o", out, check=True)

@@ -56,7 +56,7 @@ def app(project: Path, *args: str) -> Command:
 
 
 def run_until_idle(project: Path, store: Path) -> Command:
-    return app(project, "run", "--store", str(store), "--until-idle", "--quiet")
+    return app(project, "run", "--store", str(store), "--until-idle", "--quiet", "--batch-records", "4096")
 
 
 @pytest.fixture

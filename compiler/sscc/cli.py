@@ -245,9 +245,15 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--store", metavar="DIR", help="Store directory (default: $SSCC_STORE, else ./.sscc).")
 @click.option("--until-idle", is_flag=True, help="Batch mode: process what the topics hold, then stop.")
 @click.option("--quiet", is_flag=True, help="No progress line, no summary.")
+@click.option(
+    "--batch-records",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Records read per source partition per batch (one commit each; default 16384).",
+)
 @_compile_options
 @_guard
-def run_cmd(file, store, until_idle, quiet, no_opt, no_pass, strict):
+def run_cmd(file, store, until_idle, quiet, batch_records, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -268,6 +274,7 @@ def run_cmd(file, store, until_idle, quiet, no_opt, no_pass, strict):
     argv += ["--store", store] if store else []
     argv += ["--until-idle"] if until_idle else []
     argv += ["--quiet"] if quiet else []
+    argv += ["--batch-records", str(batch_records)] if batch_records else []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()

@@ -1,6 +1,6 @@
 """The command line of an emitted project (`python -m NAME run|topic ...`), also behind `sscc topic`.
 
-    run [--store DIR] [--until-idle] [--quiet]
+    run [--store DIR] [--until-idle] [--quiet] [--batch-records N]
     topic produce TOPIC [--store DIR] [--file F] [--key-separator S] [--partitions N] [--partition P]
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
@@ -123,6 +123,13 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
         )
         run.add_argument(
             "--quiet", action="store_true", help="no progress line, no summary"
+        )
+        run.add_argument(
+            "--batch-records",
+            type=_positive,
+            metavar="N",
+            help=f"records read per source partition per batch, one commit each "
+            f"(default: the description's, else {service.DEFAULT_BATCH_RECORDS})",
         )
         run.set_defaults(command=_run)
 
@@ -272,6 +279,8 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         )
         if args.until_idle:
             services = [batch_mode(s) for s in services]
+        if args.batch_records:
+            services = [dataclasses.replace(s, batch_records=args.batch_records) for s in services]
         with open_store(args.store, create=True) as store:
             loop = Loop(store, services, until_idle=args.until_idle, stopping=stopping)
             # Created after the modules are compiled, so the rate counts running time only.

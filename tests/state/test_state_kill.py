@@ -68,7 +68,7 @@ def test_kill_9_keeps_the_state_exactly_once(project, tmp_path):
         "--partitions", str(PARTITIONS), "--quiet").run(120)
 
     seen = kill_9_and_restart(
-        app(project, "run", "--store", str(store), "--until-idle", "--quiet"),
+        app(project, "run", "--store", str(store), "--until-idle", "--quiet", "--batch-records", "4096"),
         store_db=store / "store.db", progress=committed,
         kills=KILLS, after=(3_000, SENTENCES - 10_000), seed=4242,
     ).seen  # fmt: skip

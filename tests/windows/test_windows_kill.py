@@ -24,7 +24,7 @@ SERVICE, SOURCE, SINK = "classify", "events", "members"
 EVENTS = 60_000
 PARTITIONS = 2
 KILLS = 12
-BATCH = 4096  # records per source partition per batch (the description's default batch_records)
+BATCH = 4096  # records per source partition per batch (`run --batch-records`): a dozen commits per partition
 
 
 def events() -> list[str]:
@@ -79,12 +79,12 @@ def test_kill_9_keeps_windows_exactly_once(project, tmp_path):
             "--partitions", str(PARTITIONS), "--partition", str(p), "--quiet").run(120)
     shutil.copytree(killed, calm)  # the same records, wall-clock timestamps included
 
-    run = app(project, "run", "--store", str(killed), "--until-idle", "--quiet")
+    run = app(project, "run", "--store", str(killed), "--until-idle", "--quiet", "--batch-records", str(BATCH))
     kills = kill_9_and_restart(
         run, store_db=killed / "store.db", progress=committed, kills=KILLS, after=(2_000, EVENTS - 6_000), seed=2026,
         final_timeout=600,
     )
-    app(project, "run", "--store", str(calm), "--until-idle", "--quiet").run(600)
+    app(project, "run", "--store", str(calm), "--until-idle", "--quiet", "--batch-records", str(BATCH)).run(600)
     seen = kills.seen
 
     got, want = outcome(killed), outcome(calm)
