@@ -148,7 +148,7 @@ class Mirror:
     def query(self, sql: str, window: Window | None = None, rows: Sequence[tuple[int, bytes]] = ()) -> bytes:
         """Run a query (over `window`'s rows when given: the window a flush runs for), after
         replacing the rows of the own states the guest sent (`rows`: state index, JSON
-        `[[key, value], ...]`); the result as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
+        `[[key, column, ...], ...]`); the result as UTF-8 JSON `{"columns": [...], "rows": [[...], ...]}`."""
         if window is not None:
             self.scope(window)  # a change of scope forgets the remembered results
         for index, text in rows:
@@ -194,17 +194,26 @@ class Mirror:
         return [table_name(t) for t in self._tables]
 
     def _replace_own(self, index: int, text: bytes) -> None:
-        """Own state `index` now holds exactly these rows (sent by the guest)."""
+        """Own state `index` now holds exactly these rows (sent by the guest, guest sql.rs)."""
         if not 0 <= index < len(self._own):
             raise SqlError(f"the guest sent rows of state #{index}, which this service does not have")
         table = self._tables[self._own[index]]
-        name = _quote(table_name(table.name))
-        marks = ", ".join("?" * (len(table.columns) + 1))
+        insert = f"INSERT INTO {_quote(table_name(table.name))} VALUES ({', '.join('?' * (len(table.columns) + 1))})"
         self._memo.clear()
-        rows = [(key, *self._row(table, value)) for key, value in json.loads(text)]
+        rows = json.loads(text)  # [[key, column, ...], ...] in the table's column order
+        try:  # as parsed: numbers, text, null and bools bind as they are
+            self._fill(table, insert, rows)
+        except (sqlite3.Error, OverflowError):  # a list/object cell, an integer beyond i64
+            self._fill(table, insert, [(row[0], *map(_cell, row[1:])) for row in rows])
+
+    def _fill(self, table: Table, insert: str, rows: list) -> None:
         self._db.execute("BEGIN")
-        self._db.execute(f"DELETE FROM {name}")
-        self._db.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+        try:
+            self._db.execute(f"DELETE FROM {_quote(table_name(table.name))}")
+            self._db.executemany(insert, rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         self._db.execute("COMMIT")
 
     def _sync(self) -> None:

@@ -372,7 +372,7 @@ class _Instance:
 
 
 def _own_rows(data: bytes) -> list[tuple[int, bytes]]:
-    """The own-state rows sent with a query: (state index, JSON `[[key, value], ...]`) each."""
+    """The own-state rows sent with a query: (state index, JSON `[[key, column, ...], ...]`) each."""
     out, pos = [], 0
     while pos < len(data):
         if pos + 8 > len(data):

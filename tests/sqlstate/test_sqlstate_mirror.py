@@ -161,3 +161,33 @@ def test_a_remembered_result_is_forgotten_when_a_table_changes(mirror):
     assert result(mirror, query)["rows"] == []
     # A query whose answer changes by itself is never remembered.
     assert mirror.query("select random() as r") != mirror.query("select random() as r")
+
+
+def test_own_state_rows_sent_with_a_query_replace_the_table():
+    # The service's own states: the guest sends each table's rows, in column order, with a query
+    # (guest sql.rs `sync_state`); a table the guest does not send keeps its rows.
+    m = statesql.Mirror([ROW, VALUE], own=["count-per-word", "seen"])
+    first = [["apple", 2, "Apple", 5.0], ["fig", 1, "fig", 3.0]]
+    got = json.loads(m.query("select _key, count from count_per_word order by _key", rows=[(0, json.dumps(first).encode())]))
+    assert got["rows"] == [["apple", 2], ["fig", 1]]
+    # sent again, smaller: the table is replaced, not merged
+    again = [(0, json.dumps([["pear", 7, "pear", 4.0]]).encode()), (1, b'[["pear", 1]]')]
+    assert json.loads(m.query("select _key from count_per_word", rows=again))["rows"] == [["pear"]]
+    assert json.loads(m.query("select * from seen"))["rows"] == [["pear", 1]]
+    assert json.loads(m.query("select _key from count_per_word"))["rows"] == [["pear"]]
+
+
+def test_own_state_cells_sqlite_cannot_bind_are_converted_as_the_mirror_converts_them():
+    # a list in a column is stored as JSON text, an integer beyond i64 as the nearest double,
+    # a bool as 0/1 (the same cells a change record would give)
+    wide = statesql.Table("w", "arrow-row", (("tags", "TEXT"), ("big", "INTEGER"), ("flag", "INTEGER")))
+    m = statesql.Mirror([wide], own=["w"])
+    rows = [["a", ["x", "y"], 2**64 - 1, True], ["b", None, 5, False]]
+    got = json.loads(m.query("select * from w order by _key", rows=[(0, json.dumps(rows).encode())]))
+    assert got["rows"] == [["a", '["x","y"]', float(2**64 - 1), 1], ["b", None, 5, 0]]
+
+
+def test_rows_of_a_state_the_service_does_not_own_are_refused():
+    m = statesql.Mirror([ROW], own=["count-per-word"])
+    with pytest.raises(statesql.SqlError, match="#3"):
+        m.query("select 1", rows=[(3, b"[]")])

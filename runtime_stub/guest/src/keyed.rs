@@ -30,33 +30,21 @@ impl FastHasher {
 }
 
 impl Hasher for FastHasher {
+    /// A record's key is looked up once per state and window (six times per state for a 60 s/10 s
+    /// sliding window), so the hash of the current key's own bytes is remembered until the key
+    /// changes (state.rs `key_hash`); any other bytes are hashed as they come.
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        // Whole words, then the tail read as 4 + 2 + 1 bytes (no memcpy call: keys are short).
-        let n = bytes.len();
-        let mut i = 0;
-        while i + 8 <= n {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i..i + 8]);
-            self.mix(u64::from_le_bytes(w));
-            i += 8;
+        let fresh = self.0 == 0;
+        if fresh {
+            if let Some(h) = state::key_hash(bytes) {
+                self.0 = h;
+                return;
+            }
         }
-        if i < n {
-            let (mut word, mut shift) = (0u64, 0u32);
-            if n - i >= 4 {
-                word = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as u64;
-                i += 4;
-                shift = 32;
-            }
-            if n - i >= 2 {
-                word |= (u16::from_le_bytes([bytes[i], bytes[i + 1]]) as u64) << shift;
-                i += 2;
-                shift += 16;
-            }
-            if n - i >= 1 {
-                word |= (bytes[i] as u64) << shift;
-            }
-            self.mix(word ^ ((n as u64 & 7) << 59));
+        self.write_bytes(bytes);
+        if fresh {
+            state::remember_key_hash(bytes, self.0);
         }
     }
     #[inline]
@@ -85,6 +73,38 @@ impl Hasher for FastHasher {
         // the low half that hashbrown uses on wasm32.
         let h = self.0.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^ (h >> 32)
+    }
+}
+
+impl FastHasher {
+    #[inline]
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        // Whole words, then the tail read as 4 + 2 + 1 bytes (no memcpy call: keys are short).
+        let n = bytes.len();
+        let mut i = 0;
+        while i + 8 <= n {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i..i + 8]);
+            self.mix(u64::from_le_bytes(w));
+            i += 8;
+        }
+        if i < n {
+            let (mut word, mut shift) = (0u64, 0u32);
+            if n - i >= 4 {
+                word = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as u64;
+                i += 4;
+                shift = 32;
+            }
+            if n - i >= 2 {
+                word |= (u16::from_le_bytes([bytes[i], bytes[i + 1]]) as u64) << shift;
+                i += 2;
+                shift += 16;
+            }
+            if n - i >= 1 {
+                word |= (bytes[i] as u64) << shift;
+            }
+            self.mix(word ^ ((n as u64 & 7) << 59));
+        }
     }
 }
 

@@ -55,11 +55,13 @@ pub struct Rows {
 
 /// What the host holds of each own state: (state generation, window), None = unknown.
 static mut SYNCED: [Option<(u64, (i64, i64))>; crate::state::MAX_STATES] = [None; crate::state::MAX_STATES];
-/// Rows to send with the next query: per state, u32 index, u32 length, JSON `[[key, value], ...]`.
+/// Rows to send with the next query: per state, u32 index, u32 length, JSON
+/// `[[key, column, ...], ...]` in the table's column order.
 static mut OUTGOING: Vec<u8> = Vec::new();
 
 /// Queues own state `index`'s rows of the current window for the next query, unless the host
-/// already has exactly those (same window, no change since). `encode` writes a value as JSON.
+/// already has exactly those (same window, no change since). `encode` writes a value's columns
+/// as JSON, each after a `,` (the generated code knows the table's columns).
 pub fn sync_state<V, F: Fn(&V, &mut Vec<u8>)>(index: usize, state: &crate::keyed::Keyed<V>, encode: F) {
     let w = crate::state::window();
     let mark = Some((state.generation(), w));
@@ -77,7 +79,6 @@ pub fn sync_state<V, F: Fn(&V, &mut Vec<u8>)>(index: usize, state: &crate::keyed
         }
         buf.push(b'[');
         let _ = serde_json::to_writer(&mut *buf, key);
-        buf.push(b',');
         encode(value, buf);
         buf.push(b']');
     }

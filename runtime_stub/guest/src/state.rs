@@ -15,6 +15,31 @@ static mut COUNTS: [u32; MAX_STATES] = [0; MAX_STATES];
 /// (ptr, len, count) per state; read by the host.
 static mut TABLE: [u32; 3 * MAX_STATES] = [0; 3 * MAX_STATES];
 static mut KEY: String = String::new();
+/// FastHasher's state after hashing KEY's bytes (keyed.rs): the key is looked up once per window
+/// and state of a record, hashed once.
+static mut KEY_HASH: Option<u64> = None;
+
+/// The cached hash state of `bytes` when they are the current key itself.
+#[inline]
+pub fn key_hash(bytes: &[u8]) -> Option<u64> {
+    unsafe {
+        if bytes.as_ptr() == KEY.as_ptr() && bytes.len() == KEY.len() {
+            KEY_HASH
+        } else {
+            None
+        }
+    }
+}
+
+/// Remembers the hash state of the current key's bytes (`bytes` is checked to be the key).
+#[inline]
+pub fn remember_key_hash(bytes: &[u8], h: u64) {
+    unsafe {
+        if bytes.as_ptr() == KEY.as_ptr() && bytes.len() == KEY.len() {
+            KEY_HASH = Some(h);
+        }
+    }
+}
 static mut HAS_KEY: bool = false;
 /// The window the current record's state belongs to: `(start, end)`; the global window outside
 /// windowed services (docs/state-design.md §4).
@@ -113,6 +138,7 @@ pub fn publish_marks() {
 pub fn set_key(key: String) {
     unsafe {
         KEY = key;
+        KEY_HASH = None;
         HAS_KEY = true;
         KEY_EPOCH += 1;
     }
@@ -123,6 +149,7 @@ pub fn set_key_str(key: &str) {
     unsafe {
         KEY.clear();
         KEY.push_str(key);
+        KEY_HASH = None;
         HAS_KEY = true;
         KEY_EPOCH += 1;
     }

@@ -347,8 +347,8 @@ def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[s
     if uses_sql:
         # The host's tables of own states are filled from here (sscc_guest::sql::sync_state).
         syncs = [
-            f"    sscc_guest::sql::sync_state({i}, sscc_state_{i}(), |v, buf| {{ let _ = serde_json::to_writer(buf, v); }});"
-            for i in range(len(plan.states))
+            f"    sscc_guest::sql::sync_state({i}, sscc_state_{i}(), |v, buf| {{ {_columns_json(st)} }});"
+            for i, st in enumerate(plan.states)
         ]
         lines += [
             "// ---------------------------------------------------------------- sql",
@@ -395,6 +395,18 @@ def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[s
         "",
     ]
     return lines + (_expire_exports(expiring) if expiring else [])
+
+
+def _columns_json(st) -> str:
+    """Rust statements writing a state value `v` into `buf` as its SQL table's columns, each as
+    `,<JSON>` in the order services.json lists them (describe.py): the host inserts the rows as
+    they are parsed, with no per-row conversion."""
+    if st.kind != "arrow-row":
+        fields = ["v"]
+    else:
+        fields = [f"&v.{field_name(c.name)}" for c in st.value.columns]
+        fields += ["&v._updated_at"] if ttl_ms(st) is not None else []
+    return " ".join(f"buf.push(b','); let _ = serde_json::to_writer(&mut *buf, {f});" for f in fields)
 
 
 def ttl_ms(st) -> Optional[int]:
