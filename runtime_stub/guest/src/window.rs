@@ -90,10 +90,110 @@ impl Spec {
         out
     }
 
+    /// `windows(ts)` without a list: a record's windows are `count` windows whose starts step by
+    /// `slide` (the exact i128 path, near i64's ends, keeps its list).
+    pub fn span(&self, ts: i64) -> Windows {
+        const SAFE: i64 = 1 << 60;
+        let safe = |v: i64| v > -SAFE && v < SAFE;
+        if safe(ts) && safe(self.offset) && self.slide > 0 && self.slide < SAFE && self.duration < SAFE {
+            let phase = self.offset.rem_euclid(self.slide);
+            let last = ts - (ts - phase).rem_euclid(self.slide);
+            // starts last, last - slide, ... while start + duration > ts
+            let reach = last + self.duration - ts; // > 0 when the last window contains ts
+            let count = if self.slide == self.duration {
+                1
+            } else if reach <= 0 {
+                0 // a gap between windows (duration < slide)
+            } else {
+                ((reach - 1) / self.slide + 1) as usize
+            };
+            let first = last - (count as i64 - 1) * self.slide;
+            return Windows::Range { first, step: self.slide, duration: self.duration, count };
+        }
+        Windows::List(self.windows(ts))
+    }
+
     fn closed(&self, watermark: i64, end: i64) -> bool {
         watermark != NONE && watermark as i128 >= end as i128 + self.grace as i128
     }
 }
+
+/// The windows a record counts in, in order of start; iterated by the generated per-window loop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Windows {
+    /// `count` windows `[first + i * step, first + i * step + duration)`
+    Range { first: i64, step: i64, duration: i64, count: usize },
+    List(Vec<(i64, i64)>),
+}
+
+impl Windows {
+    pub fn len(&self) -> usize {
+        match self {
+            Windows::Range { count, .. } => *count,
+            Windows::List(list) => list.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn first(&self) -> Option<(i64, i64)> {
+        self.clone().into_iter().next()
+    }
+
+    /// Drops the windows the watermark has closed: a prefix, since ends grow with starts.
+    fn open_only<F: Fn(i64) -> bool>(&mut self, closed: F) {
+        match self {
+            Windows::Range { first, step, duration, count } => {
+                while *count > 0 && closed(*first + *duration) {
+                    *first += *step;
+                    *count -= 1;
+                }
+            }
+            Windows::List(list) => list.retain(|w| !closed(w.1)),
+        }
+    }
+}
+
+pub enum WindowsIter {
+    Range { next: i64, step: i64, duration: i64, left: usize },
+    List(std::vec::IntoIter<(i64, i64)>),
+}
+
+impl Iterator for WindowsIter {
+    type Item = (i64, i64);
+    #[inline]
+    fn next(&mut self) -> Option<(i64, i64)> {
+        match self {
+            WindowsIter::Range { next, step, duration, left } => {
+                if *left == 0 {
+                    return None;
+                }
+                let w = (*next, *next + *duration);
+                *next += *step;
+                *left -= 1;
+                Some(w)
+            }
+            WindowsIter::List(it) => it.next(),
+        }
+    }
+}
+
+impl IntoIterator for Windows {
+    type Item = (i64, i64);
+    type IntoIter = WindowsIter;
+    fn into_iter(self) -> WindowsIter {
+        match self {
+            Windows::Range { first, step, duration, count } => WindowsIter::Range { next: first, step, duration, left: count },
+            Windows::List(list) => WindowsIter::List(list.into_iter()),
+        }
+    }
+}
+
+/// The window sets (first window, count) recorded last in this call: consecutive records nearly
+/// always count in the same windows, which then need no touched-window bookkeeping.
+static mut LAST_SETS: [((i64, i64), usize); 2] = [((0, 0), 0); 2];
 
 /// Starts a batch of the windowed stage: the watermark before it, and an empty report.
 pub fn begin(watermark: i64) {
@@ -101,6 +201,7 @@ pub fn begin(watermark: i64) {
         WATERMARK = watermark;
         TOUCHED.clear();
         SEEN.get_or_insert_with(Default::default).clear();
+        LAST_SETS = [((0, 0), 0); 2];
         ACTIVE = true;
         REPORT.max_ts = NONE;
     }
@@ -109,10 +210,10 @@ pub fn begin(watermark: i64) {
 
 /// The windows record `ts` counts in (those the watermark before it has not closed), or a
 /// `late` failure when there are none; advances the watermark past `ts` either way.
-pub fn classify(spec: &Spec, ts: i64) -> Result<Vec<(i64, i64)>, Failure> {
+pub fn classify(spec: &Spec, ts: i64) -> Result<Windows, Failure> {
     let before = unsafe { WATERMARK };
-    let mut windows = spec.windows(ts);
-    windows.retain(|w| !spec.closed(before, w.1));
+    let mut windows = spec.span(ts);
+    windows.open_only(|end| spec.closed(before, end));
     unsafe {
         if WATERMARK == NONE || ts > WATERMARK {
             WATERMARK = ts;
@@ -121,23 +222,32 @@ pub fn classify(spec: &Spec, ts: i64) -> Result<Vec<(i64, i64)>, Failure> {
             std::ptr::write_volatile(std::ptr::addr_of_mut!(REPORT.max_ts), ts);
         }
     }
-    if windows.is_empty() {
-        let (start, end) = *spec.windows(ts).last().unwrap_or(&(ts, ts));
-        return Err(Failure::late(format!(
-            "late: event time {} ms is past window [{}, {}) + grace {} ms (watermark {} ms)",
-            ts, start, end, spec.grace, before
-        )));
+    let first = match windows.first() {
+        Some(w) => w,
+        None => {
+            let (start, end) = *spec.windows(ts).last().unwrap_or(&(ts, ts));
+            return Err(Failure::late(format!(
+                "late: event time {} ms is past window [{}, {}) + grace {} ms (watermark {} ms)",
+                ts, start, end, spec.grace, before
+            )));
+        }
+    };
+    let set = (first, windows.len());
+    let last_sets = unsafe { &mut LAST_SETS };
+    if last_sets[0] == set || last_sets[1] == set {
+        return Ok(windows);
     }
     let (touched, seen) = unsafe { (&mut TOUCHED, SEEN.get_or_insert_with(Default::default)) };
-    for w in &windows {
+    for w in windows.clone() {
         // The windows of a record are nearly always among the last ones touched.
-        if touched[touched.len().saturating_sub(8)..].contains(w) {
+        if touched[touched.len().saturating_sub(8)..].contains(&w) {
             continue;
         }
-        if seen.insert(*w) {
-            touched.push(*w);
+        if seen.insert(w) {
+            touched.push(w);
         }
     }
+    *last_sets = [set, last_sets[0]];
     unsafe { std::ptr::write_volatile(std::ptr::addr_of_mut!(REPORT.win_ptr), touched.as_ptr() as u32) };
     Ok(windows)
 }
