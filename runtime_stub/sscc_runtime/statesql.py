@@ -92,20 +92,18 @@ class Mirror:
         self._timeout_s, self._deadline = timeout_s, None
         self._db.set_progress_handler(self._past_deadline, _STEPS)
         self._memo: dict[str, bytes] = {}  # query text -> result, while no table changes
-        for table in tables:
-            self.add(table)
         # The service's own states by index: their rows come from the guest with each query.
         self._own = list(own)
-        for name in self._own:
-            self._windows.pop(name, None)
-            self._changed.pop(name, None)
+        for table in tables:
+            self.add(table)
 
     def add(self, table: Table) -> None:
         if table.name in self._tables:
             return
         self._tables[table.name] = table
-        self._windows[table.name] = {}
-        self._changed[table.name] = set()
+        if table.name not in self._own:  # filled from change records
+            self._windows[table.name] = {}
+            self._changed[table.name] = set()
         self._memo.clear()
         name = table_name(table.name)
         cols = ", ".join(f"{_quote(c)} {t}" for c, t in table.columns)

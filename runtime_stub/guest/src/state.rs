@@ -19,25 +19,27 @@ static mut KEY: String = String::new();
 /// and state of a record, hashed once.
 static mut KEY_HASH: Option<u64> = None;
 
+/// Whether `bytes` are the current key's own buffer (not merely equal text).
+#[inline]
+fn is_key(bytes: &[u8]) -> bool {
+    unsafe { bytes.as_ptr() == KEY.as_ptr() && bytes.len() == KEY.len() }
+}
+
 /// The cached hash state of `bytes` when they are the current key itself.
 #[inline]
 pub fn key_hash(bytes: &[u8]) -> Option<u64> {
-    unsafe {
-        if bytes.as_ptr() == KEY.as_ptr() && bytes.len() == KEY.len() {
-            KEY_HASH
-        } else {
-            None
-        }
+    if is_key(bytes) {
+        unsafe { KEY_HASH }
+    } else {
+        None
     }
 }
 
 /// Remembers the hash state of the current key's bytes (`bytes` is checked to be the key).
 #[inline]
 pub fn remember_key_hash(bytes: &[u8], h: u64) {
-    unsafe {
-        if bytes.as_ptr() == KEY.as_ptr() && bytes.len() == KEY.len() {
-            KEY_HASH = Some(h);
-        }
+    if is_key(bytes) {
+        unsafe { KEY_HASH = Some(h) };
     }
 }
 static mut HAS_KEY: bool = false;

@@ -55,26 +55,10 @@ impl Spec {
         ts - (ts - phase).rem_euclid(slide)
     }
 
-    /// Every window containing ts, in order of start (one for tumbling).
-    pub fn windows(&self, ts: i64) -> Vec<(i64, i64)> {
-        // Event times and spans of real streams are far from i64's ends: plain i64 arithmetic
-        // is exact there, and i128 division is a library call in wasm32.
-        const SAFE: i64 = 1 << 60;
-        let safe = |v: i64| v > -SAFE && v < SAFE;
-        if safe(ts) && safe(self.offset) && self.slide > 0 && self.slide < SAFE && self.duration < SAFE {
-            let phase = self.offset.rem_euclid(self.slide);
-            let mut start = ts - (ts - phase).rem_euclid(self.slide);
-            if self.slide == self.duration {
-                return vec![(start, start + self.duration)];
-            }
-            let mut out = Vec::with_capacity((self.duration / self.slide + 1) as usize);
-            while start + self.duration > ts {
-                out.push((start, start + self.duration));
-                start -= self.slide;
-            }
-            out.reverse();
-            return out;
-        }
+    /// Every window containing ts, in order of start, computed in i128 and clamped to i64: exact
+    /// near i64's ends, where `span` hands over to it (i128 division is a library call in wasm32,
+    /// so everything else goes through `span`'s i64 arithmetic).
+    fn windows_exact(&self, ts: i64) -> Vec<(i64, i64)> {
         let duration = self.duration as i128;
         let mut start = self.last_start(ts);
         let mut out = Vec::new();
@@ -90,8 +74,9 @@ impl Spec {
         out
     }
 
-    /// `windows(ts)` without a list: a record's windows are `count` windows whose starts step by
-    /// `slide` (the exact i128 path, near i64's ends, keeps its list).
+    /// Every window containing ts, in order of start: `count` windows whose starts step by
+    /// `slide`, without a list. Event times and spans of real streams are far from i64's ends,
+    /// where plain i64 arithmetic is exact; near them the exact list (`windows_exact`).
     pub fn span(&self, ts: i64) -> Windows {
         const SAFE: i64 = 1 << 60;
         let safe = |v: i64| v > -SAFE && v < SAFE;
@@ -110,7 +95,7 @@ impl Spec {
             let first = last - (count as i64 - 1) * self.slide;
             return Windows::Range { first, step: self.slide, duration: self.duration, count };
         }
-        Windows::List(self.windows(ts))
+        Windows::List(self.windows_exact(ts))
     }
 
     fn closed(&self, watermark: i64, end: i64) -> bool {
@@ -139,7 +124,11 @@ impl Windows {
     }
 
     fn first(&self) -> Option<(i64, i64)> {
-        self.clone().into_iter().next()
+        match self {
+            Windows::Range { count: 0, .. } => None,
+            Windows::Range { first, duration, .. } => Some((*first, *first + *duration)),
+            Windows::List(list) => list.first().copied(),
+        }
     }
 
     /// Drops the windows the watermark has closed: a prefix, since ends grow with starts.
@@ -225,7 +214,7 @@ pub fn classify(spec: &Spec, ts: i64) -> Result<Windows, Failure> {
     let first = match windows.first() {
         Some(w) => w,
         None => {
-            let (start, end) = *spec.windows(ts).last().unwrap_or(&(ts, ts));
+            let (start, end) = spec.span(ts).into_iter().last().unwrap_or((ts, ts));
             return Err(Failure::late(format!(
                 "late: event time {} ms is past window [{}, {}) + grace {} ms (watermark {} ms)",
                 ts, start, end, spec.grace, before
