@@ -19,7 +19,8 @@ What it does, in this order (the order of random draws is part of it: a seed rep
   1. `targets = [0] + sorted(rng.sample(range(*after), kills - 1))` with `random.Random(seed)`;
      SSCC_CRASH_SEED in the environment replaces `seed` (to vary or replay a run).
   2. For each target: start the command; for target 0 wait a random 0-`startup` s (a kill during
-     start-up), else poll `progress` until it reaches the target, then wait a random 0-5 ms more,
+     start-up), cut short once `progress` reaches `after[0]` (a fast run could otherwise finish
+     first), else poll `progress` until it reaches the target, then wait a random 0-5 ms more,
      so that kills fall anywhere in a batch or a commit. The run must still be alive (else the
      test fails: it finished before it could be killed); SIGKILL it, record `progress`.
   3. Run the command once more; it must exit 0 within `final_timeout` s (its stderr is the
@@ -122,12 +123,20 @@ def kill_9_and_restart(
         for target in done.targets:
             proc = command.start()
             if target == 0:
-                time.sleep(rng.uniform(0.0, startup))
+                # A fast run can do all its work within `startup`: stop waiting early once the
+                # first targets' worth is committed, so the run is still going when the kill lands.
+                deadline = time.monotonic() + rng.uniform(0.0, startup)
+                while time.monotonic() < deadline and progress(watch) < after[0] and proc.poll() is None:
+                    time.sleep(0.002)
             else:
                 while progress(watch) < target and proc.poll() is None:
                     time.sleep(0.002)
                 time.sleep(rng.uniform(0.0, 0.005))
-            assert proc.poll() is None, f"the run finished before it could be killed (seed {used})"
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"the run ended (exit {proc.returncode}) before it could be killed at {target}"
+                    f" (seed {used}): {proc.stderr.read().decode(errors='replace')[-2000:]}"
+                )
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             proc.stderr.close()

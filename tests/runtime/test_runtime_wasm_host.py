@@ -7,7 +7,7 @@ from runtime_fixtures import fixture_wasm  # noqa: F401
 
 from sscc_runtime import fastcall, frames
 from sscc_runtime.fastcall import GuestFault
-from sscc_runtime.wasm_host import Guest, Limits
+from sscc_runtime.wasm_host import ABI_VERSION, Guest, Limits
 
 
 def order(i, item="widget", qty=2, price=1.5):
@@ -147,9 +147,9 @@ def test_modules_that_do_not_speak_the_abi_are_refused(tmp_path):
 def test_wild_guest_pointers_raise_instead_of_crashing(tmp_path):
     # A module that claims its outputs live far outside its memory.
     wat = tmp_path / "wild.wat"
-    wat.write_text("""(module
+    wat.write_text(f"""(module
           (memory (export "memory") 1)
-          (func (export "sscc_abi_version") (result i32) i32.const 2)
+          (func (export "sscc_abi_version") (result i32) i32.const {ABI_VERSION})
           (func (export "sscc_control") (result i32) i32.const 0)
           (func (export "sscc_reserve") (param i32) (result i32)
             (i32.store (i32.const 4) (i32.const 1024))
