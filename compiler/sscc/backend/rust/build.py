@@ -28,7 +28,13 @@ from typing import Optional
 from .codegen import LIB_NAME, ONCE_CELL_CFG, Crate
 from .toolchain import TARGET, Toolchain
 
-BUILD_SCHEME = "2"  # bump when the build itself changes in a way the key does not see
+BUILD_SCHEME = "3"  # bump when the build itself changes in a way the key does not see
+# WebAssembly 2.0 features wasmtime enables by default. With fat LTO they apply to std's code too.
+# bulk-memory turns every copy (each String the guest clones or moves into a Vec) into one
+# `memory.copy` instead of a call to compiler_builtins' byte loop: WC ran 18 % faster, WIN 4 %
+# (docs/benchmarks.md, session 6). nontrapping-fptoint makes Rust's saturating `as` casts from
+# floats single instructions instead of compare-and-branch sequences.
+TARGET_FEATURES = "+bulk-memory,+nontrapping-fptoint"
 CARGO_TIMEOUT_S = 1800
 
 
@@ -116,8 +122,9 @@ def _cargo_build(crate: Crate, toolchain: Toolchain, root: Path, key: str) -> Bu
     # in that crate alone: Rust < 1.70 has OnceLock/LazyLock only behind `once_cell`.
     env["RUSTC_BOOTSTRAP"] = LIB_NAME
     cmd = [toolchain.cargo, "rustc", "--lib", "--release", "--target", TARGET, "--message-format=json"]
+    cmd += ["--", "-C", f"target-feature={TARGET_FEATURES}"]
     if _minor_version(toolchain.version) < 70:
-        cmd += ["--", "--cfg", ONCE_CELL_CFG]
+        cmd += ["--cfg", ONCE_CELL_CFG]
     try:
         proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=CARGO_TIMEOUT_S)
     except subprocess.TimeoutExpired:
