@@ -123,8 +123,8 @@ def kill_9_and_restart(
         for target in done.targets:
             proc = command.start()
             if target == 0:
-                # A fast run can do all its work within `startup`: stop waiting early once the
-                # first targets' worth is committed, so the run is still going when the kill lands.
+                # A fast run can do all its work within `startup`: stop waiting early once
+                # `after[0]` is committed, so the run is still going when the kill lands.
                 deadline = time.monotonic() + rng.uniform(0.0, startup)
                 while time.monotonic() < deadline and progress(watch) < after[0] and proc.poll() is None:
                     time.sleep(0.002)

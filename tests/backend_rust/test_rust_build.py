@@ -252,3 +252,32 @@ def test_wasm_import_reader():
     assert imports(bytes.fromhex("0061736d01000000")) == []
     with pytest.raises(ValueError):
         imports(module[:-3])
+
+
+
+def test_the_build_passes_the_wasm_target_features_to_rustc(tmp_path, monkeypatch):
+    # build.TARGET_FEATURES: without bulk-memory every copy is a call to a byte loop (WC ran 18 %
+    # slower; docs/benchmarks.md). Performance is the benchmarks' business; this checks that the
+    # flags reach rustc, for the generated crate only (after `--`), on every toolchain version.
+    import importlib
+
+    build_mod = importlib.import_module("sscc.backend.rust.build")
+    from sscc.backend.rust.toolchain import Toolchain
+
+    seen = []
+
+    def run(cmd, **kwargs):
+        seen.append(cmd)
+        raise OSError("not started by this test")
+
+    monkeypatch.setattr(build_mod.subprocess, "run", run)
+    _, ir = ir_of(PIPELINES / "raw.yaml")
+    crate = generate_crate(ir, plan(ir)[0], str(PIPELINES / "raw.yaml"))
+    for version in ("rustc 1.63.0", "rustc 1.75.0"):
+        toolchain = Toolchain(cargo="cargo", rustc="rustc", registry="", version=version)
+        result = build_mod._cargo_build(crate, toolchain, tmp_path, f"k{version}")
+        assert result.wasm is None and "not started by this test" in result.output
+    for cmd in seen:
+        extra = cmd[cmd.index("--") + 1 :]
+        assert extra[:2] == ["-C", "target-feature=+bulk-memory,+nontrapping-fptoint"]
+    assert ["--cfg", build_mod.ONCE_CELL_CFG] == seen[0][-2:] and build_mod.ONCE_CELL_CFG not in seen[1]
