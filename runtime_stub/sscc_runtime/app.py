@@ -612,7 +612,7 @@ def _sql(args: argparse.Namespace, project: Project | None) -> int:
             lambda service_name, state: statelog.schema(store, service_name, state),
         )
     try:
-        columns, rows = sqlcmd.query(db, args.query)
+        columns, rows = sqlcmd.query(db, args.query, args.timeout)
     except sqlcmd.QueryError as exc:
         raise AppError(f"sql: {exc} (tables: {', '.join(tables) or 'none'})") from None
     sqlcmd.show(columns, rows, args.json)

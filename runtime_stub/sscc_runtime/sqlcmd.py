@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sqlite3
+import threading
+import time
 from typing import Any, Callable
 
 from . import frames, statelog
+from .statesql import READ_ACTIONS
 
 WINDOW_COLUMNS = ("_window_start", "_window_end")
+
+
+# A runaway query (a recursive CTE, a cross join of big tables) is stopped after this long, and
+# Ctrl-C stops one at once: SQLite's progress handler is checked every _STEPS VM instructions.
+QUERY_TIMEOUT_S = 60.0
+_STEPS = 10_000
 
 
 class QueryError(Exception):
@@ -30,6 +40,13 @@ def add_parser(commands, store_help: str, command: Callable) -> None:
     sql.add_argument("query", help='e.g. "select * from count_per_word order by count desc limit 3"')
     sql.add_argument("--store", metavar="DIR", help=store_help)
     sql.add_argument("--json", action="store_true", help="one JSON object per row instead of a table")
+    sql.add_argument(
+        "--timeout",
+        type=float,
+        default=QUERY_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"stop a query that runs longer (default {QUERY_TIMEOUT_S:g}; 0 = no limit)",
+    )
     sql.set_defaults(command=command)
 
 
@@ -92,12 +109,43 @@ def _create(db: sqlite3.Connection, table: str, windows: dict, row_columns: list
     db.executemany(f"INSERT INTO {_quote(table)} VALUES ({marks})", rows)
 
 
-def query(db: sqlite3.Connection, text: str) -> tuple[list[str], list[tuple]]:
+def query(db: sqlite3.Connection, text: str, timeout_s: float = QUERY_TIMEOUT_S) -> tuple[list[str], list[tuple]]:
+    """Run one read-only query: statements that write or attach (`delete`, `attach`, `pragma`
+    ...) are refused, a query past `timeout_s` (0: no limit) or interrupted by Ctrl-C stops."""
+    why: list[str] = []
+    deadline = time.monotonic() + timeout_s if timeout_s > 0 else None
+
+    def authorize(action: int, *_names) -> int:
+        if action in READ_ACTIONS:
+            return sqlite3.SQLITE_OK
+        why.append("the state tables are read-only: only queries (select ...) run here")
+        return sqlite3.SQLITE_DENY
+
+    def progress() -> int:
+        if why:  # Ctrl-C arrived (its handler runs between the handler's own bytecodes)
+            return 1
+        if deadline is not None and time.monotonic() > deadline:
+            why.append(f"the query ran longer than {timeout_s:g} s and was stopped (--timeout SECONDS)")
+            return 1
+        return 0
+
+    def interrupt(_signum, _frame) -> None:
+        why.append("interrupted by Ctrl-C")
+
+    db.set_authorizer(authorize)
+    db.set_progress_handler(progress, _STEPS)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, interrupt) if main_thread else None
     try:
         cursor = db.execute(text)
         return [d[0] for d in cursor.description or ()], cursor.fetchall()
     except sqlite3.Error as e:
-        raise QueryError(str(e)) from None
+        raise QueryError(f"{why[0]} ({e})" if why else str(e)) from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+        db.set_authorizer(None)
+        db.set_progress_handler(None, 0)
 
 
 def show(columns: list[str], rows: list[tuple], as_json: bool) -> None:

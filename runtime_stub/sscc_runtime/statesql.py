@@ -38,7 +38,7 @@ from .statelog import CLEAR, DELETE, GLOBAL, UPSERT, Window, changes
 MIN_SQLITE = (3, 39, 0)  # FULL OUTER JOIN (corpus: primitives/sql/join)
 # What a query of inline code may do: read. Anything else (INSERT, DELETE, DROP, ATTACH, PRAGMA)
 # would change the mirror under the next record, or the disk, and is refused.
-_READ_ACTIONS = frozenset(
+READ_ACTIONS = frozenset(
     {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
 )
 _I64 = (-(2**63), 2**63 - 1)
@@ -183,7 +183,7 @@ class Mirror:
         return 0
 
     def _authorize(self, action: int, *_names) -> int:
-        if not self._reading or action in _READ_ACTIONS:
+        if not self._reading or action in READ_ACTIONS:
             return sqlite3.SQLITE_OK
         self._refused = True
         return sqlite3.SQLITE_DENY

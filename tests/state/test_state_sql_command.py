@@ -97,3 +97,48 @@ def test_a_bad_query_is_one_error_line_naming_the_tables(tmp_path):
 def test_no_store_is_an_error_not_a_traceback(tmp_path):
     proc = sql(tmp_path / "missing", "select 1")
     assert proc.returncode == 1 and proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+# Issue 13 item 13: `sscc sql` is read-only, stops a runaway query, and honours Ctrl-C.
+
+RUNAWAY = "with recursive n(i) as (select 1 union all select i + 1 from n) select count(*) from n"
+
+
+def test_statements_that_write_are_refused(tmp_path):
+    fill(tmp_path / "s")
+    for statement in ("delete from count_per_word", "insert into count_per_word (_key) values ('z')", "drop table count_per_word"):
+        proc = sql(tmp_path / "s", statement)
+        assert proc.returncode == 1, (statement, proc.stdout, proc.stderr)
+        assert "read-only" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_attach_is_refused_and_creates_no_file(tmp_path):
+    fill(tmp_path / "s")
+    target = tmp_path / "created.db"
+    proc = sql(tmp_path / "s", f"attach database '{target}' as other")
+    assert proc.returncode == 1 and "read-only" in proc.stderr, proc.stderr
+    assert not target.exists()
+
+
+def test_a_runaway_query_stops_at_its_time_limit(tmp_path):
+    fill(tmp_path / "s")
+    proc = sql(tmp_path / "s", RUNAWAY, "--timeout", "0.5")
+    assert proc.returncode == 1, proc.stdout
+    assert "ran longer than 0.5 s" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_stops_a_runaway_query(tmp_path):
+    import signal
+    import time
+
+    fill(tmp_path / "s")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sscc", "sql", RUNAWAY, "--timeout", "0", "--store", str(tmp_path / "s")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(3)  # let it start the query; the query never ends by itself (--timeout 0)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
