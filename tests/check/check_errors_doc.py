@@ -217,6 +217,11 @@ INFO = {
         "SDF reads one function per `run:` block; with several top-level functions sscc takes the one no other calls, and cannot when none or several qualify.",
         "Nest helpers inside the operator function (or let the operator call them).",
     ),
+    "E081": (
+        "sinks after a partition that ends in `update-state`",
+        "`update-state` consumes the records of a partition and emits none; only a window's `flush` turns state into records. A service whose partition ends in `update-state`, with no window, sends nothing to its sinks.",
+        "Put the partition inside a `window:` with a `flush:` to emit the state when each window closes, or remove `sinks:` and read the state from another service with `from:`.",
+    ),
     "W040": (
         "operator function does not return `Result`",
         "SDF's generated glue calls operator functions as `-> Result<T>` (0.5+: the anyhow alias; 0.4: `Result<T, String>`; both accepted).",
@@ -252,7 +257,7 @@ INFO = {
 
 def build_doc() -> str:
     out = [
-        "## Semantic checks (E040–E080, W040–W045)",
+        "## Semantic checks (E040–E081, W040–W045)",
         "",
         "The checker (`sscc/check/`) runs after the file is parsed: every name resolves, every edge of every",
         "service is type-correct, state use is sound. Each entry's example is a test case in",

@@ -68,7 +68,8 @@ def check_windows(ctx: Ctx) -> None:
 
 
 def check_partitions(ctx: Ctx) -> None:
-    """E068 partition without assign-key; E069 partition and window side by side; W042 empty partition."""
+    """E068 partition without assign-key; E069 partition and window side by side; W042 empty partition;
+    E081 sinks after a partition that ends in update-state (no window, so nothing is emitted)."""
     for svc in ctx.pipe.services.values():
         if svc.partition is not None and svc.window is not None:
             ctx.shape_error(
@@ -96,6 +97,16 @@ def check_partitions(ctx: Ctx) -> None:
                     f"the partition of service `{svc.name}` does nothing after assigning the key",
                     "add `update-state:` or `transforms:` to the partition",
                 )
+        if svc.partition is not None and svc.window is None and svc.sinks and is_terminal(svc.partition):
+            # Without a window there is no flush: update-state swallows every record, so the
+            # sinks could only ever receive nothing (compile would fail on it later).
+            ctx.error(
+                "E081",
+                svc.sinks[0].span,
+                f"nothing reaches the sinks of service `{svc.name}`: its partition ends in `update-state`, which emits no records",
+                "to emit what the state holds, put the partition in a `window:` with a `flush:`; "
+                "to keep the state only, remove `sinks:` (other services read it with `from:`)",
+            )
 
 
 def is_terminal(part: A.Partition) -> bool:
