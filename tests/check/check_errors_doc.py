@@ -222,6 +222,16 @@ INFO = {
         "`update-state` consumes the records of a partition and emits none; only a window's `flush` turns state into records. A service whose partition ends in `update-state`, with no window, sends nothing to its sinks.",
         "Put the partition inside a `window:` with a `flush:` to emit the state when each window closes, or remove `sinks:` and read the state from another service with `from:`.",
     ),
+    "E082": (
+        "recursive type",
+        "SDF's types become WIT types, and WIT has no recursive types; in Rust a type that contains itself has no size. A cycle through objects, lists, options or enums is refused where the reference closes it.",
+        "Break the cycle: keep the id (or key) of the related record instead of the record itself.",
+    ),
+    "E083": (
+        "types nested too deep",
+        "Objects, lists, options and enums nested more than 64 levels deep (through named types or inline) come close to rustc's recursion limit of 128 (a chain of 200 objects fails with `overflow representing the type`), so sscc refuses them before any build.",
+        "Flatten the type: fewer levels of composites inside each other.",
+    ),
     "W040": (
         "operator function does not return `Result`",
         "SDF's generated glue calls operator functions as `-> Result<T>` (0.5+: the anyhow alias; 0.4: `Result<T, String>`; both accepted).",
@@ -257,7 +267,7 @@ INFO = {
 
 def build_doc() -> str:
     out = [
-        "## Semantic checks (E040–E081, W040–W045)",
+        "## Semantic checks (E040–E083, W040–W045)",
         "",
         "The checker (`sscc/check/`) runs after the file is parsed: every name resolves, every edge of every",
         "service is type-correct, state use is sound. Each entry's example is a test case in",

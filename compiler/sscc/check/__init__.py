@@ -3,7 +3,7 @@
 Like sqlglot's optimizer, checking is a fold of small rules over one context, in order:
 `build_scope` first (what names mean), then each rule family in its own module. Every rule
 reports and keeps going; a name it cannot resolve becomes an unknown type that matches
-anything, so one mistake gives one diagnostic. Codes E040-E081, W040-W045 (docs/errors.d/check.md).
+anything, so one mistake gives one diagnostic. Codes E040-E083, W040-W045 (docs/errors.d/check.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ RULES = (
     names.check_duplicates,
     types.check_definitions,
     types.check_references,
+    types.check_type_graph,
     types.check_arrow_columns,
     names.check_endpoints,
     names.check_uses,
@@ -45,6 +46,7 @@ PACKAGE_RULES = (
     names.check_duplicates,
     types.check_definitions,
     types.check_references,
+    types.check_type_graph,
     types.check_arrow_columns,
     names.check_operators,
     states.check_declarations,

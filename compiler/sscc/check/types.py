@@ -172,3 +172,98 @@ def _is_state_param(ctx: Ctx, p: A.Param, where: Where) -> bool:
     if where.slot != "flush" or where.service is None or p.type is None or p.type.kind != "named":
         return False
     return any(kebab(s) == p.type.name for s in where.service.states)
+
+
+# rustc's recursion limit is 128: a chain of 200 nested structs failed here with "overflow
+# representing the type `T129`" (E203), 63 built. Half the limit leaves room for the wrappers
+# (Option, Vec) each level adds; no real pipeline comes near it.
+MAX_TYPE_DEPTH = 64
+
+
+def check_type_graph(ctx: Ctx) -> None:
+    """E082: a type that contains itself (SDF's types are WIT types, which cannot be recursive);
+    E083: types nested deeper than MAX_TYPE_DEPTH levels, counting named types and inline ones.
+    Walks iteratively: a hostile file cannot exhaust Python's stack here."""
+    defs = ctx.pipe.types
+    refs: dict[str, list[tuple[str, A.Span, int]]] = {}  # name -> (named type, where, depth there)
+    own: dict[str, int] = {}  # the definition's own inline depth
+    for name, td in defs.items():
+        found, deepest, stack = [], 0, [(td.type, 1)]
+        while stack:
+            t, depth = stack.pop()
+            deepest = max(deepest, depth)
+            if t.kind == "named":
+                if t.name in defs:
+                    found.append((t.name, t.span, depth))
+                continue
+            children = [f.type for f in t.fields] + [t.item, t.key, t.value]
+            stack.extend((c, depth + 1) for c in children if c is not None)
+        refs[name], own[name] = found, deepest
+    cyclic = _report_cycles(ctx, defs, refs)
+    total: dict[str, int] = {}
+    for name in _postorder(refs, cyclic):
+        total[name] = max([own[name]] + [d - 1 + total[r] for r, _, d in refs[name] if r in total])
+    too_deep = {n for n, d in total.items() if d > MAX_TYPE_DEPTH}
+    inner = {r for n in too_deep for r, _, _ in refs[n]}
+    for name in sorted(too_deep - inner, key=lambda n: (defs[n].span.line, defs[n].span.col)):
+        ctx.error(
+            "E083",
+            defs[name].span,
+            f"type `{defs[name].written}` nests {total[name]} levels of types; at most {MAX_TYPE_DEPTH} can be compiled",
+            "flatten the type: fewer levels of objects, lists and options inside each other",
+        )
+
+
+def _report_cycles(ctx: Ctx, defs: dict, refs: dict) -> set[str]:
+    """One E082 per reference that closes a cycle; returns the names on cycles."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    on_cycle: set[str] = set()
+    for root in defs:
+        if root in state:
+            continue
+        path = [root]
+        stack = [iter(refs[root])]
+        state[root] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            target, span, _ = step
+            if state.get(target) == 1:
+                cycle = path[path.index(target) :]
+                on_cycle.update(cycle)
+                chain = " -> ".join(defs[n].written for n in [*cycle, target])
+                ctx.error(
+                    "E082",
+                    span,
+                    f"type `{defs[target].written}` contains itself ({chain})",
+                    "SDF types cannot be recursive (they become WIT types); break the cycle, "
+                    "e.g. keep the id of the related record instead of the record",
+                )
+            elif target not in state:
+                state[target] = 1
+                path.append(target)
+                stack.append(iter(refs[target]))
+    return on_cycle
+
+
+def _postorder(refs: dict, skip: set[str]) -> list[str]:
+    """Names so that every name comes after the names it references (cycles left out)."""
+    order, seen = [], set(skip)
+    for root in refs:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(refs[root]))]
+        while stack:
+            name, it = stack[-1]
+            step = next(it, None)
+            if step is None:
+                order.append(name)
+                stack.pop()
+            elif step[0] not in seen:
+                seen.add(step[0])
+                stack.append((step[0], iter(refs[step[0]])))
+    return order
