@@ -23,12 +23,10 @@ import sqlite3
 import sys
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from . import frames, service, sqlcmd, statelog
+from . import frames, produce, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -37,7 +35,6 @@ from .store import Store
 
 STORE_FILE = "store.db"
 DEFAULT_STORE = ".sscc"
-PRODUCE_BATCH = 1000  # records per appended batch (one transaction each)
 CONSUME_BATCH = 4096
 POLL_SECONDS = 0.1  # how often a following consumer looks for new records
 
@@ -356,79 +353,50 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
     separator = args.key_separator.encode() if args.key_separator else None
     if separator == b"":
         raise AppError("--key-separator must not be empty")
+    stamp = args.timestamp_separator.encode() if args.timestamp_separator else None
+    if stamp == b"":
+        raise AppError("--timestamp-separator must not be empty")
     with open_store(args.store, create=True) as store:
         existing = store.topics().get(topic)
-        if existing is None:
-            partitions = store.ensure_topic(
-                topic, args.partitions or known.get(topic, 1)
-            )
-        elif args.partitions and args.partitions != existing:
+        if existing is not None and args.partitions and args.partitions != existing:
             raise AppError(
                 f"topic {topic!r} has {existing} partitions; --partitions {args.partitions} cannot change that"
             )
-        else:
-            partitions = existing
+        partitions = existing or args.partitions or known.get(topic, 1)
         if args.partition is not None and not 0 <= args.partition < partitions:
             raise AppError(
                 f"topic {topic!r} has no partition {args.partition} (it has {partitions})"
             )
-        if args.file:
-            with open(args.file, "rb") as lines:
-                count = _produce_lines(store, topic, partitions, lines, separator, args)
-        else:
-            count = _produce_lines(
-                store, topic, partitions, sys.stdin.buffer, separator, args
-            )
+
+        def append(partition: int, data: bytes, count: int) -> None:
+            if existing is None:  # created by the first append: a failed produce leaves no topic
+                store.ensure_topic(topic, partitions)
+            store.append(topic, partition, data, count)
+
+        producer = produce.Producer(produce.Framing(partitions, separator, stamp, args.partition), append)
+        try:
+            if args.file:
+                with open(args.file, "rb") as lines:
+                    count = produce.produce(lines, producer)
+            else:
+                count = produce.produce(sys.stdin.buffer, producer)
+        except produce.ProduceError as exc:
+            raise AppError(f"{exc}; {_records(exc.count)} before it were produced to {topic}") from None
+        except produce.Interrupted as exc:
+            unfinished = " (an unfinished last line was dropped)" if exc.partial else ""
+            print(f"interrupted: produced {_records(exc.count)} to {topic}{unfinished}", file=sys.stderr)
+            return 130
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                print(f"error: produced {_records(producer.written)} to {topic} before this failure", file=sys.stderr)
+            raise
     if not args.quiet:
-        print(
-            f"produced {count:,} record{'s' if count != 1 else ''} to {topic}",
-            file=sys.stderr,
-        )
+        print(f"produced {_records(count)} to {topic}", file=sys.stderr)
     return 0
 
 
-def _produce_lines(
-    store: Store,
-    topic: str,
-    partitions: int,
-    lines: BinaryIO,
-    separator: bytes | None,
-    args: argparse.Namespace,
-) -> int:
-    pending: list[list[tuple]] = [[] for _ in range(partitions)]
-    count = unkeyed = 0
-    stamp_sep = args.timestamp_separator.encode() if getattr(args, "timestamp_separator", None) else None
-    for line in lines:
-        line = line.rstrip(b"\r\n")
-        timestamp = int(time.time() * 1000)
-        if stamp_sep is not None:
-            stamp, found, rest = line.partition(stamp_sep)
-            try:
-                timestamp = int(stamp)
-            except ValueError:
-                raise AppError(f"line {count + 1}: {stamp[:40]!r} is not a timestamp in ms") from None
-            if not found:
-                raise AppError(f"line {count + 1}: no timestamp separator {args.timestamp_separator!r}")
-            line = rest
-        if separator is not None and separator in line:
-            key, value = line.split(separator, 1)
-        else:
-            key, value = None, line
-        if args.partition is not None:
-            partition = args.partition
-        elif key is not None:
-            partition = zlib.crc32(key) % partitions  # stable across runs and machines
-        else:
-            partition, unkeyed = unkeyed % partitions, unkeyed + 1
-        pending[partition].append((key, value, timestamp))
-        count += 1
-        if len(pending[partition]) >= PRODUCE_BATCH:
-            store.append(topic, partition, *frames.build(pending[partition]))
-            pending[partition] = []
-    for partition, records in enumerate(pending):
-        if records:
-            store.append(topic, partition, *frames.build(records))
-    return count
+def _records(n: int) -> str:
+    return f"{n:,} record{'s' if n != 1 else ''}"
 
 
 # ---------------------------------------------------------------------------- topic consume
