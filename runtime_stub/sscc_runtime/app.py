@@ -206,6 +206,11 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
         help="only window W of a windowed state: START..END or START (ms); default: every open window",
     )
     show.set_defaults(command=_state_show)
+    drop = states.add_parser("drop", help="delete a state's data (e.g. after changing its type)")
+    drop.add_argument("state", help="STATE or SERVICE.STATE")
+    drop.add_argument("--store", metavar="DIR", help=store_help)
+    drop.add_argument("--yes", action="store_true", help="really delete (without it, only say what would go)")
+    drop.set_defaults(command=_state_drop)
     sqlcmd.add_parser(commands, store_help, _sql)
     return parser
 
@@ -539,17 +544,37 @@ def _state_list(args: argparse.Namespace, project: Project | None) -> int:
     return 0
 
 
+def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, str]:
+    """(service, state, changelog topic) of STATE or SERVICE.STATE."""
+    found = [c for c in _changelogs(store) if state in (c[1], f"{c[0]}.{c[1]}")]
+    if not found:
+        known = ", ".join(f"{c[0]}.{c[1]}" for c in _changelogs(store)) or "none"
+        raise AppError(f"no state {state!r} in the store at {store_dir(where)} (states: {known})")
+    if len(found) > 1:
+        names = ", ".join(f"{c[0]}.{c[1]}" for c in found)
+        raise AppError(f"state {state!r} is ambiguous ({names}); name it as service.state")
+    return found[0]
+
+
+def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
+    with open_store(args.store, create=False) as store:
+        service_name, state_name, changelog = _find_state(store, args.state, args.store)
+        first, end = store.bounds(changelog, 0)
+        if not args.yes:
+            print(
+                f"would delete the {end - first:,} change records of state {service_name}.{state_name};"
+                " run again with --yes to delete them",
+                file=sys.stderr,
+            )
+            return 1
+        dropped = store.drop_state(service_name, state_name, changelog, statelog.SCHEMA_STATE)
+    print(f"dropped state {service_name}.{state_name} ({dropped:,} change records)", file=sys.stderr)
+    return 0
+
+
 def _state_show(args: argparse.Namespace, project: Project | None) -> int:
     with open_store(args.store, create=False) as store:
-        found = [
-            c for c in _changelogs(store) if args.state in (c[1], f"{c[0]}.{c[1]}")
-        ]
-        if not found:
-            known = ", ".join(f"{c[0]}.{c[1]}" for c in _changelogs(store)) or "none"
-            raise AppError(f"no state {args.state!r} in the store at {store_dir(args.store)} (states: {known})")
-        if len(found) > 1:
-            names = ", ".join(f"{c[0]}.{c[1]}" for c in found)
-            raise AppError(f"state {args.state!r} is ambiguous ({names}); name it as service.state")
+        found = [_find_state(store, args.state, args.store)]
         data = statelog.read_all(store, found[0][2])
     name = f"{found[0][0]}.{found[0][1]}"
     windows = statelog.replay_windows(data)
@@ -573,12 +598,15 @@ def _sql(args: argparse.Namespace, project: Project | None) -> int:
     with open_store(args.store, create=False) as store:
         changelogs = _changelogs(store)
         db = sqlite3.connect(":memory:")
-        tables = sqlcmd.load(
-            db,
-            changelogs,
-            lambda topic: statelog.read_all(store, topic),
-            lambda service_name, state: statelog.schema(store, service_name, state),
-        )
+        try:
+            tables = sqlcmd.load(
+                db,
+                changelogs,
+                lambda topic: statelog.read_all(store, topic),
+                lambda service_name, state: statelog.schema(store, service_name, state),
+            )
+        except sqlcmd.QueryError as exc:
+            raise AppError(f"sql: {exc}") from None
     try:
         columns, rows = sqlcmd.query(db, args.query, args.timeout)
     except sqlcmd.QueryError as exc:

@@ -77,6 +77,7 @@ class ServiceRunner:
             # committed changelogs (docs/state-design.md §2). One module per service.
             for state in service.states:
                 store.ensure_topic(state.changelog, 1)
+                statelog.check_shape(store, service.name, state)
             # What each state's SQL table looks like, for `sscc sql` over the store alone.
             store.commit(state_changes=[statelog.schema_row(service.name, st) for st in service.states])
             for guest in self._guests.values():

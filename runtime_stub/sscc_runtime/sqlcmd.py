@@ -103,6 +103,11 @@ def _create(db: sqlite3.Connection, table: str, windows: dict, row_columns: list
     rows = []
     for (start, end), keys in sorted(windows.items()):
         for key, value in sorted(keys.items()):
+            if rows_are_objects and not isinstance(value, dict):
+                raise QueryError(
+                    f"state table {table}: the row of key {key!r} is not an object ({json.dumps(value)[:40]}); "
+                    "did the state's type change? `state drop` deletes the old data"
+                )
             cells = [value.get(c) for c in columns] if rows_are_objects else [value]
             rows.append([key, *((start, end) if windowed else ()), *map(_cell, cells)])
     marks = ", ".join("?" * (len(head) + len(columns)))

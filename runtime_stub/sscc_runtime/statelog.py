@@ -113,12 +113,44 @@ def parse_window(text: str, open_windows) -> Window:
 SCHEMA_STATE = "__columns"  # `state` rows: (service, SCHEMA_STATE, state name) -> its table's shape
 
 
+def shape(state) -> dict:
+    """A state's kind and SQL columns, as a run records them (`schema_row`)."""
+    return {"kind": state.kind, "columns": [list(c) for c in state.columns]}
+
+
 def schema_row(service: str, state) -> "StateChange":
     """A `state` row recording a state's kind and columns (what `sql` builds its table from)."""
     from .backend import StateChange
 
-    shape = {"kind": state.kind, "columns": [list(c) for c in state.columns]}
-    return StateChange(service, SCHEMA_STATE, state.name.encode(), json.dumps(shape).encode())
+    return StateChange(service, SCHEMA_STATE, state.name.encode(), json.dumps(shape(state)).encode())
+
+
+class StateShapeChanged(RuntimeError):
+    """A state's type changed between runs while its changelog still holds the old records."""
+
+
+def check_shape(store: TopicBackend, service: str, state) -> None:
+    """Refuse to load a changelog written for another type of the state: its change records
+    would not decode (the guest fails on them), and `sql` would build a table of the wrong shape.
+    Widening within one SQL type (u32 -> u64) keeps the shape; an empty changelog is no conflict."""
+    old, new = schema(store, service, state.name), shape(state)
+    if old is None or old == new:
+        return
+    first, end = store.bounds(state.changelog, 0)
+    if end == first:
+        return
+    raise StateShapeChanged(
+        f"state `{state.name}` of service `{service}` changed its type since this store was written: "
+        f"it was {_describe(old)}, it is {_describe(new)} now, and its changelog holds {end - first:,} change "
+        f"records of the old type.\n  to keep the old data: run this version of the pipeline on another store (--store DIR)"
+        f"\n  to drop it: sscc state drop {service}.{state.name} --yes, then run again"
+    )
+
+
+def _describe(shape: dict) -> str:
+    columns = ", ".join(f"{name} {kind}" for name, kind in shape["columns"])
+    article = "an" if shape["kind"][:1] in "aeiou" else "a"
+    return f"{article} {shape['kind']} state ({columns})"
 
 
 def schema(store: TopicBackend, service: str, state: str) -> dict | None:

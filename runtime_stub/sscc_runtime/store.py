@@ -234,6 +234,17 @@ class Store:
                     )
         return bases
 
+    def drop_state(self, service: str, state: str, changelog: str, schema_state: str) -> int:
+        """Delete a state's changelog records and its recorded shape (`sscc state drop`): the
+        next run starts that state empty. Returns the number of change records deleted."""
+        first, end = self.bounds(changelog, 0)
+        with self._write():
+            self._db.execute("DELETE FROM batches WHERE topic = ?", (changelog,))
+            self._db.execute(
+                "DELETE FROM state WHERE service = ? AND state = ? AND key = ?", (service, schema_state, state.encode())
+            )
+        return end - first
+
     def _write(self) -> "_Transaction":
         return _Transaction(self._db)
 
