@@ -246,8 +246,10 @@ def _attach(doc: Document, stack: list, value: Any, span: Span) -> Path:
     if isinstance(container, dict):
         key = frame[2]
         frame[2] = _NO_KEY
-        if isinstance(key, _Dup):
-            return cpath + (("<duplicate>", str(key)),)  # positions kept out of the way
+        if isinstance(key, _Dup):  # positions kept out of the way (a path no lookup builds), and
+            npath = cpath + (("<duplicate>", str(key)),)  # kept: a list or mapping value ends later
+            doc.spans[npath] = span
+            return npath
         container[key] = value
         npath = cpath + (key,)
         doc.key_spans[npath] = frame[3]
