@@ -32,6 +32,8 @@ BUILT, PARTIAL, NOT_BUILT, NO_SERVICE = "built", "partly built", "not built", "n
 def classify(diag) -> str:
     """A short reason for a build diagnostic."""
     msg = diag.message
+    if diag.code == "E202" and "polars::" in msg:
+        return f"uses SDF's early Polars state API, which no offline crate builds for wasm32 ({diag.code})"
     if diag.code == "E202":
         crate = msg.split("`")[1] if "`" in msg else "?"
         return f"missing crate `{crate}` ({diag.code})"

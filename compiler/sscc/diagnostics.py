@@ -9,6 +9,7 @@ then `hint: ...`.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -155,7 +156,7 @@ class SourceCache:
         self._lines: dict[str, list[str]] = {}
 
     def add(self, path: str, text: str) -> None:
-        self._lines[path] = text.splitlines()
+        self._lines[path] = LINE_BREAK.split(text)
 
     def line(self, path: str, line: int) -> str | None:
         lines = self._lines.get(path)
@@ -164,14 +165,45 @@ class SourceCache:
         return lines[line - 1]
 
 
+# Line breaks as YAML (libyaml's marks) counts them; str.splitlines would also break at \x0b,
+# \x0c and \x1c-\x1e, and misnumber every later line.
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+# Characters never sent raw to a terminal: C0 controls but tab and newline, DEL, C1 controls,
+# and the bidirectional overrides that make text read differently from what it is.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+SNIPPET_WIDTH = 120  # characters of a source line shown around the caret
+
+
+def escaped(text: str) -> str:
+    """`text` with control and escape characters written as `\\xNN` / `\\u{NNNN}`."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{{{ord(m.group()):04x}}}", text)
+
+
+def _snippet(src: str, start: int, width: int) -> tuple[str, int, int]:
+    """The source line as shown (escaped, cut to SNIPPET_WIDTH around the span) and where the
+    caret goes in it: (text, caret start, caret width)."""
+    head, body = escaped(src[:start]), escaped(src[start : start + width])
+    tail = escaped(src[start + width :])
+    text, start, width = head + body + tail, len(head), len(body)
+    if len(text) <= SNIPPET_WIDTH:
+        return text, start, width
+    width = min(width, SNIPPET_WIDTH // 2)
+    left = max(0, min(start - SNIPPET_WIDTH // 3, len(text) - SNIPPET_WIDTH))
+    cut = text[left : left + SNIPPET_WIDTH]
+    prefix = "..." if left > 0 else ""
+    suffix = "..." if left + SNIPPET_WIDTH < len(text) else ""
+    return prefix + cut + suffix, start - left + len(prefix), width
+
+
 def render_text(diag: Diagnostic, sources: SourceCache, color: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
     sev = paint(f"{diag.severity}[{diag.code}]", "1;31" if diag.is_error else "1;33")
     sp = diag.span
-    where = f"{sp.path}:{sp.line}:{sp.col}" if sp.line else sp.path
-    out = [f"{where}: {sev}: {diag.message}"]
+    where = escaped(f"{sp.path}:{sp.line}:{sp.col}" if sp.line else sp.path)
+    out = [f"{where}: {sev}: {escaped(diag.message)}"]
     src = sources.line(sp.path, sp.line) if sp.line else None
     if src is not None:
         gutter = str(sp.line)
@@ -185,13 +217,14 @@ def render_text(diag: Diagnostic, sources: SourceCache, color: bool = False) -> 
             rest = text[start:]
             width = len(rest) - len(rest.lstrip()) if not rest.strip() else len(rest.split()[0]) if rest[:1].strip() else 1
         width = max(1, min(width, max(len(text) - start, 1)))
+        text, start, width = _snippet(text, start, width)
         out.append(f"{pad} |")
         out.append(f"{gutter} | {text}")
-        out.append(f"{pad} | {' ' * start}{paint('^' * width, '1;31' if diag.is_error else '1;33')}")
+        out.append(f"{pad} | {' ' * start}{paint('^' * max(width, 1), '1;31' if diag.is_error else '1;33')}")
     for note in diag.notes:
-        out.append(f"  = note: {note}")
+        out.append(f"  = note: {escaped(note)}")
     if diag.hint:
-        out.append(f"  {paint('hint', '1;36')}: {diag.hint}")
+        out.append(f"  {paint('hint', '1;36')}: {escaped(diag.hint)}")
     return "\n".join(out)
 
 

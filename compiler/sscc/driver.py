@@ -18,7 +18,7 @@ from .check import check, check_package
 from .check.model import Checked
 from .diagnostics import Diagnostics, SourceCache
 from .load.detect import detect_kind, detect_version, needs_upgrade
-from .load.yaml_loader import Document, load_file
+from .load.yaml_loader import MAX_FILE_BYTES, Document, load_file
 from .schema import validate as schema_validate
 
 PACKAGE_FILE_NAMES = ("sdf-package.yaml", "ssdk-package.yaml", "sdf-package.yml")
@@ -57,8 +57,8 @@ def parse(path: str, diags: Diagnostics, sources: SourceCache) -> FrontEnd:
     doc = load_file(path, diags)
     if doc is None:
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                sources.add(path, fh.read())
+            with open(path, encoding="utf-8", errors="backslashreplace") as fh:  # a bad byte shows as \xff
+                sources.add(path, fh.read(MAX_FILE_BYTES + 1))
         except OSError:
             pass
         return fe

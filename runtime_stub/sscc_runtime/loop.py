@@ -101,6 +101,7 @@ class ServiceRunner:
         mirror = statesql.Mirror(
             (statesql.Table(st.name, st.kind, st.columns) for st in states),
             own=[st.name for st in self.service.states],
+            aliases=[(_owner_state(ref.changelog), ref.name) for ref in self.service.refs],
         )
         self._read_upto: dict[str, int] = {}  # reference changelog -> offset read up to
         for ref in self.service.refs:
@@ -449,3 +450,8 @@ class Loop:
     def _on_signal(self, signum: int, _frame) -> None:
         self.stopped_by = signal.Signals(signum).name
         self.stopping.set()
+
+
+def _owner_state(changelog: str) -> str:
+    """`commentlist` of the changelog `dedup-tracker-comment.commentlist.changelog`."""
+    return changelog[: -len(".changelog")].rsplit(".", 1)[-1] if changelog.endswith(".changelog") else changelog

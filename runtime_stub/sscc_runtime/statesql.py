@@ -72,7 +72,13 @@ def _quote(name: str) -> str:
 
 
 class Mirror:
-    def __init__(self, tables: Iterable[Table], timeout_s: float = QUERY_TIMEOUT_S, own: Sequence[str] = ()):
+    def __init__(
+        self,
+        tables: Iterable[Table],
+        timeout_s: float = QUERY_TIMEOUT_S,
+        own: Sequence[str] = (),
+        aliases: Sequence[tuple[str, str]] = (),
+    ):
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             raise RuntimeError(
                 f"SQLite {sqlite3.sqlite_version} is too old for sql(); "
@@ -96,6 +102,15 @@ class Mirror:
         self._own = list(own)
         for table in tables:
             self.add(table)
+        # (alias, table): a `from:` reference is also queried by its owner state's name
+        # (`tracker: {from: svc.commentlist}` read as `commentlist`), unless a table has that name.
+        taken = {n for t in self._tables for n in (t, table_name(t))}
+        for alias, target in aliases:
+            if target in self._tables:
+                for name in dict.fromkeys((table_name(alias), alias)):
+                    if name not in taken:
+                        taken.add(name)
+                        self._db.execute(f"CREATE VIEW {_quote(name)} AS SELECT * FROM {_quote(table_name(target))}")
 
     def add(self, table: Table) -> None:
         if table.name in self._tables:

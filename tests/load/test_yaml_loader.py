@@ -41,6 +41,31 @@ def test_duplicate_key_is_an_error_at_the_second_key():
     assert "line 2" in diags[0].hint
 
 
+def test_a_duplicate_key_whose_value_is_a_list_or_mapping_is_an_error_at_the_second_key():
+    """`sources:` twice in one service: the second value is a list that ends after its key."""
+    text = "services:\n  svc:\n    sources:\n      - id: a\n    sources:\n      - id: b\n    sinks: {x: {id: b}}\n    sinks:\n      x: {id: c}\n"
+    doc, diags = load(text)
+    assert [(d.code, d.span.line, d.span.col) for d in diags] == [("E002", 5, 5), ("E002", 8, 5)]
+    assert "line 3" in diags[0].hint and "line 7" in diags[1].hint
+    assert doc.data["services"]["svc"] == {"sources": [{"id": "a"}], "sinks": {"x": {"id": "b"}}}  # the first wins
+
+
+def test_a_duplicate_key_through_the_cli_is_a_diagnostic_not_an_internal_error(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "dataflow.yaml"
+    path.write_text(
+        "apiVersion: 0.5.0\nmeta: {name: dup, version: 0.1.0, namespace: test}\n"
+        "topics:\n  a: {schema: {value: {type: string}}}\n"
+        "services:\n  svc:\n    sources:\n      - {type: topic, id: a}\n    sources:\n      - {type: topic, id: a}\n"
+        "    sinks:\n      - {type: topic, id: a}\n"
+    )
+    proc = subprocess.run([sys.executable, "-m", "sscc", "check", str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert f"{path}:9:5: error[E002]: duplicate key `sources`" in proc.stdout + proc.stderr
+
+
 def test_tab_indentation():
     _, diags = load("meta:\n\tname: a\n")
     assert only(diags) == ("E001", 2, 1)

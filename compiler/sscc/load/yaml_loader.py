@@ -8,7 +8,12 @@ their line:col.
 
 Events come from libyaml (PyYAML's C parser) for speed; this module only builds the tree.
 Rejected with a diagnostic, never an exception: duplicate keys, anchors and aliases, several
-documents, tabs used for indentation, a root that is not a mapping, YAML syntax errors.
+documents, tabs used for indentation, a root that is not a mapping, YAML syntax errors, control
+characters and bytes that are not UTF-8 (at their own line and column).
+
+Bounded (E006), so any file is read in bounded time and memory: at most MAX_FILE_BYTES, nesting
+at most MAX_DEPTH levels (libyaml itself takes minutes and gigabytes on `[[[[...]]]]` 100,000
+deep, and every later stage walks the tree recursively), at most MAX_NODES nodes.
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ from typing import Any
 
 import yaml
 
-from ..diagnostics import Diagnostics, Span
+from ..diagnostics import LINE_BREAK, Diagnostics, Span
 
 Path = tuple  # tuple[str | int, ...]
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = yaml.resolver.Resolver()
 _TAB_INDENT = re.compile(r"^( *)\t", re.M)
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64  # the corpus nests at most 10 levels
+MAX_NODES = 200_000  # the corpus's largest file has a few thousand
 
 
 @dataclass
@@ -129,8 +138,18 @@ def load_text(text: str, path: str, diags: Diagnostics) -> Document | None:
     stack: list[list] = []  # frames: [container, path, pending_key, pending_key_span]
     root: Any = None
     n_docs = 0
+    n_events = 0
     try:
         for ev in yaml.parse(text, Loader=_Parser):
+            n_events += 1
+            if n_events > MAX_NODES:
+                diags.error(
+                    "E006",
+                    _span(path, ev.start_mark, ev.end_mark),
+                    f"the file has more than {MAX_NODES:,} YAML nodes",
+                    "a pipeline file this large is not a pipeline; split it or generate less",
+                )
+                return None
             if isinstance(ev, yaml.DocumentStartEvent):
                 n_docs += 1
                 if n_docs == 2:
@@ -200,11 +219,30 @@ def load_text(text: str, path: str, diags: Diagnostics) -> Document | None:
                         "keys are plain names",
                     )
                     return None
+                if len(stack) >= MAX_DEPTH:
+                    diags.error(
+                        "E006",
+                        _span(path, ev.start_mark, ev.end_mark),
+                        f"lists and mappings nested more than {MAX_DEPTH} levels deep",
+                        "a pipeline never needs this depth; flatten it (name nested types under `types:`)",
+                    )
+                    return None
                 container: Any = {} if isinstance(ev, yaml.MappingStartEvent) else []
                 node_span = _span(path, ev.start_mark, ev.end_mark)
                 cpath = _attach(doc, stack, container, node_span)
                 stack.append([container, cpath, _NO_KEY, None])
                 continue
+    except yaml.reader.ReaderError as exc:  # a control character: libyaml gives only its offset
+        line, col = _line_col(text, exc.position)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        diags.error(
+            "E001",
+            Span(path, line, col, line, col + 1),
+            f"control character U+{ord(char):04X} in the file",
+            "YAML allows no control characters but tab and line breaks; remove it, or write it as an "
+            f"escape (`\\x{ord(char):02x}`) inside a double-quoted string",
+        )
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -246,8 +284,10 @@ def _attach(doc: Document, stack: list, value: Any, span: Span) -> Path:
     if isinstance(container, dict):
         key = frame[2]
         frame[2] = _NO_KEY
-        if isinstance(key, _Dup):
-            return cpath + (("<duplicate>", str(key)),)  # positions kept out of the way
+        if isinstance(key, _Dup):  # positions kept out of the way (a path no lookup builds), and
+            npath = cpath + (("<duplicate>", str(key)),)  # kept: a list or mapping value ends later
+            doc.spans[npath] = span
+            return npath
         container[key] = value
         npath = cpath + (key,)
         doc.key_spans[npath] = frame[3]
@@ -281,17 +321,41 @@ def _yaml_hint(problem: str) -> str:
     return "check the YAML syntax at this position"
 
 
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset, lines counted as libyaml counts them."""
+    offset = max(0, min(offset, len(text)))
+    breaks = list(LINE_BREAK.finditer(text, 0, offset))
+    line_start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, offset - line_start + 1
+
+
 def load_file(path: str, diags: Diagnostics) -> Document | None:
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         diags.error("E000", Span(path, 0, 0), f"cannot read file: {exc.strerror or exc}", "check the path")
+        return None
+    if len(raw) > MAX_FILE_BYTES:
+        diags.error(
+            "E006",
+            Span(path, 1, 1),
+            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+            "a pipeline file this large is not a pipeline; check the path",
+        )
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        diags.error("E001", Span(path, 1, 1), f"file is not UTF-8 ({exc.reason} at byte {exc.start})", "save it as UTF-8")
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        diags.error(
+            "E001",
+            Span(path, line, col, line, col + 1),
+            f"the file is not UTF-8: byte 0x{raw[exc.start]:02x} ({exc.reason}) at byte offset {exc.start}",
+            "save the file as UTF-8",
+        )
         return None
     if text.startswith("\ufeff"):
         text = text[1:]

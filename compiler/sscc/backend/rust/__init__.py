@@ -206,7 +206,7 @@ def _report_failure(
             continue
         user += 1
         span, context = _user_span(region, msg, pipeline_path)
-        notes = ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes)
+        notes = ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes) + _api_notes(crate, msg, toolchain)
         hint = f"built with {_rustc_release(toolchain)} for wasm32-unknown-unknown: newer Rust (e.g. `let ... else`) is not available"
         diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", hint, notes)
     if generated:
@@ -224,6 +224,39 @@ def _report_failure(
             f"cargo failed to build service `{plan.name}`",
             "cargo said:\n" + _tail(result.output or "(no output)"),
         )
+
+
+_MISSING_API = re.compile(r"no (method|function or associated item|variant|associated item|field) named|cannot find|unresolved|not found in")
+
+
+def _api_notes(crate: Crate, msg: Message, toolchain: tc.Toolchain) -> list[str]:
+    """Why an API the code names may be missing: the offline crate is older than the version the
+    pipeline asks for (sscc builds against the compatible version it has), chrono's clock is off,
+    a `from:` reference offers only `.sql(...)`."""
+    if not _MISSING_API.search(msg.message):
+        return []
+    notes = []
+    for d in crate.dependencies:
+        if d.path or not d.version:
+            continue
+        have = [v for v in tc.available_versions(toolchain.registry, d.name) if tc.compatible(cargo_version(d.version), v)]
+        if have and _version_key(have[-1]) < _version_key(d.version):
+            notes.append(
+                f"the pipeline asks for `{d.name}` {d.version}; the offline registry has {have[-1]}, "
+                f"which sscc builds against and which may not have it yet"
+            )
+    if re.search(r"`now`.*`(Utc|Local)`", msg.message):
+        notes.append(
+            "chrono is built without its `clock` feature: on wasm32-unknown-unknown it needs JavaScript; "
+            "take the time from the record (or its event time) instead"
+        )
+    if "SsccRef" in msg.message:
+        notes.append("a `from:` state reference offers only `.sql(\"select ...\")`; the dataframe it returns has `.rows()`, `.col()`")
+    return notes
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
 def _rustc_release(toolchain: tc.Toolchain) -> str:

@@ -168,10 +168,11 @@ def _parse(stdout: str) -> tuple[list[Message], Optional[str]]:
 
 def _message(msg: dict) -> Message:
     spans = msg.get("spans") or []
-    primary = next((s for s in spans if s.get("is_primary")), spans[0] if spans else None)
+    primary = _crate_span(spans)
     notes = tuple(f"{c.get('level', 'note')}: {c.get('message', '')}" for c in msg.get("children") or [] if c.get("message"))
     if primary is None:
         return Message(msg.get("message", ""), msg.get("rendered") or "", notes=notes)
+    label = primary.get("label")
     return Message(
         msg.get("message", ""),
         msg.get("rendered") or "",
@@ -180,6 +181,29 @@ def _message(msg: dict) -> Message:
         primary.get("column_start", 0),
         primary.get("line_end", 0),
         primary.get("column_end", 0),
-        primary.get("label"),
+        label,
         notes,
     )
+
+
+def _in_crate(span: dict) -> bool:
+    """Crate files are relative ("src/lib.rs"); dependencies, std and macro defs are absolute."""
+    name = span.get("file_name") or ""
+    return bool(name) and not os.path.isabs(name) and not name.startswith("<")
+
+
+def _crate_span(spans: list) -> Optional[dict]:
+    """The span of a message in the generated crate. rustc's primary span can lie in another
+    file: inside a macro's definition (`anyhow::anyhow!` in the user's code puts it in anyhow's
+    macros.rs, with the call site as its expansion) or in std / a dependency (a trait bound);
+    then the call site of the outermost expansion in the crate, else a secondary span in the
+    crate, is where the user's code is. Without either the primary span stays (E203 material)."""
+    primary = next((s for s in spans if s.get("is_primary")), spans[0] if spans else None)
+    span = primary
+    while span is not None and not _in_crate(span):
+        span = (span.get("expansion") or {}).get("span")
+    if span is None:
+        span = next((s for s in spans if _in_crate(s)), None)
+    if span is None or span is primary:
+        return primary
+    return dict(span, label=(primary or {}).get("label") or span.get("label"))

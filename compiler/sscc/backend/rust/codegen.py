@@ -362,8 +362,16 @@ def _state_code(plan: ServicePlan, writer: TypeWriter, uses_sql: bool) -> list[s
             "}",
             "",
         ]
+    taken = {state_fn(st.name) for st in plan.states} | {state_fn(ref.name) for ref, _ in plan.refs}
     for ref, owner in plan.refs:
         lines += _ref_handle(ref, owner)
+        # `tracker: {from: svc.commentlist}`: code that reads it may call it by the owner's name,
+        # as its SQL does (the table is the owner's), so that name is an accessor too.
+        alias = state_fn(owner.name)
+        if alias not in taken:
+            taken.add(alias)
+            handle = "SsccRef" + type_name(ref.name)
+            lines += [f"pub fn {alias}() -> {handle} {{ {handle} }}  // the owner's name of `{state_fn(ref.name)}()`", ""]
     if not plan.states:
         return lines
     lines += ["// ---------------------------------------------------------------- states", ""]
