@@ -14,8 +14,7 @@ import select
 import stat
 import time
 import zlib
-from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, NamedTuple
 
 from . import frames
 
@@ -40,8 +39,7 @@ class Interrupted(Exception):
         self.count, self.partial = count, partial
 
 
-@dataclass
-class Framing:
+class Framing(NamedTuple):
     """How a line becomes a record."""
 
     partitions: int
