@@ -10,6 +10,7 @@ into a `trap` error, and re-runs the rest of the batch on a fresh instance.
 
 from __future__ import annotations
 
+import re
 import struct
 import threading
 import time
@@ -142,6 +143,28 @@ def load_module(path: str | Path, interruptible: bool = True) -> wasmtime.Module
             )
         _MODULES[key] = module
     return _MODULES[key]
+
+
+# Rust's stack on wasm32 is 1 MiB of linear memory growing down from 1 MiB: a recursion that
+# outgrows it wraps the stack pointer below 0, so its first store faults just under 4 GiB.
+_WRAPPED_STACK = 0xFFFFFFFF - (1 << 20)
+_FAULT_ADDRESS = re.compile(r"memory fault at wasm address 0x([0-9a-f]+)")
+_CAUSE_NUMBER = re.compile(r"^\d+: ")
+
+
+def trap_reason(exc: Exception) -> str:
+    """A trap's reason as users should read it: stack overflows (wasmtime's call-stack limit, or
+    Rust's shadow stack wrapping below address 0) say so instead of 'out of bounds memory access'."""
+    text = str(exc)
+    code = getattr(exc, "trap_code", None)
+    fault = _FAULT_ADDRESS.search(text)
+    if code == wasmtime.TrapCode.STACK_OVERFLOW or (
+        code == wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS and fault and int(fault.group(1), 16) >= _WRAPPED_STACK
+    ):
+        return "stack overflow: the operator recursed too deep (endless recursion?)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # wasmtime puts the reason last, after the backtrace, sometimes numbered as a cause ("1: ")
+    return _CAUSE_NUMBER.sub("", lines[-1]) if lines else type(exc).__name__
 
 
 class _Trapped(Exception):
@@ -361,10 +384,8 @@ class _Instance:
             and exc.trap_code == wasmtime.TrapCode.INTERRUPT
         ):
             message = f"timeout: the stage ran over {self._limits.timeout_ms} ms"
-        else:  # wasmtime puts the reason last, after the backtrace
-            message = [line.strip() for line in str(exc).splitlines() if line.strip()][
-                -1
-            ]
+        else:
+            message = trap_reason(exc)
         error = GuestError(
             control.cur_index, control.cur_origin, "trap", operator, message, control.cur_pos
         )
