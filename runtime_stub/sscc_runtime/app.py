@@ -99,8 +99,25 @@ def _error(message: str) -> int:
 # ---------------------------------------------------------------------------- arguments
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse speaking like sscc's click commands: `Usage:`, `Try '... --help'`, `Error:`,
+    exit 2; an unknown option is reported by the (sub)command it was given to, with its usage."""
+
+    def error(self, message: str):
+        usage = self.format_usage().strip()
+        usage = usage[len("usage: ") :] if usage.startswith("usage: ") else usage
+        self.exit(2, f"Usage: {usage}\nTry '{self.prog} --help' for help.\n\nError: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            owner = getattr(parsed, "parser", self)
+            owner.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
 def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
         description=(
             f"Run the {project.name} pipeline and inspect its topics."
@@ -108,7 +125,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             else "Read and write topics of the embedded store."
         ),
     )
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
     store_help = f"store directory (default: $SSCC_STORE, else ./{DEFAULT_STORE})"
     if project is not None:
         run = commands.add_parser("run", help="run the pipeline's services")
@@ -128,7 +145,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             help=f"records read per source partition per batch, one commit each "
             f"(default: the description's, else {service.DEFAULT_BATCH_RECORDS})",
         )
-        run.set_defaults(command=_run)
+        run.set_defaults(parser=run, command=_run)
 
     topic = commands.add_parser("topic", help="produce, consume or list topics")
     topics = topic.add_subparsers(required=True, metavar="COMMAND")
@@ -163,7 +180,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
         " default: the wall time of the produce",
     )
     produce.add_argument("--quiet", action="store_true", help="print nothing")
-    produce.set_defaults(command=_produce)
+    produce.set_defaults(parser=produce, command=_produce)
 
     consume = topics.add_parser("consume", help="print records, one value per line")
     consume.add_argument("topic")
@@ -185,17 +202,17 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
         metavar="S",
         help="separator printed by --keys (default: =)",
     )
-    consume.set_defaults(command=_consume)
+    consume.set_defaults(parser=consume, command=_consume)
 
     listing = topics.add_parser("list", help="topics with partitions and record counts")
     listing.add_argument("--store", metavar="DIR", help=store_help)
-    listing.set_defaults(command=_list)
+    listing.set_defaults(parser=listing, command=_list)
 
     state = commands.add_parser("state", help="inspect the services' keyed states")
     states = state.add_subparsers(required=True, metavar="COMMAND")
     slist = states.add_parser("list", help="states with their number of keys and changes")
     slist.add_argument("--store", metavar="DIR", help=store_help)
-    slist.set_defaults(command=_state_list)
+    slist.set_defaults(parser=slist, command=_state_list)
     show = states.add_parser("show", help="print a state as a KEY VALUE table")
     show.add_argument("state", help="the state's name, or service.state when two services share it")
     show.add_argument("--store", metavar="DIR", help=store_help)
@@ -205,12 +222,12 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
         metavar="W",
         help="only window W of a windowed state: START..END or START (ms); default: every open window",
     )
-    show.set_defaults(command=_state_show)
+    show.set_defaults(parser=show, command=_state_show)
     drop = states.add_parser("drop", help="delete a state's data (e.g. after changing its type)")
     drop.add_argument("state", help="STATE or SERVICE.STATE")
     drop.add_argument("--store", metavar="DIR", help=store_help)
     drop.add_argument("--yes", action="store_true", help="really delete (without it, only say what would go)")
-    drop.set_defaults(command=_state_drop)
+    drop.set_defaults(parser=drop, command=_state_drop)
     sqlcmd.add_parser(commands, store_help, _sql)
     return parser
 
@@ -248,6 +265,8 @@ def open_store(arg: str | None, create: bool) -> Store:
 
 def _topic_name(topic: str, project: Project | None) -> str:
     """A pipeline topic may be named by its id or by its store name."""
+    if not topic.strip() or any(ord(c) < 32 or ord(c) == 127 for c in topic):
+        raise AppError(f"{topic!r} is not a topic name (empty, blank or with control characters)")
     for info in project.topics if project else ():
         if topic == info.id:
             return info.name
@@ -458,6 +477,8 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
 def _list(args: argparse.Namespace, project: Project | None) -> int:
     where = store_dir(args.store)
     rows: list[tuple[str, str, str]] = []
+    if where.exists() and not where.is_dir():
+        raise AppError(f"store {where} is not a directory")
     if (where / STORE_FILE).exists():
         with open_store(args.store, create=False) as store:
             for name, partitions in store.topics().items():

@@ -3,7 +3,7 @@
 One line for the whole pipeline, refreshed by the loop about once a second: records in and out,
 dead-lettered, the rate over the last interval and the lag (records not read yet). On a
 terminal the line rewrites itself with `\\r`; into a pipe or file each refresh is a plain line,
-so logs stay readable.
+so logs stay readable, and only when a count changed: an idle run adds nothing to its log.
 """
 
 from __future__ import annotations
@@ -32,10 +32,14 @@ class Progress:
         self.started = time.monotonic()
         self._last = (self.started, 0)  # (when, records in) of the previous refresh
         self._shown = False  # a \r line is on the terminal and needs clearing
+        self._printed: tuple | None = None  # the counts of the last plain line
 
     def update(self, counters: dict[str, Counters]) -> None:
         now = time.monotonic()
-        records_in, records_out, dead, lag = totals(counters)
+        counts = totals(counters)
+        records_in, records_out, dead, lag = counts
+        if not self.tty and counts == self._printed:
+            return  # an idle run following its topics writes nothing to a log file
         when, before = self._last
         rate = (records_in - before) / max(now - when, 1e-9)
         self._last = (now, records_in)
@@ -48,6 +52,7 @@ class Progress:
             self._shown = True
         else:
             self.stream.write(line + "\n")
+            self._printed = counts
         self.stream.flush()
 
     def finish(self, counters: dict[str, Counters], stopped_by: str | None) -> None:

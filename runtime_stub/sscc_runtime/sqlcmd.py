@@ -47,7 +47,7 @@ def add_parser(commands, store_help: str, command: Callable) -> None:
         metavar="SECONDS",
         help=f"stop a query that runs longer (default {QUERY_TIMEOUT_S:g}; 0 = no limit)",
     )
-    sql.set_defaults(command=command)
+    sql.set_defaults(parser=sql, command=command)
 
 
 def load(

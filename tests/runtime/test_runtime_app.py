@@ -43,6 +43,18 @@ def test_progress_prints_plain_lines_into_a_pipe():
     assert lines[1].startswith("demo: stopped by SIGTERM after")
 
 
+def test_an_idle_run_adds_no_progress_lines_to_a_log():
+    out = io.StringIO()
+    progress = Progress(out, "demo", tty=False)
+    for _ in range(5):  # five refreshes without a new record: one line
+        progress.update({"a": _counters(3, 4)})
+    progress.update({"a": _counters(5, 6)})
+    progress.update({"a": _counters(5, 6, lag=2)})  # lag is a count too
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3, lines
+    assert "in 3" in lines[0] and "in 5" in lines[1] and "lag 2" in lines[2]
+
+
 def _service(wasm, starting_offset):
     desc = {
         "name": "pass",
