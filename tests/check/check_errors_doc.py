@@ -232,6 +232,11 @@ INFO = {
         "Objects, lists, options and enums nested more than 64 levels deep (through named types or inline) come close to rustc's recursion limit of 128 (a chain of 200 objects fails with `overflow representing the type`), so sscc refuses them before any build.",
         "Flatten the type: fewer levels of composites inside each other.",
     ),
+    "E084": (
+        "inline code reads the build machine",
+        "`include_str!`, `include_bytes!`, `include!`, `env!`, `option_env!` and `#[path]` run while the pipeline compiles, on the machine that compiles it: `include_str!(\"/etc/hostname\")` would put that machine's file into the output. Inline code has no files of its own, and its run-time settings come from `sscc run -e`; the build also runs sandboxed (docs/backend-rust.md), which covers what a scan of the code cannot.",
+        "Read settings at run time with `std::env::var` (`sscc run -e KEY=VALUE`), or carry the data in the records.",
+    ),
     "W040": (
         "operator function does not return `Result`",
         "SDF's generated glue calls operator functions as `-> Result<T>` (0.5+: the anyhow alias; 0.4: `Result<T, String>`; both accepted).",
@@ -267,7 +272,7 @@ INFO = {
 
 def build_doc() -> str:
     out = [
-        "## Semantic checks (E040–E083, W040–W045)",
+        "## Semantic checks (E040–E084, W040–W045)",
         "",
         "The checker (`sscc/check/`) runs after the file is parsed: every name resolves, every edge of every",
         "service is type-correct, state use is sound. Each entry's example is a test case in",

@@ -3,14 +3,14 @@
 Like sqlglot's optimizer, checking is a fold of small rules over one context, in order:
 `build_scope` first (what names mean), then each rule family in its own module. Every rule
 reports and keeps going; a name it cannot resolve becomes an unknown type that matches
-anything, so one mistake gives one diagnostic. Codes E040-E083, W040-W045 (docs/errors.d/check.md).
+anything, so one mistake gives one diagnostic. Codes E040-E084, W040-W045 (docs/errors.d/check.md).
 """
 
 from __future__ import annotations
 
 from .. import ast as A
 from ..diagnostics import Diagnostics
-from . import flow, inline_code, names, operators, services, states, types, unused, windows
+from . import build_reach, flow, inline_code, names, operators, services, states, types, unused, windows
 from .context import Ctx
 from .model import Checked, StepIO
 from .scope import build_scope
@@ -37,6 +37,7 @@ RULES = (
     flow.check_flow,
     services.check_dag,
     inline_code.check_inline_code,
+    build_reach.check_build_reach,
     unused.check_unused,
 )
 
@@ -53,6 +54,7 @@ PACKAGE_RULES = (
     states.check_function_states,
     operators.check_signatures,
     inline_code.check_inline_code,
+    build_reach.check_build_reach,
 )
 
 
