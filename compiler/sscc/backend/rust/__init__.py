@@ -21,6 +21,7 @@ from ..stages import ServicePlan
 from . import toolchain as tc
 from .build import BuildResult, Message, build, cache_root
 from .codegen import Crate, GenerateProblem, Region, cargo_version, generate
+from .sandbox import UNSANDBOXED_ENV, SandboxUnavailable
 from .wasm_imports import foreign_imports
 
 __all__ = ["Crate", "generate_crate", "build_service", "cache_root"]
@@ -81,6 +82,15 @@ def build_service(
     try:
         result = build(crate, found, cache_dir)
         foreign = foreign_imports(result.wasm) if result.wasm is not None else []
+    except SandboxUnavailable as e:
+        diags.error(
+            "E208",
+            where,
+            f"cannot build service `{plan.name}`: the build sandbox cannot start: {e}",
+            f"install bubblewrap (`apt-get install bubblewrap`), or build without the sandbox, for a pipeline "
+            f"you trust, with {UNSANDBOXED_ENV}=1",
+        )
+        return None
     except (OSError, ValueError) as e:  # an unwritable cache, a full disk, a damaged cached module
         diags.error(
             "E207",

@@ -8,7 +8,7 @@ Cache layout (root: `cache_dir`, else $SSCC_CACHE_DIR, else ~/.cache/sscc):
     target/             one CARGO_TARGET_DIR for every crate, so serde & co. compile once
     build.lock          flock held around builds: several sscc processes may share the cache
 
-A cache hit reads one file and never starts cargo. A build's compiler messages are returned as
+A cache hit reads one file and never starts cargo; a build runs cargo in a sandbox (sandbox.py). A build's compiler messages are returned as
 plain data (Message); mapping them onto the pipeline file is the caller's job.
 """
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from . import sandbox
 from .codegen import LIB_NAME, ONCE_CELL_CFG, Crate
 from .toolchain import TARGET, Toolchain
 
@@ -92,6 +93,8 @@ def build(crate: Crate, toolchain: Toolchain, cache_dir: Optional[str] = None) -
     wasm_path = root / "wasm" / f"{key}.wasm"
     if wasm_path.exists():
         return BuildResult(wasm_path.read_bytes(), cached=True, key=key)
+    if sandbox.wanted():
+        sandbox.check_available()  # raises SandboxUnavailable: no build runs unsandboxed by accident
     root.mkdir(parents=True, exist_ok=True)
     with open(root / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -115,16 +118,30 @@ def _cargo_build(crate: Crate, toolchain: Toolchain, root: Path, key: str) -> Bu
         path.write_text(text)
     (src / ".cargo").mkdir(exist_ok=True)
     (src / ".cargo" / "config.toml").write_text(cargo_config(toolchain.registry))
-    env = dict(os.environ, RUSTC=toolchain.rustc, CARGO_TARGET_DIR=str(root / "target"), CARGO_NET_OFFLINE="true")
-    env.pop("RUSTFLAGS", None)
     # `cargo rustc` passes the extra flags to the generated crate only, so the dependencies in the
     # shared target directory keep one fingerprint. RUSTC_BOOTSTRAP=<crate> allows `#![feature]`
     # in that crate alone: Rust < 1.70 has OnceLock/LazyLock only behind `once_cell`.
-    env["RUSTC_BOOTSTRAP"] = LIB_NAME
+    variables = {
+        "RUSTC": toolchain.rustc,
+        "CARGO_TARGET_DIR": str(root / "target"),
+        "CARGO_NET_OFFLINE": "true",
+        "RUSTC_BOOTSTRAP": LIB_NAME,
+    }
     cmd = [toolchain.cargo, "rustc", "--lib", "--release", "--target", TARGET, "--message-format=json"]
     cmd += ["--", "-C", f"target-feature={TARGET_FEATURES}"]
     if _minor_version(toolchain.version) < 70:
         cmd += ["--cfg", ONCE_CELL_CFG]
+    if sandbox.wanted():  # the default: the code being built sees nothing of this machine
+        tools = [os.path.dirname(os.path.realpath(t)) for t in (toolchain.cargo, toolchain.rustc)]
+        manifests = [(rel, text) for rel, text in crate.files.items() if rel.endswith("Cargo.toml")]
+        readable = [os.path.dirname(t) for t in tools] + [toolchain.registry]
+        readable += sandbox.path_dependencies(src, manifests)
+        env = sandbox.build_env(tools, **variables)
+        (root / "target").mkdir(exist_ok=True)  # bound into the sandbox, so it must exist
+        cmd = sandbox.wrap(cmd, cwd=src, env=env, writable=[src, root / "target"], readable=map(Path, readable))
+    else:
+        env = dict(os.environ, **variables)
+        env.pop("RUSTFLAGS", None)
     try:
         proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=CARGO_TIMEOUT_S)
     except subprocess.TimeoutExpired:
