@@ -96,7 +96,7 @@ def build_service(
                 "E206",
                 where,
                 f"the wasm module of service `{plan.name}` imports {', '.join(foreign[:4])}{' ...' if len(foreign) > 4 else ''}; "
-                "stage modules may import only the host's `sql()`",
+                "stage modules may import only the host's `sql()` and WASI preview 1",
                 f"a dependency was built for a JavaScript host (wasm-bindgen); dependencies: {deps}. "
                 "Turn its JavaScript features off (`default_features: false` and only the features you need)",
             )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-TARGET = "wasm32-unknown-unknown"
+TARGET = "wasm32-wasi"
 DEBIAN_REGISTRY = "/usr/share/cargo/registry"
 BASE_PACKAGES = (
     "rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev"
