@@ -179,6 +179,14 @@ class _Instance:
                 f"not a batch-ABI module: missing exports {sorted(missing)}"
             )
         self._exports = exports
+        # Before any guest code runs: WASI calls made by constructors read and write memory.
+        self._memory = fastcall.Memory(self._store, exports["memory"], fast)
+        if isinstance(exports.get("_initialize"), wasmtime.Func):  # a wasm32-wasi reactor
+            self._arm()
+            try:
+                self._export("_initialize")()
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                raise GuestFault(f"initializing the module failed: {exc}") from exc
         version = self._export("sscc_abi_version")()
         if version != ABI_VERSION:
             raise GuestFault(
@@ -186,7 +194,6 @@ class _Instance:
             )
         self._control_ptr = self._export("sscc_control")() & 0xFFFFFFFF
         self._reserve = self._export("sscc_reserve")
-        self._memory = fastcall.Memory(self._store, exports["memory"], fast)
         self._stages: dict[str, fastcall.Export] = {}
         self._in_ptr = self._in_cap = 0
         table = exports.get("sscc_state_table")

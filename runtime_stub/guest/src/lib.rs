@@ -115,6 +115,17 @@ macro_rules! abi_exports {
         pub extern "C" fn sscc_state_table() -> u32 {
             $crate::state::table_address()
         }
+        /// wasm32-wasi: makes the module a reactor. The host calls it once after instantiating;
+        /// without it the linker wraps every export in the constructors (wasi-libc's environ
+        /// set-up among them), which would then run again on every stage call.
+        #[cfg(target_os = "wasi")]
+        #[no_mangle]
+        pub extern "C" fn _initialize() {
+            extern "C" {
+                fn __wasm_call_ctors();
+            }
+            unsafe { __wasm_call_ctors() }
+        }
     };
 }
 

@@ -97,8 +97,8 @@ def build_service(
                 where,
                 f"the wasm module of service `{plan.name}` imports {', '.join(foreign[:4])}{' ...' if len(foreign) > 4 else ''}; "
                 "stage modules may import only the host's `sql()` and WASI preview 1",
-                f"a dependency was built for a JavaScript host (wasm-bindgen); dependencies: {deps}. "
-                "Turn its JavaScript features off (`default_features: false` and only the features you need)",
+                f"an `extern` block in the code, or a dependency built for a JavaScript host (wasm-bindgen); dependencies: {deps}. "
+                "Remove the block, or turn the dependency's JavaScript features off (`default_features: false` and only the features you need)",
             )
             return None
         return result.wasm
