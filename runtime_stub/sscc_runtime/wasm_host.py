@@ -2,7 +2,7 @@
 
 One call per fused stage per batch: the framed batch goes into guest memory with one memmove,
 framed outputs and per-record errors come back in bulk. Guests run with limits (epoch deadline
-against endless loops, a memory cap). A trap — a Rust panic aborts on wasm32-unknown-unknown —
+against endless loops, a memory cap). A trap — a Rust panic aborts on wasm32 —
 costs only the record that caused it: the guest publishes the record in progress in its control
 block before each record, so the host keeps the outputs committed before it, turns that record
 into a `trap` error, and re-runs the rest of the batch on a fresh instance.

@@ -20,7 +20,7 @@
 //!
 //! Everything the host needs to isolate a trapping record lives in one `Control` block whose
 //! address `sscc_control()` returns: the record in progress, the output committed so far, the
-//! operator running and the panic message. wasm32-unknown-unknown has no unwinding, so a panic
+//! operator running and the panic message. wasm32 has no unwinding, so a panic
 //! aborts the call; the host reads this block, dead-letters that one record, keeps the output
 //! of the records before it, and re-runs the rest of the batch on a fresh instance.
 

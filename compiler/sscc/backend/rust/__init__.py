@@ -207,7 +207,7 @@ def _report_failure(
         user += 1
         span, context = _user_span(region, msg, pipeline_path)
         notes = ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes)
-        hint = f"built with {_rustc_release(toolchain)} for wasm32-unknown-unknown: newer Rust (e.g. `let ... else`) is not available"
+        hint = f"built with {_rustc_release(toolchain)} for {tc.TARGET}: newer Rust (e.g. `let ... else`) is not available"
         diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", hint, notes)
     if generated:
         text = "\n".join(m.rendered.rstrip() for m in generated)
