@@ -17,6 +17,7 @@ from project_helpers import need_toolchain, project, remove_run_cache, sscc  # n
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENVLOG = os.path.join(HERE, "envlog.yaml")
 CHATTY = os.path.join(HERE, "chatty.yaml")
+EXIT = os.path.join(HERE, "exit.yaml")
 PREFIXED = re.compile(r"^\[greet/greet\] (out|err) (\w+)$", re.M)
 
 
@@ -24,7 +25,7 @@ PREFIXED = re.compile(r"^\[greet/greet\] (out|err) (\w+)$", re.M)
 def toolchain():
     need_toolchain()
     yield
-    for path in (ENVLOG, CHATTY):
+    for path in (ENVLOG, CHATTY, EXIT):
         remove_run_cache(path)
 
 
@@ -113,3 +114,12 @@ def test_the_emitted_project_takes_the_same_flags(tmp_path):
     proc = project(out, "envlog", "run", "--until-idle", "-e", "GREETING=Yo", cwd=tmp_path, check=True)
     assert PREFIXED.findall(proc.stderr) == [("out", "one"), ("err", "one")]
     assert _consume(tmp_path / ".sscc", "greetings") == ["Yo one host=unset vars=1"]
+
+
+def test_process_exit_fails_only_its_record_and_the_clock_is_the_runs(tmp_path):
+    store = tmp_path / "store"
+    _produce(store, "words", ["a", "quit", "b"])
+    sscc("run", EXIT, "--store", store, "--until-idle", check=True, SSCC_NOW_MS="1700000000123")
+    assert _consume(store, "kept") == ["a 1700000000123", "b 1700000000123"]
+    (letter,) = _consume(store, "quit.dead-letters")
+    assert "the operator called std::process::exit(3)" in letter and "trap" in letter

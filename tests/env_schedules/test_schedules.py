@@ -108,3 +108,20 @@ def test_following_run_fires_on_the_wall_clock_and_stops_cleanly(tmp_path):
     times = [int(v) for v in _consume(store, "time-events")]
     assert all(t % 1000 == 0 for t in times), "every-second cron: whole seconds"
     assert times == sorted(set(times)), "each second fires once, in order"
+
+
+def test_the_description_carries_the_expanded_cron(tmp_path):
+    import json
+
+    out = tmp_path / "project"
+    sscc("compile", TICKER, "-o", out, check=True)
+    (path,) = out.rglob("services.json")
+    services = {s["name"]: s for s in json.loads(path.read_text())["services"]}
+    (src,) = services["produce-minutely"]["sources"]
+    assert src["topic"] == "produce-minutely.schedule.every-minute"
+    assert src["starting_offset"] == {"position": "Beginning", "value": 0}
+    sched = src["schedule"]
+    assert (sched["event"], sched["cron"], sched["seconds"], sched["minutes"]) == ("every-minute", "* * * * *", [0], list(range(60)))
+    assert sched["days_of_week"] == list(range(7)) and sched["days_either"] is False
+    readme = (out / "README.md").read_text()
+    assert "schedule `every-minute`" in readme
