@@ -244,7 +244,10 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--store", metavar="DIR", help="Store directory (default: $SSCC_STORE, else ./.sscc).")
 @click.option("--until-idle", is_flag=True, help="Batch mode: process what the topics hold, then stop.")
-@click.option("--quiet", is_flag=True, help="No progress line, no summary.")
+@click.option("--quiet", is_flag=True, help="No progress line, no summary, no operator output (println!).")
+@click.option("-e", "--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="A variable operators read with std::env::var (repeatable; they see no other).")
+@click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="KEY=VALUE lines for operators (repeatable; -e wins).")
+@click.option("--log-rate", type=click.IntRange(min=1), metavar="N", help="Lines per second each operator may print to the run's log (default 100).")
 @click.option(
     "--batch-records",
     type=click.IntRange(min=1),
@@ -253,7 +256,7 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 )
 @_compile_options
 @_guard
-def run_cmd(file, store, until_idle, quiet, batch_records, no_opt, no_pass, strict):
+def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -275,6 +278,8 @@ def run_cmd(file, store, until_idle, quiet, batch_records, no_opt, no_pass, stri
     argv += ["--until-idle"] if until_idle else []
     argv += ["--quiet"] if quiet else []
     argv += ["--batch-records", str(batch_records)] if batch_records else []
+    argv += [f"--env-file={f}" for f in env_files] + [f"--env={p}" for p in env_pairs]
+    argv += ["--log-rate", str(log_rate)] if log_rate else []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()

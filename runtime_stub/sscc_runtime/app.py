@@ -1,6 +1,7 @@
 """The command line of an emitted project (`python -m NAME run|topic ...`), also behind `sscc topic`.
 
-    run [--store DIR] [--until-idle] [--quiet] [--batch-records N]
+    run [--store DIR] [--until-idle] [--quiet] [--batch-records N] [-e KEY=VALUE]... [--env-file F]...
+        [--log-rate N]
     topic produce TOPIC [--store DIR] [--file F] [--key-separator S] [--partitions N] [--partition P]
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
@@ -26,10 +27,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import frames, produce, service, sqlcmd, statelog
+from . import envvars, frames, produce, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
+from .oplog import DEFAULT_RATE, OperatorLog
+from .wasi import Environment
 from .progress import Progress
 from .store import Store
 
@@ -136,7 +139,17 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             help="batch mode: process what the topics hold, then stop",
         )
         run.add_argument(
-            "--quiet", action="store_true", help="no progress line, no summary"
+            "--quiet",
+            action="store_true",
+            help="no progress line, no summary, no operator output (println!/eprintln!)",
+        )
+        envvars.add_arguments(run)
+        run.add_argument(
+            "--log-rate",
+            type=_positive,
+            metavar="N",
+            help=f"lines per second each operator may print to the run's log (stderr) after a"
+            f" burst of 10 s worth; the rest are counted as dropped (default: {DEFAULT_RATE})",
         )
         run.add_argument(
             "--batch-records",
@@ -302,16 +315,26 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             services = [batch_mode(s) for s in services]
         if args.batch_records:
             services = [dataclasses.replace(s, batch_records=args.batch_records) for s in services]
+        variables = envvars.collect(args)
         with open_store(args.store, create=True) as store:
-            loop = Loop(store, services, until_idle=args.until_idle, stopping=stopping)
+            # What operators see (only the variables given) and print (the run's log on stderr).
+            log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
+            env = Environment(variables, log)
+            loop = Loop(store, services, until_idle=args.until_idle, stopping=stopping, env=env)
             # Created after the modules are compiled, so the rate counts running time only.
             progress = None if args.quiet else Progress(sys.stderr, project.name)
+            if log is not None and progress is not None:
+                log.before_line = progress.clear
             loop.on_counters = progress.update if progress else None
             starts = loop.fresh_starts()
             if not args.quiet:
                 for line in skipped_notes(starts, services):
                     print(line, file=sys.stderr)
-            counters = loop.run()
+            try:
+                counters = loop.run()
+            finally:
+                if log is not None:
+                    log.close()
             if progress:
                 progress.finish(
                     counters, loop.stopped_by or next(iter(signalled), None)

@@ -15,9 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from . import deadletter, frames, statelog, statesql
+from . import clock, deadletter, frames, statelog, statesql
 from .backend import Output, Position, StateChange, TopicBackend, starting_offset
+from .schedules import Tickers
 from .service import Service, Source, Stage
+from .wasi import Environment
 from .wasm_host import Guest, WindowReport
 from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
@@ -60,7 +62,7 @@ class FreshStart:
 class ServiceRunner:
     """Runs one service: owns its guests, its consumer positions and its counters."""
 
-    def __init__(self, store: TopicBackend, service: Service):
+    def __init__(self, store: TopicBackend, service: Service, env: Environment | None = None):
         self.store, self.service = store, service
         self.counters = Counters()
         for source in service.sources:
@@ -69,8 +71,12 @@ class ServiceRunner:
             store.ensure_topic(s.topic, s.partitions) for s in service.sinks
         ]
         store.ensure_topic(service.dead_letters, 1)
+        # Schedule sources fire into their topics before each round (schedules.py).
+        self.tickers = Tickers(store, service.name, service.sources)
         modules = {st.module for st in _all_stages(service)}
-        self._guests = {path: Guest(path, service.limits) for path in sorted(modules)}
+        self._guests = {
+            path: Guest(path, service.limits, env=env, service=service.name) for path in sorted(modules)
+        }
         self._positions: dict[tuple[str, int], int] = {}
         if service.states:
             # The working state lives in the guest; a (re)started instance replays the
@@ -153,6 +159,7 @@ class ServiceRunner:
         (the cursor is committed with every batch), so a restart reads batches in the same order
         as an uninterrupted run: the watermark, and so lateness, come out the same."""
         read = 0
+        self.tickers.fire()
         pairs = [
             (source, partition)
             for source in self.service.sources
@@ -380,8 +387,14 @@ class Loop:
         on_counters: Callable[[dict[str, Counters]], None] | None = None,
         every: float = 1.0,
         stopping: threading.Event | None = None,
+        env: Environment | None = None,
     ):
-        self.runners = [ServiceRunner(store, s) for s in services]
+        # `env`: the variables operators see and where their output goes (wasi.py, oplog.py)
+        self.runners = [ServiceRunner(store, s, env) for s in services]
+        if until_idle:  # batch mode fires what fell due up to the start of the run, no more
+            start = clock.now_ms()
+            for runner in self.runners:
+                runner.tickers.horizon_ms = start
         self.until_idle, self.idle_sleep = until_idle, idle_sleep
         self.on_progress, self.on_counters, self.every = on_progress, on_counters, every
         # A caller may pass its own event so a signal that arrives while the modules are

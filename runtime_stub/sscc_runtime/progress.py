@@ -55,6 +55,12 @@ class Progress:
             self._printed = counts
         self.stream.flush()
 
+    def clear(self) -> None:
+        """Before another line is written to the stream: take a `\\r` progress line away."""
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self._shown = False
+
     def finish(self, counters: dict[str, Counters], stopped_by: str | None) -> None:
         """The summary line, once, at exit."""
         elapsed = time.monotonic() - self.started

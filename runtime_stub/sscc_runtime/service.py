@@ -36,11 +36,28 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A cron schedule as the sets of values it matches (UTC; docs/schedules.md). `days_either`:
+    both day fields are restricted, so a day matches if either does (Vixie cron, croner)."""
+
+    event: str
+    cron: str
+    seconds: frozenset[int]
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days_of_month: frozenset[int]
+    months: frozenset[int]
+    days_of_week: frozenset[int]  # 0 = Sunday
+    days_either: bool = False
+
+
+@dataclass(frozen=True)
 class Source:
     topic: str
     partitions: int
     starting_offset: dict | None
     stages: tuple[Stage, ...]
+    schedule: Schedule | None = None  # a schedule source: the runtime fires into `topic`
 
 
 @dataclass(frozen=True)
@@ -143,13 +160,14 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             stages=_stages(
                 s.get("stages", []), base_dir, f"{where}.sources[{i}].stages"
             ),
+            schedule=_schedule(s.get("schedule"), f"{where}.sources[{i}].schedule"),
         )
         for i, s in enumerate(
             _entries(
                 data,
                 "sources",
                 where,
-                {"topic", "partitions", "starting_offset", "stages"},
+                {"topic", "partitions", "starting_offset", "stages", "schedule"},
             )
         )
     )
@@ -221,6 +239,35 @@ def _window(data: Any, base_dir: Path, where: str) -> WindowSpec | None:
         idleness_ms=None if idleness is None else _count(idleness, f"{where}.idleness_ms", minimum=0),
         stage=_string(data, "stage", where),
         flush=flush,
+    )
+
+
+_CRON_SETS = {
+    "seconds": (0, 59),
+    "minutes": (0, 59),
+    "hours": (0, 23),
+    "days_of_month": (1, 31),
+    "months": (1, 12),
+    "days_of_week": (0, 6),
+}
+
+
+def _schedule(data: Any, where: str) -> Schedule | None:
+    if data is None:
+        return None
+    _expect(data, dict, where)
+    _only(data, {"event", "cron", "days_either", *_CRON_SETS}, where)
+    sets = {}
+    for name, (low, high) in _CRON_SETS.items():
+        values = _expect(data.get(name), list, f"{where}.{name}")
+        if not values or not all(isinstance(v, int) and low <= v <= high for v in values):
+            raise DescriptionError(f"{where}.{name}: expected a non-empty list of integers {low}-{high}")
+        sets[name] = frozenset(values)
+    return Schedule(
+        event=_string(data, "event", where),
+        cron=_string(data, "cron", where),
+        days_either=data.get("days_either", False) is True,
+        **sets,
     )
 
 

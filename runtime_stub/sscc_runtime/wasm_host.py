@@ -2,7 +2,7 @@
 
 One call per fused stage per batch: the framed batch goes into guest memory with one memmove,
 framed outputs and per-record errors come back in bulk. Guests run with limits (epoch deadline
-against endless loops, a memory cap). A trap — a Rust panic aborts on wasm32-unknown-unknown —
+against endless loops, a memory cap). A trap — a Rust panic aborts on wasm32 —
 costs only the record that caused it: the guest publishes the record in progress in its control
 block before each record, so the host keeps the outputs committed before it, turns that record
 into a `trap` error, and re-runs the rest of the batch on a fresh instance.
@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import wasmtime
 
-from . import fastcall, frames
+from . import fastcall, frames, wasi
 from .fastcall import GuestFault
 from .statesql import SqlError
 
@@ -31,7 +31,8 @@ NO_RECORD = 0xFFFFFFFF
 _CONTROL = struct.Struct("<14Iq")
 _ERROR_HEAD = struct.Struct("<IIIqII")
 KINDS = {1: "decode", 2: "operator", 3: "encode", 5: "late"}
-# The only imports a stage module may have: `sql()` (docs/state-design.md §5).
+# The only imports a stage module may have: `sql()` (docs/state-design.md §5), and WASI
+# preview 1 functions (wasi.py: env vars, stdout/stderr to the run's log, clocks).
 HOST_IMPORTS = {("sscc", "sql"), ("sscc", "sql_result")}
 # Window report (docs/abi.md, "Windows"): largest timestamp, touched windows (ptr, bytes).
 _REPORT = struct.Struct("<qII")
@@ -135,11 +136,13 @@ def load_module(path: str | Path, interruptible: bool = True) -> wasmtime.Module
     key = (Path(path).resolve(), interruptible)
     if key not in _MODULES:
         module = wasmtime.Module.from_file(engine(interruptible), str(key[0]))
-        foreign = [i for i in module.imports if (i.module, i.name) not in HOST_IMPORTS]
+        foreign = [
+            i for i in module.imports if (i.module, i.name) not in HOST_IMPORTS and i.module != wasi.MODULE
+        ]
         if foreign:
             names = ", ".join(f"{i.module}.{i.name}" for i in foreign)
             raise GuestFault(
-                f"{key[0].name} imports {names}; stage modules may import only sscc.sql"
+                f"{key[0].name} imports {names}; stage modules may import only sscc.sql and WASI preview 1"
             )
         _MODULES[key] = module
     return _MODULES[key]
@@ -175,7 +178,7 @@ class _Trapped(Exception):
 class _Instance:
     """One instance in its own Store (limits and deadline are per store)."""
 
-    def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool, sql=None):
+    def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool, sql=None, env=None, service=""):
         self._limits, self._fast = limits, fast
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
@@ -183,7 +186,11 @@ class _Instance:
         # sql(query text, window, own-state rows) -> result bytes, raising SqlError; None = no tables
         self._sql, self._pending = sql, b""
         try:
-            imports = [self._host_func(i.name) for i in module.imports]
+            self._wasi = wasi.WasiHost(env, service, lambda: self._memory, self._operator)
+            imports = [
+                self._wasi.func(self._store, i.name, i.type) if i.module == wasi.MODULE else self._host_func(i.name)
+                for i in module.imports
+            ]
             exports = wasmtime.Instance(self._store, module, imports).exports(self._store)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
             raise GuestFault(f"cannot instantiate the module: {exc}") from exc
@@ -195,6 +202,14 @@ class _Instance:
                 f"not a batch-ABI module: missing exports {sorted(missing)}"
             )
         self._exports = exports
+        # Before any guest code runs: WASI calls made by constructors read and write memory.
+        self._memory = fastcall.Memory(self._store, exports["memory"], fast)
+        if isinstance(exports.get("_initialize"), wasmtime.Func):  # a wasm32-wasi reactor
+            self._arm()
+            try:
+                self._export("_initialize")()
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                raise GuestFault(f"initializing the module failed: {exc}") from exc
         version = self._export("sscc_abi_version")()
         if version != ABI_VERSION:
             raise GuestFault(
@@ -202,7 +217,6 @@ class _Instance:
             )
         self._control_ptr = self._export("sscc_control")() & 0xFFFFFFFF
         self._reserve = self._export("sscc_reserve")
-        self._memory = fastcall.Memory(self._store, exports["memory"], fast)
         self._stages: dict[str, fastcall.Export] = {}
         self._in_ptr = self._in_cap = 0
         table = exports.get("sscc_state_table")
@@ -217,6 +231,12 @@ class _Instance:
         has = lambda name: isinstance(exports.get(name), wasmtime.Func)  # noqa: E731
         self._set_now = self._export("sscc_set_now") if has("sscc_set_now") else None
         self._expire = self._export("sscc_expire") if has("sscc_expire") else None
+
+    def _operator(self) -> str:
+        """The operator running now (the control block), for the log prefix of what it prints."""
+        self._memory.refresh()
+        control = self._control()
+        return self._memory.read(control.op_ptr, control.op_len).decode("utf-8", "replace")
 
     def set_now(self, now_ms: int) -> None:
         if self._set_now is not None:
@@ -379,6 +399,8 @@ class _Instance:
             message = self._memory.read(control.panic_ptr, control.panic_len).decode(
                 "utf-8", "replace"
             )
+        elif self._wasi.exit_message:
+            message, self._wasi.exit_message = self._wasi.exit_message, None
         elif (
             isinstance(exc, wasmtime.Trap)
             and exc.trap_code == wasmtime.TrapCode.INTERRUPT
@@ -425,8 +447,12 @@ def _parse_errors(data: bytes) -> list[GuestError]:
 class Guest:
     """A stage module ready to run batches; survives traps by re-instantiating itself."""
 
-    def __init__(self, path: str | Path, limits: Limits = Limits(), fast: bool = True):
+    def __init__(
+        self, path: str | Path, limits: Limits = Limits(), fast: bool = True, env=None, service: str = ""
+    ):
         self.path = Path(path)
+        # What the operators see through WASI (wasi.Environment) and the log prefix's service.
+        self._env, self._service = env, service
         self.limits = limits
         self._module = load_module(path, limits.timeout_ms > 0)
         self._fast = fast
@@ -439,7 +465,7 @@ class Guest:
         self._now = 0
 
         self.uncommitted = None  # () -> {index: [(change records, count), ...]} of the batch so far
-        self._instance = _Instance(self._module, limits, fast, self._query)
+        self._instance = _Instance(self._module, limits, fast, self._query, self._env, self._service)
 
     def _query(self, text: str, window: tuple[int, int], rows: list[tuple[int, bytes]]) -> bytes:
         if self.sql is None:
@@ -533,7 +559,7 @@ class Guest:
         while trapped is not None:
             # The trapped instance's state may be torn: a fresh one gets the committed state
             # plus the changes of this batch's records that completed (docs/state-design.md §3).
-            self._instance = _Instance(self._module, self.limits, self._fast, self._query)
+            self._instance = _Instance(self._module, self.limits, self._fast, self._query, self._env, self._service)
             self._fresh(self._instance, changes)
             if self.states and trapped.error.index > 0:
                 try:

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "split-sentence" / "dataflow.yaml"
-UNRUNNABLE = Path(__file__).resolve().parent / "unrunnable.yaml"  # a schedule source: E220
+UNRUNNABLE = Path(__file__).resolve().parent / "unrunnable.yaml"  # an inline Python step: E220
 
 # Runs a module of an emitted project with sscc made unimportable, so a project that leans on
 # the compiler in any way fails loudly. argv: [module, *args].

@@ -176,9 +176,9 @@ def test_a_service_the_runtime_cannot_run_is_E220_at_the_service(tmp_path):
     assert "Traceback" not in proc.stderr
     errors = re.findall(r"^(.+?):(\d+):(\d+): error\[(E\d+)\]: (.*)$", proc.stderr, re.M)
     assert errors and all(e[3] == "E220" for e in errors)
-    assert {(e[1], e[2]) for e in errors} == {("8", "3")}, "the service `count-words` at line 8"
-    assert any("`every-minute` is a schedule source" in e[4] for e in errors)
-    assert "8 |   count-words:" in proc.stderr
+    assert {(e[1], e[2]) for e in errors} == {("7", "3")}, "the service `count-words` at line 7"
+    assert any("is python code; only inline Rust operators are compiled" in e[4] for e in errors)
+    assert "7 |   count-words:" in proc.stderr
     assert not (tmp_path / "out").exists(), "nothing is written"
 
 

@@ -32,7 +32,11 @@ A windowed service (a `window:` with assign-timestamp, partition and flush) is p
 watermark and updates the per-window state, its flush one more stage the runtime calls per
 closing window (`ServicePlan.window`).
 
-Services the runtime cannot run yet (schedules, Python or imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
+A schedule source (0.6 `type: schedule`) has no Decode: the runtime fires its records (value: the
+fire time in ms as internal JSON i64) into a store topic of the service (docs/schedules.md), so
+its stages start from the internal encoding like any stage after the first.
+
+Services the runtime cannot run yet (Python or imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
 """
 
 from __future__ import annotations
@@ -250,8 +254,8 @@ def _unsupported(
     readable = own_ids | {owner.id for _, owner in refs}
     for n in nodes:
         if isinstance(n, (Source, Sink)):
-            if isinstance(n, Source) and n.endpoint != "topic":
-                out.append(f"`{n.topic}` is a {n.endpoint} source; schedule sources do not run yet")
+            if isinstance(n, Source) and n.endpoint not in ("topic", "schedule"):
+                out.append(f"`{n.topic}` is a {n.endpoint} source, which does not run")
             continue
         members = n.nodes if isinstance(n, Fused) else (n,)
         for m in members:

@@ -20,7 +20,7 @@
 //!
 //! Everything the host needs to isolate a trapping record lives in one `Control` block whose
 //! address `sscc_control()` returns: the record in progress, the output committed so far, the
-//! operator running and the panic message. wasm32-unknown-unknown has no unwinding, so a panic
+//! operator running and the panic message. wasm32 has no unwinding, so a panic
 //! aborts the call; the host reads this block, dead-letters that one record, keeps the output
 //! of the records before it, and re-runs the rest of the batch on a fresh instance.
 
@@ -114,6 +114,17 @@ macro_rules! abi_exports {
         #[no_mangle]
         pub extern "C" fn sscc_state_table() -> u32 {
             $crate::state::table_address()
+        }
+        /// wasm32-wasi: makes the module a reactor. The host calls it once after instantiating;
+        /// without it the linker wraps every export in the constructors (wasi-libc's environ
+        /// set-up among them), which would then run again on every stage call.
+        #[cfg(target_os = "wasi")]
+        #[no_mangle]
+        pub extern "C" fn _initialize() {
+            extern "C" {
+                fn __wasm_call_ctors();
+            }
+            unsafe { __wasm_call_ctors() }
         }
     };
 }

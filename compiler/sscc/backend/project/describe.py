@@ -5,6 +5,9 @@ The mapping is 1:1: sources[i].stages = the plan's stages at ("source", i), stag
 of `wasm/<service>.wasm`. Topics are addressed by their broker name (`topics.<id>.name`),
 which is what the store keeps. Starting offsets come from the pipeline file: the topic's
 `consumer`, else `config.consumer` (SDF-FORMAT.md §3; the whole object, not merged).
+A schedule source reads the store topic `<service>.schedule.<event>` its schedule fires into, from
+the beginning; `schedule` carries the cron expanded to the sets of values it matches
+(docs/schedules.md).
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
         module = module_file(plan.name)
         sources = []
         for i, src in enumerate(plan.sources):
+            if src.endpoint == "schedule":
+                sources.append(_schedule_source(plan.name, src, stages(plan.stages_at("source", i), module)))
+                continue
             entry = {"topic": names.get(src.topic, src.topic), "partitions": partitions.get(src.topic, src.partitions)}
             offset = starting_offset(pipeline, src.topic)
             if offset is not None:
@@ -97,6 +103,29 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             entry["sql"] = True
         services.append(entry)
     return {"format": FORMAT, "services": services}
+
+
+def schedule_topic(service: str, event: str) -> str:
+    return f"{service}.schedule.{event}"
+
+
+def _schedule_source(service: str, src: Source, stages: list[dict]) -> dict:
+    from ...syntax.cron import parse_cron  # the check already parsed it; here for the sets
+
+    spec = parse_cron(src.cron or "")
+    sets = ("seconds", "minutes", "hours", "days_of_month", "months", "days_of_week")
+    return {
+        "topic": schedule_topic(service, src.topic),
+        "partitions": 1,
+        "starting_offset": {"position": "Beginning", "value": 0},  # every fire is read
+        "schedule": {
+            "event": src.topic,
+            "cron": spec.text.strip(),
+            **{name: sorted(getattr(spec, name)) for name in sets},
+            "days_either": spec.days_either,
+        },
+        "stages": stages,
+    }
 
 
 def _state(st, owner) -> dict:

@@ -147,7 +147,8 @@ def _context(fe: FrontEnd, ir: IR, plans, package: str, version: str) -> dict:
     readers: dict[str, list[str]] = {}
     for plan in plans:
         for src in plan.sources:
-            readers.setdefault(src.topic, []).append(plan.name)
+            if src.endpoint == "topic":
+                readers.setdefault(src.topic, []).append(plan.name)
         for snk in plan.sinks:
             writers.setdefault(snk.topic, []).append(plan.name)
     topics = []
@@ -171,7 +172,10 @@ def _context(fe: FrontEnd, ir: IR, plans, package: str, version: str) -> dict:
             {
                 "name": plan.name,
                 "module": f"{package}/{module_file(plan.name)}",
-                "sources": ", ".join(f"`{names.get(s.topic, s.topic)}`" for s in plan.sources),
+                "sources": ", ".join(
+                    f"`{names.get(s.topic, s.topic)}`" if s.endpoint == "topic" else f"schedule `{s.topic}`"
+                    for s in plan.sources
+                ),
                 "sinks": ", ".join(f"`{names.get(s.topic, s.topic)}`" for s in plan.sinks) or "none",
                 "stages": [{"export": s.export, "name": s.name, "place": _place(plan, s)} for s in plan.stages],
                 "stage_names": [s.name for s in plan.stages],

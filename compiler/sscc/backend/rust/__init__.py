@@ -106,9 +106,9 @@ def build_service(
                 "E206",
                 where,
                 f"the wasm module of service `{plan.name}` imports {', '.join(foreign[:4])}{' ...' if len(foreign) > 4 else ''}; "
-                "stage modules may import only the host's `sql()`",
-                f"a dependency was built for a JavaScript host (wasm-bindgen); dependencies: {deps}. "
-                "Turn its JavaScript features off (`default_features: false` and only the features you need)",
+                "stage modules may import only the host's `sql()` and WASI preview 1",
+                f"an `extern` block in the code, or a dependency built for a JavaScript host (wasm-bindgen); dependencies: {deps}. "
+                "Remove the block, or turn the dependency's JavaScript features off (`default_features: false` and only the features you need)",
             )
             return None
         return result.wasm
@@ -217,7 +217,7 @@ def _report_failure(
         user += 1
         span, context = _user_span(region, msg, pipeline_path)
         notes = ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes) + _api_notes(crate, msg, toolchain)
-        hint = f"built with {_rustc_release(toolchain)} for wasm32-unknown-unknown: newer Rust (e.g. `let ... else`) is not available"
+        hint = f"built with {_rustc_release(toolchain)} for {tc.TARGET}: newer Rust (e.g. `let ... else`) is not available"
         diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", hint, notes)
     if generated:
         text = "\n".join(m.rendered.rstrip() for m in generated)
@@ -241,8 +241,8 @@ _MISSING_API = re.compile(r"no (method|function or associated item|variant|assoc
 
 def _api_notes(crate: Crate, msg: Message, toolchain: tc.Toolchain) -> list[str]:
     """Why an API the code names may be missing: the offline crate is older than the version the
-    pipeline asks for (sscc builds against the compatible version it has), chrono's clock is off,
-    a `from:` reference offers only `.sql(...)`."""
+    pipeline asks for (sscc builds against the compatible version it has), or a `from:` reference
+    offers only `.sql(...)`."""
     if not _MISSING_API.search(msg.message):
         return []
     notes = []
@@ -255,11 +255,6 @@ def _api_notes(crate: Crate, msg: Message, toolchain: tc.Toolchain) -> list[str]
                 f"the pipeline asks for `{d.name}` {d.version}; the offline registry has {have[-1]}, "
                 f"which sscc builds against and which may not have it yet"
             )
-    if re.search(r"`now`.*`(Utc|Local)`", msg.message):
-        notes.append(
-            "chrono is built without its `clock` feature: on wasm32-unknown-unknown it needs JavaScript; "
-            "take the time from the record (or its event time) instead"
-        )
     if "SsccRef" in msg.message:
         notes.append("a `from:` state reference offers only `.sql(\"select ...\")`; the dataframe it returns has `.rows()`, `.col()`")
     return notes

@@ -223,7 +223,7 @@ def cargo_version(req: Optional[str]) -> str:
 
 # Crates whose default features target a JavaScript host on wasm32-unknown-unknown (wasm-bindgen
 # imports the runtime refuses): unless the pipeline sets `default_features`, they get these instead.
-WASM_DEFAULT_FEATURES = {"chrono": ("std",)}
+WASM_DEFAULT_FEATURES: dict[str, tuple[str, ...]] = {}
 
 
 def _dep_line(d: Dependency) -> str:

@@ -1,9 +1,10 @@
-"""Finding a Rust toolchain that can build wasm32-unknown-unknown offline, and its crate registry.
+"""Finding a Rust toolchain that can build wasm32-wasi offline, and its crate registry.
 
 Tried in order: `$SSCC_CARGO` + `$SSCC_RUSTC` when set (then nothing else), Debian's
 /usr/bin/cargo + /usr/bin/rustc, then rustup's ~/.cargo/bin proxies. A toolchain counts only if
-its sysroot has the wasm32-unknown-unknown standard library (rustup's default toolchain here has
-none, which is why Debian's comes first). Crates come from a directory registry,
+its sysroot has the wasm32-wasi standard library (rustup's default toolchain here has none, which
+is why Debian's comes first; Debian's libstd-rust-dev-wasm32 ships it with wasi-libc's libc.a).
+Operators are built for WASI so std::env, println! and the clocks reach the host (docs/env-and-logs.md). Crates come from a directory registry,
 `$SSCC_CARGO_REGISTRY` or Debian's /usr/share/cargo/registry (`librust-*-dev` packages).
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-TARGET = "wasm32-unknown-unknown"
+TARGET = "wasm32-wasi"
 DEBIAN_REGISTRY = "/usr/share/cargo/registry"
 BASE_PACKAGES = (
     "rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev"
