@@ -1,14 +1,15 @@
 """The imports a wasm module declares, read from its binary import section (no compilation).
 
-Stage modules import nothing but the host's `sql()` (docs/abi.md §2, `HOST_IMPORTS`); a
+Stage modules import nothing but the host's `sql()` and HTTP pairs (docs/abi.md §2, `HOST_IMPORTS`); a
 dependency built for wasm32 with wasm-bindgen (chrono's default `wasmbind`, js-sys, getrandom's
 `js`) leaves imports the runtime would refuse, so the backend checks every module it builds.
 """
 
 from __future__ import annotations
 
-# What the runtime links (runtime_stub/sscc_runtime/wasm_host.py): `sql()` and its result copy.
-HOST_IMPORTS = ("sscc.sql", "sscc.sql_result")
+# What the runtime links (runtime_stub/sscc_runtime/wasm_host.py): `sql()` and its result copy,
+# and sdf-http's request and response copy (docs/http.md).
+HOST_IMPORTS = ("sscc.sql", "sscc.sql_result", "sscc.http_request", "sscc.http_response")
 
 
 def foreign_imports(wasm: bytes) -> list[str]:
