@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from . import deadletter, frames, statelog, statesql
 from .backend import Output, Position, StateChange, TopicBackend, starting_offset
 from .service import Service, Source, Stage
+from .http_client import HttpClient
 from .wasm_host import Guest, WindowReport
 from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
@@ -60,7 +61,7 @@ class FreshStart:
 class ServiceRunner:
     """Runs one service: owns its guests, its consumer positions and its counters."""
 
-    def __init__(self, store: TopicBackend, service: Service):
+    def __init__(self, store: TopicBackend, service: Service, http: HttpClient | None = None):
         self.store, self.service = store, service
         self.counters = Counters()
         for source in service.sources:
@@ -71,6 +72,8 @@ class ServiceRunner:
         store.ensure_topic(service.dead_letters, 1)
         modules = {st.module for st in _all_stages(service)}
         self._guests = {path: Guest(path, service.limits) for path in sorted(modules)}
+        for guest in self._guests.values():
+            guest.http = http  # the run's HTTP policy for sdf-http (None: the default policy)
         self._positions: dict[tuple[str, int], int] = {}
         if service.states:
             # The working state lives in the guest; a (re)started instance replays the
@@ -378,8 +381,9 @@ class Loop:
         on_counters: Callable[[dict[str, Counters]], None] | None = None,
         every: float = 1.0,
         stopping: threading.Event | None = None,
+        http: HttpClient | None = None,
     ):
-        self.runners = [ServiceRunner(store, s) for s in services]
+        self.runners = [ServiceRunner(store, s, http) for s in services]
         self.until_idle, self.idle_sleep = until_idle, idle_sleep
         self.on_progress, self.on_counters, self.every = on_progress, on_counters, every
         # A caller may pass its own event so a signal that arrives while the modules are
