@@ -1,0 +1,95 @@
+"""The pieces of HTTP from operators that need no toolchain: the policy, the wire format, and
+which sdf-http API level a dependency gets (docs/http.md)."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from sscc.backend.rust import http_crate
+from sscc.ir.nodes import Dependency
+from sscc.runtime_stub.sscc_runtime import http_client as hc
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ("example.com", ("example.com", None)),
+        ("Example.COM:8443", ("example.com", 8443)),
+        ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+        ("[::1]:9000", ("::1", 9000)),
+        ("::1", ("::1", None)),
+    ],
+)
+def test_allow_entries(entry, expected):
+    assert hc.split_host_port(entry) == expected
+
+
+@pytest.mark.parametrize("entry", ["host:port", ":80", "[::1]:x"])
+def test_bad_allow_entries(entry):
+    with pytest.raises(ValueError):
+        hc.split_host_port(entry)
+
+
+def test_policy():
+    everyone = hc.HttpPolicy()
+    everyone.check("https", "api.example.com", 443)  # the default allows every host
+    some = hc.HttpPolicy(allow=("api.example.com", "127.0.0.1:8080"))
+    some.check("https", "api.example.com", 443)
+    some.check("http", "api.example.com", 8000)  # a host without a port: any port
+    some.check("http", "127.0.0.1", 8080)
+    for host, port in (("127.0.0.1", 8081), ("evil.example.com", 443)):
+        with pytest.raises(hc.HttpFailure, match="not allowed by --http-allow"):
+            some.check("http", host, port)
+    with pytest.raises(hc.HttpFailure, match="--no-http"):
+        hc.HttpPolicy(enabled=False).check("https", "api.example.com", 443)
+
+
+def _put(b: bytes) -> bytes:
+    return struct.pack("<I", len(b)) + b
+
+
+def test_wire_request_and_response():
+    data = _put(b"POST") + _put(b"http://h/x") + struct.pack("<I", 1) + _put(b"a") + _put(b"b") + b"BODY"
+    req = hc.decode_request(data)
+    assert (req.method, req.url, req.headers, req.body) == ("POST", "http://h/x", (("a", b"b"),), b"BODY")
+    with pytest.raises(ValueError):
+        hc.decode_request(data[:9])
+    out = hc.encode_response(404, [("k", "v")], b"gone")
+    assert out == struct.pack("<II", 404, 1) + _put(b"k") + _put(b"v") + b"gone"
+
+
+def test_failures_name_the_request_without_secrets():
+    client = hc.HttpClient(hc.HttpPolicy(enabled=False))
+    data = _put(b"GET") + _put(b"https://user:pw@api.example.com/v1?key=SECRET") + struct.pack("<I", 0)
+    with pytest.raises(hc.HttpFailure) as failure:
+        client.send(data)
+    text = str(failure.value)
+    assert text.startswith("http request GET https://api.example.com/v1 failed: ")
+    assert "SECRET" not in text and "pw" not in text
+
+
+@pytest.mark.parametrize(
+    "dep, feature",
+    [
+        (Dependency("sdf-http", version="0.4.2"), "v0_4_2"),
+        (Dependency("sdf-http", version="0.4.3"), "v0_4_3"),
+        (Dependency("sdf-http", version="0.4.1"), "v0_4_1"),
+        (Dependency("sdf-http", version="0.4"), "v0_4_3"),  # the newest 0.4.x, as cargo picks
+        (Dependency("sdf-http", git="https://github.com/infinyon/sdf-http-guest", tag="v0.4.0"), None),
+        (Dependency("ssdk-http", git="https://github.com/infinyon/ssdk-guest-http", tag="v0.3.0"), None),
+        (Dependency("sdf-http", path="../sdf-http"), "v0_4_3"),
+        (Dependency("sdf-http", git="https://github.com/infinyon/sdf-http-guest"), "v0_4_3"),
+    ],
+)
+def test_api_level_follows_the_version_named(dep, feature):
+    assert http_crate.feature(dep) == feature
+
+
+def test_dependency_lines():
+    assert http_crate.dep_line(Dependency("sdf-http", version="0.4.2")) == 'sdf-http = { path = "sdf-http", features = ["v0_4_2"] }'
+    assert (
+        http_crate.dep_line(Dependency("ssdk-http", tag="v0.3.0"))
+        == 'ssdk-http = { path = "sdf-http", package = "sdf-http" }'
+    )
