@@ -168,15 +168,24 @@ def test_cargo_failing_before_rustc_is_E205(tmp_path):
     assert d.code == "E205" and "no-such-feature" in d.hint
 
 
-def test_sdf_http_is_E202_explaining_the_missing_host(tmp_path, counting_cargo):
+def test_sdf_http_is_provided_but_needs_the_http_crate(tmp_path, counting_cargo, monkeypatch):
+    """sscc provides sdf-http itself (docs/http.md); a registry without `http` is E202 naming it."""
     needs_toolchain()
+    debian = "/usr/share/cargo/registry"
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for entry in os.listdir(debian):
+        if not entry.startswith("http-"):
+            (registry / entry).symlink_to(os.path.join(debian, entry))
+    monkeypatch.setenv("SSCC_CARGO_REGISTRY", str(registry))
     src = (PIPELINES / "deps.yaml").read_text().replace("name: no-such-crate-sscc", "name: sdf-http")
     path = tmp_path / "dataflow.yaml"
     path.write_text(src)
     wasm, diags, _ = build(path)
     first = diags.errors()[0]
-    assert wasm is None and first.code == "E202" and "`sdf-http` is not available offline" in first.message
-    assert "HTTP call-outs" in first.hint
+    assert wasm is None and first.code == "E202"
+    assert "`sdf-http` (sscc provides it) needs `http` from the offline registry" in first.message
+    assert first.hint == "try: apt-get install librust-http-dev"
     assert counting_cargo() == 0
 
 

@@ -93,3 +93,30 @@ def test_dependency_lines():
         http_crate.dep_line(Dependency("ssdk-http", tag="v0.3.0"))
         == 'ssdk-http = { path = "sdf-http", package = "sdf-http" }'
     )
+
+
+def test_generated_crates_get_sscc_sdf_http_at_the_named_level():
+    """tests/http/probe.yaml: `version: "0.4.2"`, `tag: "v0.4.3"` and `tag: "v0.4.0"`."""
+    import os
+
+    from sscc import driver
+    from sscc.backend.rust import generate_crate
+    from sscc.backend.stages import plan
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe.yaml")
+    fe = driver.front_end(path, driver.Options(mode="compile"))
+    assert not fe.diags.has_errors
+    ir = driver.optimized_ir(fe, driver.Options())
+    crates = {p.name: generate_crate(ir, p, path) for p in plan(ir)}
+    lines = {
+        name: next(line for line in crate.files["Cargo.toml"].splitlines() if line.startswith("sdf-http"))
+        for name, crate in crates.items()
+    }
+    assert lines == {
+        "probe": 'sdf-http = { path = "sdf-http", features = ["v0_4_2"] }',
+        "post": 'sdf-http = { path = "sdf-http", features = ["v0_4_3"] }',
+        "echo": 'sdf-http = { path = "sdf-http" }',
+    }
+    for crate in crates.values():  # the crate itself travels inside, never fetched
+        assert "sdf-http/Cargo.toml" in crate.files and "sdf-http/src/wire.rs" in crate.files
+        assert "git" not in crate.files["Cargo.toml"]
