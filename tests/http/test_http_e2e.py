@@ -195,3 +195,24 @@ def test_corpus_preview_callout_runs_under_the_policy(tmp_path):
         "http request GET https://demo-data.infinyon.com/api/maker/Ford failed: "
         "host demo-data.infinyon.com:443 is not allowed by --http-allow (allowed: 127.0.0.1)"
     )
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-call", "public-api"])
+def test_guest_deadline_rearm_on_both_call_paths(project, server, fast):
+    """The same through wasm_host directly, on the fast ctypes path and wasmtime's public API:
+    a 300 ms budget, a 900 ms request, no trap; and a request the policy refuses is an error
+    entry of kind `operator` for that record only."""
+    from sscc.runtime_stub.sscc_runtime import frames
+    from sscc.runtime_stub.sscc_runtime.http_client import HttpClient, HttpPolicy
+    from sscc.runtime_stub.sscc_runtime.wasm_host import Guest, Limits
+
+    guest = Guest(project / PACKAGE / "wasm" / "probe.wasm", Limits(timeout_ms=300), fast=fast)
+    guest.http = HttpClient(HttpPolicy(allow=(f"127.0.0.1:{server.port}",), timeout_s=5))
+    records = [(None, json.dumps({"url": u}).encode(), 0) for u in (f"{server.base}/slow?ms=900", "http://example.com/")]
+    data, _ = frames.build(records)
+    out = guest.run("sscc_stage_0", data, base_offset=0)
+    assert out.count == 1
+    assert [json.loads(r.value)["body"] for r in frames.iter_records(out.data)] == ["slow"]
+    (error,) = out.errors
+    assert (error.index, error.kind) == (1, "operator")
+    assert "example.com:80 is not allowed by --http-allow" in error.message
