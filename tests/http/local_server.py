@@ -6,6 +6,8 @@
     /slow?ms=N        waits N ms, then 200 `slow`
     /big?bytes=N      200 with N bytes of `x`
     /redirect         302 to /ok/redirected
+    /away             302 to http://localhost:PORT/ok/away (the same server under another name)
+    /loop             302 to /loop
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif url.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "/ok/redirected")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif url.path in ("/away", "/loop"):
+            port = self.server.server_address[1]
+            where = f"http://localhost:{port}/ok/away" if url.path == "/away" else "/loop"
+            self.send_response(302)
+            self.send_header("Location", where)
             self.send_header("Content-Length", "0")
             self.end_headers()
         else:

@@ -120,3 +120,44 @@ def test_generated_crates_get_sscc_sdf_http_at_the_named_level():
     for crate in crates.values():  # the crate itself travels inside, never fetched
         assert "sdf-http/Cargo.toml" in crate.files and "sdf-http/src/wire.rs" in crate.files
         assert "git" not in crate.files["Cargo.toml"]
+
+
+def _request(method: str, url: str, headers=(), body: bytes = b"") -> bytes:
+    out = _put(method.encode()) + _put(url.encode()) + struct.pack("<I", len(headers))
+    for name, value in headers:
+        out += _put(name.encode()) + _put(value.encode())
+    return out + body
+
+
+def _status_and_body(encoded: bytes) -> tuple[int, bytes]:
+    status, count = struct.unpack_from("<II", encoded)
+    pos = 8
+    for _ in range(2 * count):
+        (n,) = struct.unpack_from("<I", encoded, pos)
+        pos += 4 + n
+    return status, encoded[pos:]
+
+
+def test_redirects_are_checked_against_the_policy_and_limited():
+    """Against a real local server: a redirect to a host the policy does not allow fails; one to
+    an allowed other host drops the Authorization header; a redirect loop stops after 5."""
+    import json
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from local_server import LocalServer
+
+    with LocalServer() as server:
+        only_ip = hc.HttpClient(hc.HttpPolicy(allow=(f"127.0.0.1:{server.port}",), timeout_s=5))
+        with pytest.raises(hc.HttpFailure, match=f"host localhost:{server.port} is not allowed"):
+            only_ip.send(_request("GET", f"{server.base}/away"))
+        both = hc.HttpClient(hc.HttpPolicy(allow=("127.0.0.1", "localhost"), timeout_s=5))
+        status, body = _status_and_body(both.send(_request("GET", f"{server.base}/away", [("Authorization", "Bearer x")])))
+        assert status == 200 and json.loads(body)["authorization"] is None
+        status, body = _status_and_body(both.send(_request("GET", f"{server.base}/redirect", [("Authorization", "Bearer x")])))
+        assert status == 200 and json.loads(body)["authorization"] == "Bearer x"  # same host: kept
+        before = len(server.seen)
+        with pytest.raises(hc.HttpFailure, match="more than 5 redirects"):
+            both.send(_request("GET", f"{server.base}/loop"))
+        assert len(server.seen) - before == 6
