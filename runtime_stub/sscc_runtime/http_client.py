@@ -147,7 +147,7 @@ class HttpClient:
             self.policy.check(scheme, host, port)
             response = self._open(method, url, headers, body, deadline, host)
             if response.status not in _REDIRECTS or not response.headers.get("location"):
-                return response.status, list(response.headers.items()), self._read(response, deadline)
+                return response.status, _headers(response), self._read(response, deadline)
             response.drain_conn()
             response.release_conn()
             url = urllib.parse.urljoin(url, response.headers["location"])
@@ -239,6 +239,16 @@ class HttpClient:
             if not done:  # an unread rest: close the connection rather than reuse it
                 response.close()
             response.release_conn()
+
+
+def _headers(response) -> list[tuple[str, str]]:
+    """The response's headers as the guest gets them. urllib3 decodes gzip/deflate bodies, so a
+    Content-Encoding (and the Content-Length of the encoded body) would describe bytes the guest
+    never sees: both are left out then."""
+    items = list(response.headers.items())
+    if any(k.lower() == "content-encoding" for k, _ in items):
+        items = [(k, v) for k, v in items if k.lower() not in ("content-encoding", "content-length")]
+    return items
 
 
 def _last(text: str) -> str:
