@@ -161,3 +161,47 @@ def test_redirects_are_checked_against_the_policy_and_limited():
         with pytest.raises(hc.HttpFailure, match="more than 5 redirects"):
             both.send(_request("GET", f"{server.base}/loop"))
         assert len(server.seen) - before == 6
+
+
+def test_tls_is_verified(tmp_path):
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate: the request fails with a TLS
+    error instead of trusting it."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1"],
+        check=True, capture_output=True,
+    )
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    server.handle_error = lambda *a: None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = hc.HttpClient(hc.HttpPolicy(timeout_s=5))
+        with pytest.raises(hc.HttpFailure, match="TLS error: .*certificate verify failed"):
+            client.send(_request("GET", f"https://127.0.0.1:{server.server_address[1]}/"))
+    finally:
+        server.shutdown()
+        server.server_close()
