@@ -158,7 +158,6 @@ class _Instance:
         self._limits, self._fast = limits, fast
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
-        self._armed_at, self._host_s = time.monotonic(), 0.0
         self._arm()
         # sql(query text, window, own-state rows) -> result bytes, raising SqlError; None = no tables
         self._sql, self._pending = sql, b""
