@@ -234,6 +234,7 @@ class Dependency(_Node):
     features: list[str] = field(default_factory=list)
     default_features: Optional[bool] = None
     span: Optional[Span] = None
+    tag: Optional[str] = None  # `tag:` of a git dependency (picks the sdf-http API version)
 
 
 @node

@@ -297,6 +297,7 @@ class AstBuilder:
             features=[str(f) for f in self._list(node.get("features"))],
             default_features=dflt if isinstance(dflt, bool) else None,
             span=self.sp(path),
+            tag=self._str(node.get("tag")),
         )
 
     def step(self, node: Any, path: tuple, operator: Optional[str] = None) -> A.Step:

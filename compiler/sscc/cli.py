@@ -254,9 +254,18 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
     metavar="N",
     help="Records read per source partition per batch (one commit each; default 16384).",
 )
+@click.option(
+    "--http-allow",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="HTTP from operators (sdf-http) may reach only HOST (any port) or HOST:PORT; repeatable. Default: every host.",
+)
+@click.option("--no-http", is_flag=True, help="Refuse every HTTP request of operators (each is dead-lettered).")
+@click.option("--http-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds per HTTP request (default 30).")
+@click.option("--http-max-bytes", type=click.IntRange(min=1), metavar="N", help="Largest HTTP response body accepted (default 16 MiB).")
 @_compile_options
 @_guard
-def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, no_opt, no_pass, strict):
+def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -280,6 +289,10 @@ def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batc
     argv += ["--batch-records", str(batch_records)] if batch_records else []
     argv += [f"--env-file={f}" for f in env_files] + [f"--env={p}" for p in env_pairs]
     argv += ["--log-rate", str(log_rate)] if log_rate else []
+    argv += [f"--http-allow={host}" for host in http_allow]  # docs/http.md
+    argv += ["--no-http"] if no_http else []
+    argv += ["--http-timeout", repr(http_timeout)] if http_timeout else []
+    argv += ["--http-max-bytes", str(http_max_bytes)] if http_max_bytes else []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()

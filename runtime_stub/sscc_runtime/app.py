@@ -1,7 +1,7 @@
 """The command line of an emitted project (`python -m NAME run|topic ...`), also behind `sscc topic`.
 
     run [--store DIR] [--until-idle] [--quiet] [--batch-records N] [-e KEY=VALUE]... [--env-file F]...
-        [--log-rate N]
+        [--log-rate N] [--http-allow HOST[:PORT]]... [--no-http] [--http-timeout S] [--http-max-bytes N]
     topic produce TOPIC [--store DIR] [--file F] [--key-separator S] [--partitions N] [--partition P]
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import envvars, frames, produce, service, sqlcmd, statelog
+from . import envvars, frames, http_client, produce, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -158,6 +158,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             help=f"records read per source partition per batch, one commit each "
             f"(default: the description's, else {service.DEFAULT_BATCH_RECORDS})",
         )
+        add_http_options(run)
         run.set_defaults(parser=run, command=_run)
 
     topic = commands.add_parser("topic", help="produce, consume or list topics")
@@ -245,6 +246,66 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     return parser
 
 
+def add_http_options(run: argparse.ArgumentParser) -> None:
+    """What operators calling sdf-http may reach, and the limits of each request (docs/http.md)."""
+    group = run.add_argument_group(
+        "HTTP from operators (sdf-http)",
+        "By default operators may call every host. A failed request (policy, DNS, refused, "
+        "timeout, body too large) is an error in the operator: the record goes to the "
+        "dead-letter topic with the reason.",
+    )
+    group.add_argument(
+        "--http-allow",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        type=_host_port,
+        help="allow requests to HOST (any port) or HOST:PORT only; repeatable (default: every host)",
+    )
+    group.add_argument("--no-http", action="store_true", help="refuse every request")
+    group.add_argument(
+        "--http-timeout",
+        type=_positive_float,
+        metavar="S",
+        default=http_client.DEFAULT_TIMEOUT_S,
+        help=f"seconds per request, connect to last byte (default: {http_client.DEFAULT_TIMEOUT_S:g})",
+    )
+    group.add_argument(
+        "--http-max-bytes",
+        type=_positive,
+        metavar="N",
+        default=http_client.DEFAULT_MAX_BYTES,
+        help=f"largest response body accepted (default: {http_client.DEFAULT_MAX_BYTES:,} bytes)",
+    )
+
+
+def http_policy(args: argparse.Namespace) -> http_client.HttpPolicy:
+    return http_client.HttpPolicy(
+        enabled=not args.no_http,
+        allow=tuple(args.http_allow),
+        timeout_s=args.http_timeout,
+        max_bytes=args.http_max_bytes,
+    )
+
+
+def _host_port(text: str) -> str:
+    try:
+        http_client.split_host_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -320,7 +381,14 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             # What operators see (only the variables given) and print (the run's log on stderr).
             log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
             env = Environment(variables, log)
-            loop = Loop(store, services, until_idle=args.until_idle, stopping=stopping, env=env)
+            loop = Loop(
+                store,
+                services,
+                until_idle=args.until_idle,
+                stopping=stopping,
+                env=env,
+                http=http_client.HttpClient(http_policy(args)),
+            )
             # Created after the modules are compiled, so the rate counts running time only.
             progress = None if args.quiet else Progress(sys.stderr, project.name)
             if log is not None and progress is not None:

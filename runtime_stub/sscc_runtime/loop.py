@@ -20,6 +20,7 @@ from .backend import Output, Position, StateChange, TopicBackend, starting_offse
 from .schedules import Tickers
 from .service import Service, Source, Stage
 from .wasi import Environment
+from .http_client import HttpClient
 from .wasm_host import Guest, WindowReport
 from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
@@ -62,7 +63,9 @@ class FreshStart:
 class ServiceRunner:
     """Runs one service: owns its guests, its consumer positions and its counters."""
 
-    def __init__(self, store: TopicBackend, service: Service, env: Environment | None = None):
+    def __init__(
+        self, store: TopicBackend, service: Service, env: Environment | None = None, http: HttpClient | None = None
+    ):
         self.store, self.service = store, service
         self.counters = Counters()
         for source in service.sources:
@@ -77,6 +80,8 @@ class ServiceRunner:
         self._guests = {
             path: Guest(path, service.limits, env=env, service=service.name) for path in sorted(modules)
         }
+        for guest in self._guests.values():
+            guest.http = http  # the run's HTTP policy for sdf-http (None: the default policy)
         self._positions: dict[tuple[str, int], int] = {}
         if service.states:
             # The working state lives in the guest; a (re)started instance replays the
@@ -388,9 +393,11 @@ class Loop:
         every: float = 1.0,
         stopping: threading.Event | None = None,
         env: Environment | None = None,
+        http: HttpClient | None = None,
     ):
-        # `env`: the variables operators see and where their output goes (wasi.py, oplog.py)
-        self.runners = [ServiceRunner(store, s, env) for s in services]
+        # `env`: the variables operators see and where their output goes (wasi.py, oplog.py);
+        # `http`: the run's HTTP policy for sdf-http (http_client.py)
+        self.runners = [ServiceRunner(store, s, env, http) for s in services]
         if until_idle:  # batch mode fires what fell due up to the start of the run, no more
             start = clock.now_ms()
             for runner in self.runners:

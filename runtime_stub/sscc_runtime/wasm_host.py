@@ -22,6 +22,7 @@ import wasmtime
 
 from . import fastcall, frames, wasi
 from .fastcall import GuestFault
+from .http_client import HttpClient, HttpFailure
 from .statesql import SqlError
 
 ABI_VERSION = 3
@@ -31,9 +32,10 @@ NO_RECORD = 0xFFFFFFFF
 _CONTROL = struct.Struct("<14Iq")
 _ERROR_HEAD = struct.Struct("<IIIqII")
 KINDS = {1: "decode", 2: "operator", 3: "encode", 5: "late"}
-# The only imports a stage module may have: `sql()` (docs/state-design.md §5), and WASI
-# preview 1 functions (wasi.py: env vars, stdout/stderr to the run's log, clocks).
-HOST_IMPORTS = {("sscc", "sql"), ("sscc", "sql_result")}
+# The only imports a stage module may have: `sql()` (docs/state-design.md §5), sdf-http's
+# request and response copy (docs/http.md), and WASI preview 1 functions (wasi.py: env vars,
+# stdout/stderr to the run's log, clocks).
+HOST_IMPORTS = {("sscc", "sql"), ("sscc", "sql_result"), ("sscc", "http_request"), ("sscc", "http_response")}
 # Window report (docs/abi.md, "Windows"): largest timestamp, touched windows (ptr, bytes).
 _REPORT = struct.Struct("<qII")
 _ROWS_HEAD = struct.Struct("<II")  # own-state rows sent with sql(): state index, JSON length
@@ -142,7 +144,7 @@ def load_module(path: str | Path, interruptible: bool = True) -> wasmtime.Module
         if foreign:
             names = ", ".join(f"{i.module}.{i.name}" for i in foreign)
             raise GuestFault(
-                f"{key[0].name} imports {names}; stage modules may import only sscc.sql and WASI preview 1"
+                f"{key[0].name} imports {names}; stage modules may import only sscc.sql, sscc.http_request and WASI preview 1"
             )
         _MODULES[key] = module
     return _MODULES[key]
@@ -178,13 +180,15 @@ class _Trapped(Exception):
 class _Instance:
     """One instance in its own Store (limits and deadline are per store)."""
 
-    def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool, sql=None, env=None, service=""):
+    def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool, sql=None, http=None, env=None, service=""):
         self._limits, self._fast = limits, fast
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
         self._arm()
         # sql(query text, window, own-state rows) -> result bytes, raising SqlError; None = no tables
         self._sql, self._pending = sql, b""
+        # http(encoded request) -> encoded response, raising HttpFailure (http_client.HttpClient.send)
+        self._http, self._http_pending = http, b""
         try:
             self._wasi = wasi.WasiHost(env, service, lambda: self._memory, self._operator)
             imports = [
@@ -256,6 +260,10 @@ class _Instance:
 
     def _host_func(self, name: str) -> wasmtime.Func:
         i32 = wasmtime.ValType.i32()
+        if name == "http_request":  # (request ptr, len) -> response length or -(error) - 1
+            return wasmtime.Func(self._store, wasmtime.FuncType([i32, i32], [i32]), self._host_http_request)
+        if name == "http_response":
+            return wasmtime.Func(self._store, wasmtime.FuncType([i32], []), self._host_http_response)
         if name == "sql":  # (query ptr, len, window start, end, rows ptr, len) -> result length or -(error) - 1
             i64 = wasmtime.ValType.i64()
             ty = wasmtime.FuncType([i32, i32, i64, i64, i32, i32], [i32])
@@ -279,6 +287,41 @@ class _Instance:
         except Exception as exc:  # a host bug: the record fails with the reason, the run goes on
             self._pending = f"internal error in the host's sql(): {exc!r}".encode()
         return -len(self._pending) - 1
+
+    def _host_http_request(self, ptr: int, length: int) -> int:
+        """`sscc.http_request`: run the request, keep the response pending; its length, or
+        -(len) - 1 for a failure message (the operator's Err). Never raises. The time spent here
+        does not count against the call's deadline: the deadline is re-armed with what the guest
+        had left (docs/http.md, "Limits")."""
+        started = time.monotonic()
+        try:
+            self._memory.refresh()
+            request = self._memory.read(ptr & 0xFFFFFFFF, length & 0xFFFFFFFF)
+            if self._http is None:
+                raise HttpFailure("HTTP is not available in this runtime")
+            self._http_pending = self._http(request)
+            return len(self._http_pending)
+        except HttpFailure as exc:
+            self._http_pending = str(exc).encode()
+        except Exception as exc:  # a host bug: the record fails with the reason, the run goes on
+            self._http_pending = f"internal error in the host's HTTP client: {exc!r}".encode()
+        finally:
+            self._rearm(time.monotonic() - started)
+        return -len(self._http_pending) - 1
+
+    def _host_http_response(self, dst: int) -> None:
+        self._memory.refresh()
+        self._memory.write(dst & 0xFFFFFFFF, self._http_pending)
+        self._http_pending = b""
+
+    def _rearm(self, host_seconds: float) -> None:
+        """After a host call: the deadline again, less only the guest's own time since _arm."""
+        if self._limits.timeout_ms <= 0:
+            return
+        self._host_s += host_seconds
+        used_ms = (time.monotonic() - self._armed_at - self._host_s) * 1000
+        left_ms = max(self._limits.timeout_ms - used_ms, TICK_MS)
+        fastcall.set_deadline(self._store, -(-int(left_ms) // TICK_MS), self._fast)
 
     def _host_sql_result(self, dst: int) -> None:
         self._memory.refresh()
@@ -372,6 +415,7 @@ class _Instance:
         return fastcall.Export(self._store, func, self._fast)
 
     def _arm(self) -> None:
+        self._armed_at, self._host_s = time.monotonic(), 0.0
         if self._limits.timeout_ms > 0:
             ticks = -(-self._limits.timeout_ms // TICK_MS)
             fastcall.set_deadline(self._store, ticks, self._fast)
@@ -465,7 +509,14 @@ class Guest:
         self._now = 0
 
         self.uncommitted = None  # () -> {index: [(change records, count), ...]} of the batch so far
-        self._instance = _Instance(self._module, limits, fast, self._query, self._env, self._service)
+        # Runs the requests of sdf-http (docs/http.md); the run loop sets the run's own client.
+        self.http: HttpClient | None = None
+        self._instance = _Instance(self._module, limits, fast, self._query, self._send, self._env, self._service)
+
+    def _send(self, request: bytes) -> bytes:
+        if self.http is None:
+            self.http = HttpClient()  # the default policy: every host, 30 s, 16 MiB
+        return self.http.send(request)
 
     def _query(self, text: str, window: tuple[int, int], rows: list[tuple[int, bytes]]) -> bytes:
         if self.sql is None:
@@ -559,7 +610,7 @@ class Guest:
         while trapped is not None:
             # The trapped instance's state may be torn: a fresh one gets the committed state
             # plus the changes of this batch's records that completed (docs/state-design.md §3).
-            self._instance = _Instance(self._module, self.limits, self._fast, self._query, self._env, self._service)
+            self._instance = _Instance(self._module, self.limits, self._fast, self._query, self._send, self._env, self._service)
             self._fresh(self._instance, changes)
             if self.states and trapped.error.index > 0:
                 try:

@@ -168,16 +168,21 @@ def test_cargo_failing_before_rustc_is_E205(tmp_path):
     assert d.code == "E205" and "no-such-feature" in d.hint
 
 
-def test_sdf_http_is_E202_explaining_the_missing_host(tmp_path, counting_cargo):
-    needs_toolchain()
-    src = (PIPELINES / "deps.yaml").read_text().replace("name: no-such-crate-sscc", "name: sdf-http")
-    path = tmp_path / "dataflow.yaml"
-    path.write_text(src)
-    wasm, diags, _ = build(path)
-    first = diags.errors()[0]
-    assert wasm is None and first.code == "E202" and "`sdf-http` is not available offline" in first.message
-    assert "HTTP call-outs" in first.hint
-    assert counting_cargo() == 0
+def test_sdf_http_is_provided_but_needs_the_http_crate(tmp_path):
+    """sscc provides sdf-http itself (docs/http.md), whatever its source; a registry without the
+    `http` crate it builds on is E202 naming the package to install."""
+    from sscc.backend.rust import _dependency_problem
+    from sscc.ir.nodes import Dependency
+
+    registry = tmp_path / "registry"
+    (registry / "anyhow-1.0.68").mkdir(parents=True)
+    git = Dependency("sdf-http", git="https://github.com/infinyon/sdf-http-guest", tag="v0.4.0")
+    message, hint = _dependency_problem(git, str(registry))
+    assert message == f"crate `sdf-http` (sscc provides it) needs `http` from the offline registry {registry}"
+    assert hint == "try: apt-get install librust-http-dev"
+    (registry / "http-0.2.7").mkdir()
+    for dep in (git, Dependency("ssdk-http", git="https://github.com/infinyon/ssdk-guest-http"), Dependency("sdf-http", path="../x")):
+        assert _dependency_problem(dep, str(registry)) is None
 
 
 POLARS_READER = """\

@@ -321,4 +321,4 @@ def service_order(checked: Checked) -> list[str]:
 
 
 def _dependency(d: A.Dependency) -> Dependency:
-    return Dependency(d.name, d.version, d.path, d.git, tuple(d.features), d.default_features)
+    return Dependency(d.name, d.version, d.path, d.git, tuple(d.features), d.default_features, d.tag)

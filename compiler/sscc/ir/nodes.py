@@ -115,6 +115,7 @@ class Dependency:
     git: Optional[str] = None
     features: tuple[str, ...] = ()
     default_features: Optional[bool] = None
+    tag: Optional[str] = None  # a git dependency's `tag:` (the sdf-http API version, backend-rust.md)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,7 @@ from ...ir.nodes import IR, Dependency
 from ..stages import ServicePlan
 from . import toolchain as tc
 from .build import BuildResult, Message, build, cache_root
+from . import http_crate
 from .codegen import Crate, GenerateProblem, Region, cargo_version, generate
 from .sandbox import UNSANDBOXED_ENV, SandboxUnavailable
 from .wasm_imports import foreign_imports
@@ -27,9 +28,6 @@ from .wasm_imports import foreign_imports
 __all__ = ["Crate", "generate_crate", "build_service", "cache_root"]
 
 MAX_OUTPUT = 6000  # characters of cargo output quoted in a diagnostic
-# SDF's own guest crates: no Debian package provides them, and what they do needs the SDF host.
-_HTTP = "HTTP call-outs (SDF's WASI-HTTP guest crate) need a host that sscc's runtime does not provide yet"
-HOST_CRATES = {"sdf-http": _HTTP, "ssdk-http": _HTTP}
 # Early 0.5 (and older) code got a Polars DataFrame for a state and queried it with Polars itself.
 POLARS = re.compile(r"\bpolars\s*::")
 
@@ -48,7 +46,7 @@ def generate_crate(ir: IR, plan: ServicePlan, pipeline_path: str) -> Crate:
     if any(d.path for d in crate.dependencies):  # path dependencies are relative to the pipeline file
         toml = crate.files["Cargo.toml"]
         for d in crate.dependencies:
-            if d.path and not os.path.isabs(d.path):
+            if d.path and not os.path.isabs(d.path) and not http_crate.is_http(d):
                 toml = toml.replace(f'path = "{d.path}"', f'path = "{os.path.join(base, d.path)}"')
         crate.files["Cargo.toml"] = toml
     return crate
@@ -152,10 +150,16 @@ def _dependencies_available(
 
 
 def _dependency_problem(dep: Dependency, registry: str) -> Optional[tuple[str, str]]:
+    if http_crate.is_http(dep):  # sscc's own sdf-http (docs/http.md), built on the `http` crate
+        missing = [c for c in http_crate.NEEDS if not tc.available_versions(registry, c)]
+        if missing:
+            return (
+                f"crate `{dep.name}` (sscc provides it) needs {', '.join(f'`{c}`' for c in missing)} from the offline registry {registry}",
+                "try: apt-get install " + " ".join(tc.apt_package(c) for c in missing),
+            )
+        return None
     if dep.path:
         return None
-    if dep.name.replace("_", "-") in HOST_CRATES and not tc.available_versions(registry, dep.name):
-        return f"crate `{dep.name}` is not available offline", HOST_CRATES[dep.name.replace("_", "-")]
     if dep.git:
         return (
             f"dependency `{dep.name}` comes from git ({dep.git}), which an offline build cannot fetch",

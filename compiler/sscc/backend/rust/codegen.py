@@ -25,7 +25,7 @@ from ...ast import snake
 from ...ir.nodes import IR, AssignKey, AssignTimestamp, Code, Flush, Window, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
 from ...syntax import RustFn, RustType, SyntaxProblem, operator_function, parse_functions, unwrap_result
 from ..stages import ServicePlan, Stage, member_name
-from . import windows
+from . import http_crate, windows
 from .types import RAW_TYPES, TypeProblem, TypeWriter, field_name, type_name
 
 GUEST_DIR = "guest"  # where the glue crate's sources sit inside a generated crate
@@ -130,6 +130,8 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
     deps = _dependencies(plan)
     files = {"Cargo.toml": _cargo_toml(plan, deps), "src/lib.rs": "\n".join(lines).rstrip("\n") + "\n"}
     files.update(guest_sources())
+    if any(http_crate.is_http(d) for d in deps):
+        files.update(http_crate.sources())
     return Crate(
         _package_name(plan.name), dict(sorted(files.items())), tuple(regions), deps, tuple(s.export for s in plan.stages)
     )
@@ -227,6 +229,8 @@ WASM_DEFAULT_FEATURES: dict[str, tuple[str, ...]] = {}
 
 
 def _dep_line(d: Dependency) -> str:
+    if http_crate.is_http(d):  # provided by sscc, whatever git/tag/version/path the file gives
+        return http_crate.dep_line(d)
     parts = [f'version = "{cargo_version(d.version)}"'] if not d.path else [f'path = "{d.path}"']
     features = list(d.features)
     if d.default_features is None and d.name in WASM_DEFAULT_FEATURES:

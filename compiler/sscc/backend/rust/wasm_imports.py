@@ -1,16 +1,17 @@
 """The imports a wasm module declares, read from its binary import section (no compilation).
 
-Stage modules import nothing but the host's `sql()` (docs/abi.md §2, `HOST_IMPORTS`) and WASI
-preview 1 functions (modules are built for wasm32-wasi; the runtime serves env vars, stdout and
-stderr, clocks and randomness and stubs the rest, docs/env-and-logs.md). A dependency built with
-wasm-bindgen (js-sys, getrandom's `js`) leaves imports the runtime would refuse, so the backend
-checks every module it builds.
+Stage modules import nothing but the host's `sql()` and sdf-http's request pair (docs/abi.md §2,
+`HOST_IMPORTS`) and WASI preview 1 functions (modules are built for wasm32-wasi; the runtime
+serves env vars, stdout and stderr, clocks and randomness and stubs the rest,
+docs/env-and-logs.md). A dependency built with wasm-bindgen (js-sys, getrandom's `js`) leaves
+imports the runtime would refuse, so the backend checks every module it builds.
 """
 
 from __future__ import annotations
 
-# What the runtime links (runtime_stub/sscc_runtime/wasm_host.py): `sql()` and its result copy.
-HOST_IMPORTS = ("sscc.sql", "sscc.sql_result")
+# What the runtime links (runtime_stub/sscc_runtime/wasm_host.py): `sql()` and its result copy,
+# and sdf-http's request and response copy (docs/http.md).
+HOST_IMPORTS = ("sscc.sql", "sscc.sql_result", "sscc.http_request", "sscc.http_response")
 WASI_MODULE = "wasi_snapshot_preview1"  # every function of it is linked (runtime wasi.py)
 
 
