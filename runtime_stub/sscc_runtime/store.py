@@ -1,13 +1,23 @@
-"""The embedded durable store: topics, consumer positions and state in one SQLite file (WAL).
+"""The embedded durable store: topics, consumer positions and state in one SQLite file (WAL),
+the framed bytes of every stored batch in an append-only record log beside it (`<file>-log`).
 
 Needs no server. One row holds one appended batch of framed records (frames.py), so Python
 never touches single records on the hot path. `commit` writes outputs, consumer positions and
 state changes in ONE transaction, which is what makes a run exactly-once across kill -9: either
 a batch's outputs and the input position that produced them are both durable, or neither is.
+
+Why a log file: a batch written as a SQLite blob went to the WAL page by page and again to the
+database at every checkpoint, each checkpoint with two fsyncs; that was a quarter of a stateless
+chain's run (docs/benchmarks.md, "The hot path"). Now a commit writes the batch bytes once, with
+one `pwritev` at the log's committed end while it holds SQLite's write lock, and then commits
+the rows that point at them (`pos`, `len`). Bytes past the committed end are never read, and the
+next commit overwrites them, so a crash between the write and the COMMIT leaves no trace. Reads
+take a batch's bytes with one `pread` per run of adjacent batches.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Sequence
@@ -15,7 +25,7 @@ from typing import Sequence
 from . import frames
 from .backend import Batch, Output, Position, PositionConflict, StateChange
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (
     name TEXT PRIMARY KEY,
@@ -43,6 +53,17 @@ CREATE TABLE IF NOT EXISTS state (
     value BLOB NOT NULL,
     PRIMARY KEY (service, state, key)
 ) WITHOUT ROWID;
+"""
+# Version 2, also run on a version-1 file (whose rows keep their bytes in `data`): a batch's
+# bytes are `len` bytes at `pos` of the record log; `log.end_pos` is the log's committed end.
+_SCHEMA_V2 = """
+ALTER TABLE batches ADD COLUMN pos INTEGER;
+ALTER TABLE batches ADD COLUMN len INTEGER;
+CREATE TABLE IF NOT EXISTS log (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    end_pos INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO log VALUES (0, 0);
 """
 
 # Batch rows are large (often 100 KB+) and read whole, which favours big pages; but every commit
@@ -75,10 +96,13 @@ class Store:
         self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
-        if self._schema_version() == 0:  # only a new file takes the write lock
+        if self._schema_version() in (0, 1):  # only a new (or version 1) file takes the write lock
             with self._write():
-                if self._schema_version() == 0:
-                    for statement in _SCHEMA.split(";"):
+                version = self._schema_version()
+                if version in (0, 1):
+                    # Version 1 kept every batch in `data`; its rows stay readable as they are.
+                    script = _SCHEMA_V2 if version == 1 else _SCHEMA + _SCHEMA_V2
+                    for statement in script.split(";"):
                         self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         version = self._schema_version()
@@ -87,12 +111,18 @@ class Store:
                 f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}"
             )
         self._partitions: dict[str, int] = {}
+        self.log_path = self.path.with_name(self.path.name + "-log")
+        self._log = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._full = synchronous == "FULL"
 
     def _schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
         self._db.close()
+        if self._log >= 0:
+            os.close(self._log)
+            self._log = -1
 
     def __enter__(self) -> "Store":
         return self
@@ -133,12 +163,16 @@ class Store:
         ).fetchone()
         if first is None:
             return (0, 0)
+        return (first[0], self._end(topic, partition))
+
+    def _end(self, topic: str, partition: int) -> int:
+        """The next offset of a partition (0 when empty)."""
         end = self._db.execute(
             "SELECT base_offset + count FROM batches WHERE topic = ? AND partition = ?"
             " ORDER BY base_offset DESC LIMIT 1",
             (topic, partition),
         ).fetchone()
-        return (first[0], end[0])
+        return 0 if end is None else end[0]
 
     # records ----------------------------------------------------------------------------
 
@@ -149,29 +183,60 @@ class Store:
         """Whole stored batches joined, the first sliced to start at `offset` and the last cut
         at `max_records` (walking frame lengths only in those two batches)."""
         rows = self._db.execute(
-            "SELECT base_offset, count, data FROM batches WHERE topic = ?1 AND partition = ?2"
+            "SELECT base_offset, count, pos, len, data FROM batches WHERE topic = ?1 AND partition = ?2"
             " AND base_offset >= COALESCE((SELECT base_offset FROM batches WHERE topic = ?1"
             " AND partition = ?2 AND base_offset <= ?3 ORDER BY base_offset DESC LIMIT 1), 0)"
             " ORDER BY base_offset",
             (topic, partition, offset),
         )
-        parts: list[bytes] = []
-        start = total = 0
-        for base, count, data in rows:
-            if not parts:
+        # [pos, len] of runs of adjacent bytes in the log, or [None, blob] for a version-1 row
+        pieces: list[list] = []
+        start = total = skip = size = 0
+        last_at = last_take = last_count = 0  # the last batch: its byte start, records taken, stored
+        for base, count, pos, length, blob in rows:
+            if not pieces:
                 start = max(offset, base)
-            skip = start - base if not parts else 0
-            if skip >= count:
-                continue
-            take = min(count - skip, max_records - total)
-            begin = frames.skip(data, skip) if skip else 0
-            end = len(data) if skip + take == count else frames.skip(data, take, begin)
-            parts.append(data[begin:end])
+                skip = start - base
+                if skip >= count:
+                    continue
+            take = min(count - (skip if not pieces else 0), max_records - total)
+            if pos is None:
+                pieces.append([None, blob])
+                length = len(blob)
+            elif pieces and pieces[-1][0] is not None and pieces[-1][0] + pieces[-1][1] == pos:
+                pieces[-1][1] += length
+            else:
+                pieces.append([pos, length])
+            last_at, last_take, last_count = size, take, count - (skip if total == 0 else 0)
+            size += length
             total += take
             if total >= max_records:
                 break
         rows.close()
-        return Batch(start if parts else offset, total, b"".join(parts))
+        if not pieces:
+            return Batch(offset, 0, b"")
+        parts = [blob if pos is None else self._read_log(pos, blob) for pos, blob in pieces]
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        # Only the first and the last batch are walked: skip into the first, cut the last.
+        begin = frames.skip(data, skip) if skip else 0
+        end = size
+        if last_take < last_count:
+            end = frames.skip(data, last_take, begin if last_at == 0 else last_at)
+        if begin or end != size:
+            data = data[begin:end]
+        return Batch(start, total, data)
+
+    def _read_log(self, pos: int, length: int) -> bytes:
+        data = os.pread(self._log, length, pos)
+        while len(data) < length:  # a regular file returns short reads only at its end
+            more = os.pread(self._log, length - len(data), pos + len(data))
+            if not more:
+                raise RuntimeError(
+                    f"{self.log_path} ends at byte {pos + len(data)}; the store's rows point to"
+                    f" {pos + length} (was the log file removed or truncated?)"
+                )
+            data += more
+        return data
 
     # consumers, state and the atomic commit ---------------------------------------------
 
@@ -209,18 +274,28 @@ class Store:
                     "INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?)",
                     (pos.service, pos.topic, pos.partition, pos.next_offset),
                 )
+            log_end = at = None
+            written: list[bytes] = []
             for out in outputs:
                 if not 0 <= out.partition < self.partitions(out.topic):
                     raise ValueError(
                         f"topic {out.topic!r} has no partition {out.partition}"
                     )
-                base = self.bounds(out.topic, out.partition)[1]
+                base = self._end(out.topic, out.partition)
                 if out.count:
+                    if at is None:
+                        log_end = at = db.execute("SELECT end_pos FROM log").fetchone()[0]
                     db.execute(
-                        "INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
-                        (out.topic, out.partition, base, out.count, out.data),
+                        "INSERT INTO batches VALUES (?, ?, ?, ?, X'', ?, ?)",
+                        (out.topic, out.partition, base, out.count, at, len(out.data)),
                     )
+                    written.append(out.data)
+                    at += len(out.data)
                 bases.append(base)
+            if written:
+                # The bytes go to the log before COMMIT makes the rows that point at them visible.
+                self._write_log(written, log_end)
+                db.execute("UPDATE log SET end_pos = ?", (at,))
             for change in state_changes:
                 if change.value is None:
                     db.execute(
@@ -233,6 +308,18 @@ class Store:
                         (change.service, change.state, change.key, change.value),
                     )
         return bases
+
+    def _write_log(self, parts: list[bytes], at: int) -> None:
+        while parts:
+            done = os.pwritev(self._log, parts[:1024], at)  # IOV_MAX
+            at += done
+            while parts and done >= len(parts[0]):
+                done -= len(parts[0])
+                parts = parts[1:]
+            if done:
+                parts[0] = memoryview(parts[0])[done:]
+        if self._full:
+            os.fdatasync(self._log)
 
     def _write(self) -> "_Transaction":
         return _Transaction(self._db)
