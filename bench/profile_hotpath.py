@@ -58,17 +58,22 @@ class Timers:
     def __init__(self):
         self.parts: dict[str, float] = defaultdict(float)
         self._undo: list = []
+        self._active: set[str] = set()
 
     def wrap(self, owner, name: str, label: str) -> None:
         original = getattr(owner, name)
-        parts, clock = self.parts, time.perf_counter
+        parts, clock, active = self.parts, time.perf_counter, self._active
 
         def timed(*args, **kwargs):
+            if label in active:  # nested in a timed call of the same part: counted there
+                return original(*args, **kwargs)
+            active.add(label)
             start = clock()
             try:
                 return original(*args, **kwargs)
             finally:
                 parts[label] += clock() - start
+                active.discard(label)
 
         setattr(owner, name, timed)
         self._undo.append((owner, name, original))
@@ -105,6 +110,9 @@ def profiled_run(project: Project, tmp: Path, topic: str, values: list[bytes], b
         timers = Timers()
         timers.wrap(rt.store.Store, "read", "store read")
         timers.wrap(rt.store.Store, "commit", "store commit")
+        if hasattr(rt.store.Store, "commit_soon"):  # commits on another thread: start + wait
+            timers.wrap(rt.store.Store, "commit_soon", "store commit")
+            timers.wrap(rt.store.Store, "settle", "store commit")
         timers.wrap(wasm_host.Guest, "run", "guest run (all)")
         timers.wrap(fastcall.Memory, "write", "  copy into guest")
         timers.wrap(fastcall.Memory, "read", "  copy out of guest")

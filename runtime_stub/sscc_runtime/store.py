@@ -18,7 +18,9 @@ take a batch's bytes with one `pread` per run of adjacent batches.
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -66,7 +68,8 @@ CREATE TABLE IF NOT EXISTS log (
 INSERT OR IGNORE INTO log VALUES (0, 0);
 """
 
-# Batch rows are large (often 100 KB+) and read whole, which favours big pages; but every commit
+# Chosen when batch bytes were blobs in this file (they are in the record log now): batch rows are
+# large (often 100 KB+) and read whole, which favours big pages; but every commit
 # also rewrites a page of `positions`, `state` (window snapshot) and the batch b-tree, whole, into
 # the WAL. 16 KiB keeps most of the read speed of 64 KiB and made a windowed service's commits
 # ~2.3x cheaper (bench/win.py: 0.28 -> 0.12 s of commits per 1M events; 4 KiB: 0.09 s, but
@@ -90,6 +93,9 @@ class Store:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be NORMAL or FULL")
         self.path = Path(path)
+        self._timeout = busy_timeout_ms / 1000
+        self._side: sqlite3.Connection | None = None  # commit_soon's connection, opened on first use
+        self._pending: _Pending | None = None
         self._db = sqlite3.connect(
             self.path, isolation_level=None, timeout=busy_timeout_ms / 1000
         )
@@ -119,7 +125,15 @@ class Store:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.settle()
+        finally:
+            if self._side is not None:
+                self._committer.jobs.put(None)
+                self._committer.join()
+                self._side.close()
+                self._side = None
+            self._db.close()
         if self._log >= 0:
             os.close(self._log)
             self._log = -1
@@ -151,6 +165,15 @@ class Store:
             self._partitions[topic] = row[0]
         return self._partitions[topic]
 
+    def _partition_count(self, db: sqlite3.Connection, topic: str) -> int:
+        """`partitions`, through `db` (a commit thread's connection) when not cached yet."""
+        if topic not in self._partitions:
+            row = db.execute("SELECT partitions FROM topics WHERE name = ?", (topic,)).fetchone()
+            if row is None:
+                raise KeyError(f"no topic {topic!r}")
+            self._partitions[topic] = row[0]
+        return self._partitions[topic]
+
     def topics(self) -> dict[str, int]:
         return dict(
             self._db.execute("SELECT name, partitions FROM topics ORDER BY name")
@@ -165,9 +188,9 @@ class Store:
             return (0, 0)
         return (first[0], self._end(topic, partition))
 
-    def _end(self, topic: str, partition: int) -> int:
+    def _end(self, topic: str, partition: int, db: sqlite3.Connection | None = None) -> int:
         """The next offset of a partition (0 when empty)."""
-        end = self._db.execute(
+        end = (db or self._db).execute(
             "SELECT base_offset + count FROM batches WHERE topic = ? AND partition = ?"
             " ORDER BY base_offset DESC LIMIT 1",
             (topic, partition),
@@ -260,11 +283,58 @@ class Store:
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
     ) -> list[int]:
-        db = self._db
+        self.settle()
+        return self._commit(self._db, outputs, positions, state_changes)
+
+    def commit_soon(
+        self,
+        outputs: Sequence[Output] = (),
+        positions: Sequence[Position] = (),
+        state_changes: Sequence[StateChange] = (),
+    ) -> None:
+        """`commit`, done by a thread on a second connection while the caller goes on with its
+        next batch (SQLite, `pwritev` and guest calls all release the GIL, so on two cores the
+        commit costs the run almost nothing). One at a time and in order: this and every other
+        write first wait for the previous one; `settle()` waits for it and raises its error.
+        Until then the caller's reads do not see it (they see only committed data)."""
+        self.settle()
+        if self._side is None:
+            self._side = sqlite3.connect(
+                self.path, isolation_level=None, timeout=self._timeout, check_same_thread=False
+            )
+            self._side.execute(f"PRAGMA synchronous={'FULL' if self._full else 'NORMAL'}")
+            self._committer = _Committer()
+            self._committer.start()
+        job = _Pending(self._commit, (self._side, outputs, positions, state_changes))
+        self._pending = job
+        self._committer.jobs.put(job)
+
+    def settle(self) -> bool:
+        """Wait for the commit `commit_soon` started, if any, and raise what it raised; whether
+        there was one."""
+        job, self._pending = self._pending, None
+        if job is None:
+            return False
+        job.join()
+        if job.error is not None:
+            raise job.error
+        return True
+
+    def _commit(
+        self,
+        db: sqlite3.Connection,
+        outputs: Sequence[Output],
+        positions: Sequence[Position],
+        state_changes: Sequence[StateChange],
+    ) -> list[int]:
         bases = []
-        with self._write():
+        with _Transaction(db):
             for pos in positions:
-                current = self.position(pos.service, pos.topic, pos.partition)
+                row = db.execute(
+                    "SELECT next_offset FROM positions WHERE service = ? AND topic = ? AND partition = ?",
+                    (pos.service, pos.topic, pos.partition),
+                ).fetchone()
+                current = None if row is None else row[0]
                 if current != pos.expected:
                     raise PositionConflict(
                         f"{pos.service}: position of {pos.topic}[{pos.partition}] is {current},"
@@ -277,11 +347,11 @@ class Store:
             log_end = at = None
             written: list[bytes] = []
             for out in outputs:
-                if not 0 <= out.partition < self.partitions(out.topic):
+                if not 0 <= out.partition < self._partition_count(db, out.topic):
                     raise ValueError(
                         f"topic {out.topic!r} has no partition {out.partition}"
                     )
-                base = self._end(out.topic, out.partition)
+                base = self._end(out.topic, out.partition, db)
                 if out.count:
                     if at is None:
                         log_end = at = db.execute("SELECT end_pos FROM log").fetchone()[0]
@@ -322,7 +392,42 @@ class Store:
             os.fdatasync(self._log)
 
     def _write(self) -> "_Transaction":
+        self.settle()
         return _Transaction(self._db)
+
+
+class _Pending:
+    """One commit handed to the committer thread; `error` is what it raised."""
+
+    def __init__(self, commit, args):
+        self.commit, self.args = commit, args
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the committer when the commit has run
+
+    def run(self) -> None:
+        try:
+            self.commit(*self.args)
+        except BaseException as exc:  # handed to the caller by settle()
+            self.error = exc
+        finally:
+            self.done.release()
+
+    def join(self) -> None:
+        self.done.acquire()
+
+
+class _Committer(threading.Thread):
+    """The thread `commit_soon` hands its commits to (a thread per commit made the caller wait
+    for each thread to start: a scheduling delay per batch on a busy machine)."""
+
+    def __init__(self):
+        super().__init__(name="sscc-commit", daemon=True)
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            job.run()
 
 
 class _Transaction:

@@ -273,3 +273,38 @@ def test_a_missing_log_is_reported_not_read_as_empty(tmp_path):
     (tmp_path / "s.db-log").unlink()
     with Store(tmp_path / "s.db") as store, pytest.raises(RuntimeError, match="log"):
         store.read("t", 0, 0, 10)
+
+
+# commit_soon: the run loop's commit on a second connection and thread, one at a time, in order.
+
+
+def test_a_commit_made_soon_is_there_once_settled_and_in_order_with_later_commits(store, tmp_path):
+    store.ensure_topic("out")
+    store.commit(positions=[Position("svc", "in", 0, None, 0)])
+    store.commit_soon([Output("out", 0, *frames.build([(None, b"a"), (None, b"b")]))], [Position("svc", "in", 0, 0, 2)])
+    # the next commit waits for it: offsets stay contiguous, the fence sees the moved position
+    assert store.append("out", 0, *frames.build([(None, b"c")])) == 2
+    store.commit_soon([Output("out", 0, *frames.build([(None, b"d")]))], [Position("svc", "in", 0, 2, 3)])
+    assert store.settle() is True
+    assert store.settle() is False
+    assert values(store.read("out", 0, 0, 10)) == [b"a", b"b", b"c", b"d"]
+    assert store.position("svc", "in", 0) == 3
+
+
+def test_a_failed_commit_made_soon_raises_when_settled_and_leaves_nothing(store):
+    store.ensure_topic("out")
+    store.commit(positions=[Position("svc", "in", 0, None, 5)])
+    store.commit_soon([Output("out", 0, *frames.build([(None, b"lost")]))], [Position("svc", "in", 0, 3, 8)])
+    with pytest.raises(PositionConflict):
+        store.settle()
+    assert store.read("out", 0, 0, 10).count == 0
+    store.commit([Output("out", 0, *frames.build([(None, b"won")]))], [Position("svc", "in", 0, 5, 8)])
+    assert values(store.read("out", 0, 0, 10)) == [b"won"]
+
+
+def test_closing_a_store_finishes_the_commit_in_flight(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        store.ensure_topic("out")
+        store.commit_soon([Output("out", 0, *frames.build([(None, b"kept")]))])
+    with Store(tmp_path / "s.db") as again:
+        assert values(again.read("out", 0, 0, 10)) == [b"kept"]
