@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +40,21 @@ def order(i: int) -> bytes:
     """bench/chain.py's orders: a fifth have qty 0, every 10,007th is rejected by the map."""
     qty = 5000 if i % 10_007 == 0 else i % 5
     return b'{"id":%d,"item":"item-%d","qty":%d,"price":%d.25}' % (i, i % 1000, qty, i % 97)
+
+
+def compile_project(pipeline: Path, tmp: Path, runtime: Path | None) -> Project:
+    """`sscc compile` (as _sscc_run.Project.compile), the emitted runtime swapped for `runtime`."""
+    out = tmp / pipeline.stem
+    done = subprocess.run(
+        [sys.executable, "-m", "sscc", "compile", str(pipeline), "-o", str(out)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        sys.exit(done.stderr)
+    (package,) = [p.parent.name for p in out.glob("*/services.json")]
+    if runtime is not None:
+        shutil.rmtree(out / package / "sscc_runtime")
+        shutil.copytree(runtime, out / package / "sscc_runtime")
+    return Project(out, package)
 
 
 def sentences(n_words: int, seed: int = 1) -> list[bytes]:
@@ -201,6 +217,13 @@ def main() -> None:
     ap.add_argument("--batch-records", type=int, default=None, help="override the description's")
     ap.add_argument("--no-floor", action="store_true", help="skip the guest-alone run")
     ap.add_argument(
+        "--runtime",
+        type=Path,
+        metavar="DIR",
+        help="run the emitted projects on this sscc_runtime package instead (another checkout's "
+        "runtime_stub/sscc_runtime: before/after comparisons of the same guests)",
+    )
+    ap.add_argument(
         "--perfmap",
         action="store_true",
         help="have wasmtime write /tmp/perf-PID.map, for `perf record` / `perf report` of this script",
@@ -227,7 +250,7 @@ def main() -> None:
         if args.wc:
             work.append(("wc", WC, "sentences", sentences(args.wc)))
         for name, pipeline, topic, values in work:
-            project = Project.compile(pipeline, tmp)
+            project = compile_project(pipeline, tmp, args.runtime)
             runs = [profiled_run(project, tmp, topic, values, args.batch_records) for _ in range(args.repeat)]
             floor = 0.0 if args.no_floor else min(
                 guest_only(project, tmp, topic, values, args.batch_records) for _ in range(args.repeat)

@@ -400,6 +400,8 @@ def _produce_lines(
     pending: list[list[tuple]] = [[] for _ in range(partitions)]
     count = unkeyed = 0
     stamp_sep = args.timestamp_separator.encode() if getattr(args, "timestamp_separator", None) else None
+    if separator is None and stamp_sep is None and (args.partition is not None or partitions == 1):
+        return _produce_values(store, topic, args.partition or 0, lines)
     for line in lines:
         line = line.rstrip(b"\r\n")
         timestamp = int(time.time() * 1000)
@@ -431,6 +433,24 @@ def _produce_lines(
         if records:
             store.append(topic, partition, *frames.build(records))
     return count
+
+
+def _produce_values(store: Store, topic: str, partition: int, lines: BinaryIO) -> int:
+    """`_produce_lines` for plain lines into one partition (the usual case), framing each line
+    in place instead of through a tuple and `frames.build`: the same bytes, about twice as fast."""
+    pack, no_key, no_origin, clock = frames.HEADER.pack, frames.NO_KEY, frames.NO_ORIGIN, time.time
+    parts: list[bytes] = []
+    n = count = 0
+    for line in lines:
+        value = line.rstrip(b"\r\n")
+        parts += (pack(20 + len(value), int(clock() * 1000), no_origin, no_key), value)
+        n += 1
+        if n == PRODUCE_BATCH:
+            store.append(topic, partition, b"".join(parts), n)
+            count, parts, n = count + n, [], 0
+    if n:
+        store.append(topic, partition, b"".join(parts), n)
+    return count + n
 
 
 # ---------------------------------------------------------------------------- topic consume
