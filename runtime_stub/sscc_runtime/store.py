@@ -68,13 +68,12 @@ CREATE TABLE IF NOT EXISTS log (
 INSERT OR IGNORE INTO log VALUES (0, 0);
 """
 
-# Chosen when batch bytes were blobs in this file (they are in the record log now): batch rows are
-# large (often 100 KB+) and read whole, which favours big pages; but every commit
-# also rewrites a page of `positions`, `state` (window snapshot) and the batch b-tree, whole, into
-# the WAL. 16 KiB keeps most of the read speed of 64 KiB and made a windowed service's commits
-# ~2.3x cheaper (bench/win.py: 0.28 -> 0.12 s of commits per 1M events; 4 KiB: 0.09 s, but
-# bench/wc.py and bench/chain.py read slower). Only takes effect when the file is created.
-PAGE_SIZE = 16384
+# What a commit rewrites, whole, into the WAL is a page of `positions`, `state` (window snapshot),
+# `log` and the batch b-tree; batch bytes are in the record log. When they were blobs in this
+# file, 16 KiB pages read them faster, but 4 KiB made a windowed service's commits cheapest
+# (bench/win.py: 0.09 s of commits per 1M events; 16 KiB: 0.12 s, 64 KiB: 0.28 s). Only takes
+# effect when the file is created.
+PAGE_SIZE = 4096
 
 
 class Store:
