@@ -10,6 +10,7 @@ round over every source partition of every service found nothing to read.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -104,6 +105,9 @@ class ServiceRunner:
             self._cursor = self._cursor_after = int(saved or 0)
         self._late = 0
         self._mirror = self._start_mirror() if service.sql else None
+        # A store that can commit on another thread (store.Store.commit_soon) does so for plain
+        # batches; the loop settles it before deciding it is idle and when it stops.
+        self._commit_soon = getattr(store, "commit_soon", None) if not service.sql else None
 
     def _start_mirror(self) -> statesql.Mirror:
         """The SQL tables of the service's states (rows sent by the guest with each query) and
@@ -152,6 +156,9 @@ class ServiceRunner:
 
     def _committed_state(self) -> dict[int, bytes]:
         """Every state's committed change records, for loading into a fresh instance."""
+        settle = getattr(self.store, "settle", None)
+        if settle is not None:  # the previous batch's changes may still be on their way
+            settle()
         return {
             i: statelog.read_all(self.store, state.changelog)
             for i, state in enumerate(self.service.states)
@@ -218,8 +225,9 @@ class ServiceRunner:
             self.counters.records_out += m
         return outputs
 
-    def _commit(self, outputs: list, dead: list, changes: dict, positions: list) -> None:
-        """ONE store commit: outputs, changelogs, dead letters, positions, window snapshot."""
+    def _commit(self, outputs: list, dead: list, changes: dict, positions: list, soon: bool = False) -> None:
+        """ONE store commit: outputs, changelogs, dead letters, positions, window snapshot.
+        `soon`: the store may finish it on another thread while the next batch runs."""
         service = self.service
         for index, parts in sorted(changes.items()):
             # Same commit as the outputs and the position: state and input move together.
@@ -235,7 +243,10 @@ class ServiceRunner:
         if self._window is not None:
             cursor = str(self._cursor_after if positions else self._cursor).encode()
             state = [self._window.snapshot(), StateChange(service.name, SNAPSHOT_STATE, CURSOR_KEY, cursor)]
-        self.store.commit(outputs, positions, state)
+        if soon and self._commit_soon is not None:
+            self._commit_soon(outputs, positions, state)
+        else:
+            self.store.commit(outputs, positions, state)
         self.counters.dead_lettered += len(dead)
 
     def lag(self) -> int:
@@ -313,7 +324,11 @@ class ServiceRunner:
                 self._window.close(closing)
         end = batch.base_offset + batch.count
         self._commit(
-            outputs, dead, changes, [Position(service.name, source.topic, partition, start, end)]
+            outputs,
+            dead,
+            changes,
+            [Position(service.name, source.topic, partition, start, end)],
+            soon=self._window is None,  # windowed: in line, as before (not measured with the thread)
         )
         self._positions[where] = end
         self.counters.records_in += batch.count
@@ -395,6 +410,7 @@ class Loop:
         env: Environment | None = None,
         http: HttpClient | None = None,
     ):
+        self._store = store
         # `env`: the variables operators see and where their output goes (wasi.py, oplog.py);
         # `http`: the run's HTTP policy for sdf-http (http_client.py)
         self.runners = [ServiceRunner(store, s, env, http) for s in services]
@@ -425,6 +441,8 @@ class Loop:
                 if reporting and time.monotonic() - last >= self.every:
                     self.report()
                     last = time.monotonic()
+                if read == 0 and self._settle():
+                    continue  # the last commit may feed another service: look once more
                 if read == 0:
                     # End of input: flush every open window (docs/semantics.md); their
                     # outputs may feed other services, so go round once more.
@@ -436,6 +454,13 @@ class Loop:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if sys.exc_info()[0] is None:
+                self._settle()
+            else:  # already failing: let the commit in flight finish, keep the first error
+                try:
+                    self._settle()
+                except Exception:
+                    pass
         # The final lag goes into the returned counters; `on_counters` is only for the
         # periodic refresh (its caller prints the summary from what run() returns).
         for runner in self.runners:
@@ -447,6 +472,11 @@ class Loop:
 
     def counters(self) -> dict[str, Counters]:
         return {runner.service.name: runner.counters for runner in self.runners}
+
+    def _settle(self) -> bool:
+        """Wait for a commit still in flight; whether there was one."""
+        settle = getattr(self._store, "settle", None)
+        return bool(settle()) if settle is not None else False
 
     def report(self) -> None:
         for runner in self.runners:

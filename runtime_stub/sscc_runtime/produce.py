@@ -17,8 +17,12 @@ import zlib
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
 from . import frames
+from .service import DEFAULT_BATCH_RECORDS
 
-BATCH = 1000  # records per appended batch (one transaction each)
+# Records per appended batch (one transaction each): the run loop's default batch, so a run reads
+# each stored batch whole (no frames walked to cut one).
+BATCH = DEFAULT_BATCH_RECORDS
+_HEADER = frames.HEADER.pack
 FLUSH_S = 0.2  # a pipe's records are appended after this long without a new line
 _CHUNK = 1 << 16
 
@@ -49,11 +53,14 @@ class Framing(NamedTuple):
 
 
 class Producer:
-    """Batches records per partition and appends them through `append(partition, data, count)`."""
+    """Frames records per partition as they come (header, key, value: frames.py's format, built in
+    place, about twice as fast as tuples through `frames.build`) and appends a partition's batch
+    through `append(partition, data, count)` when it is full or on `flush`."""
 
     def __init__(self, framing: Framing, append: Callable[[int, bytes, int], None]):
         self.framing, self._append = framing, append
-        self._pending: list[list[tuple]] = [[] for _ in range(framing.partitions)]
+        self._parts: list[list[bytes]] = [[] for _ in range(framing.partitions)]
+        self._counts = [0] * framing.partitions
         self._unkeyed = 0
         self.read = 0  # lines turned into records
         self.written = 0  # records appended
@@ -80,22 +87,26 @@ class Producer:
             partition = zlib.crc32(key) % f.partitions  # stable across runs and machines
         else:
             partition, self._unkeyed = self._unkeyed % f.partitions, self._unkeyed + 1
-        pending = self._pending[partition]
-        pending.append((key, value, timestamp))
+        parts = self._parts[partition]
+        if key is None:
+            parts += (_HEADER(20 + len(value), timestamp, frames.NO_ORIGIN, frames.NO_KEY), value)
+        else:
+            parts += (_HEADER(20 + len(key) + len(value), timestamp, frames.NO_ORIGIN, len(key)), key, value)
+        self._counts[partition] += 1
         self.read += 1
-        if len(pending) >= BATCH:
+        if self._counts[partition] >= BATCH:
             self._write(partition)
 
     def flush(self) -> None:
-        for partition, records in enumerate(self._pending):
-            if records:
+        for partition, count in enumerate(self._counts):
+            if count:
                 self._write(partition)
 
     def _write(self, partition: int) -> None:
-        records = self._pending[partition]
-        self._append(partition, *frames.build(records))
-        self.written += len(records)
-        self._pending[partition] = []
+        count = self._counts[partition]
+        self._append(partition, b"".join(self._parts[partition]), count)
+        self.written += count
+        self._parts[partition], self._counts[partition] = [], 0
 
 
 def produce(source: BinaryIO, producer: Producer) -> int:

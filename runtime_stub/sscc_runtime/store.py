@@ -1,21 +1,33 @@
-"""The embedded durable store: topics, consumer positions and state in one SQLite file (WAL).
+"""The embedded durable store: topics, consumer positions and state in one SQLite file (WAL),
+the framed bytes of every stored batch in an append-only record log beside it (`<file>-log`).
 
 Needs no server. One row holds one appended batch of framed records (frames.py), so Python
 never touches single records on the hot path. `commit` writes outputs, consumer positions and
 state changes in ONE transaction, which is what makes a run exactly-once across kill -9: either
 a batch's outputs and the input position that produced them are both durable, or neither is.
+
+Why a log file: a batch written as a SQLite blob went to the WAL page by page and again to the
+database at every checkpoint, each checkpoint with two fsyncs; that was a quarter of a stateless
+chain's run (docs/benchmarks.md, "The hot path"). Now a commit writes the batch bytes once, with
+one `pwritev` at the log's committed end while it holds SQLite's write lock, and then commits
+the rows that point at them (`pos`, `len`). Bytes past the committed end are never read, and the
+next commit overwrites them, so a crash between the write and the COMMIT leaves no trace. Reads
+take a batch's bytes with one `pread` per run of adjacent batches.
 """
 
 from __future__ import annotations
 
+import os
+import queue
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Sequence
 
 from . import frames
 from .backend import Batch, Output, Position, PositionConflict, StateChange
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (
     name TEXT PRIMARY KEY,
@@ -44,13 +56,24 @@ CREATE TABLE IF NOT EXISTS state (
     PRIMARY KEY (service, state, key)
 ) WITHOUT ROWID;
 """
+# Version 2, also run on a version-1 file (whose rows keep their bytes in `data`): a batch's
+# bytes are `len` bytes at `pos` of the record log; `log.end_pos` is the log's committed end.
+_SCHEMA_V2 = """
+ALTER TABLE batches ADD COLUMN pos INTEGER;
+ALTER TABLE batches ADD COLUMN len INTEGER;
+CREATE TABLE IF NOT EXISTS log (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    end_pos INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO log VALUES (0, 0);
+"""
 
-# Batch rows are large (often 100 KB+) and read whole, which favours big pages; but every commit
-# also rewrites a page of `positions`, `state` (window snapshot) and the batch b-tree, whole, into
-# the WAL. 16 KiB keeps most of the read speed of 64 KiB and made a windowed service's commits
-# ~2.3x cheaper (bench/win.py: 0.28 -> 0.12 s of commits per 1M events; 4 KiB: 0.09 s, but
-# bench/wc.py and bench/chain.py read slower). Only takes effect when the file is created.
-PAGE_SIZE = 16384
+# What a commit rewrites, whole, into the WAL is a page of `positions`, `state` (window snapshot),
+# `log` and the batch b-tree; batch bytes are in the record log. When they were blobs in this
+# file, 16 KiB pages read them faster, but 4 KiB made a windowed service's commits cheapest
+# (bench/win.py: 0.09 s of commits per 1M events; 16 KiB: 0.12 s, 64 KiB: 0.28 s). Only takes
+# effect when the file is created.
+PAGE_SIZE = 4096
 
 
 class Store:
@@ -69,16 +92,22 @@ class Store:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be NORMAL or FULL")
         self.path = Path(path)
+        self._timeout = busy_timeout_ms / 1000
+        self._side: sqlite3.Connection | None = None  # commit_soon's connection, opened on first use
+        self._pending: _Pending | None = None
         self._db = sqlite3.connect(
             self.path, isolation_level=None, timeout=busy_timeout_ms / 1000
         )
         self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
-        if self._schema_version() == 0:  # only a new file takes the write lock
+        if self._schema_version() in (0, 1):  # only a new (or version 1) file takes the write lock
             with self._write():
-                if self._schema_version() == 0:
-                    for statement in _SCHEMA.split(";"):
+                version = self._schema_version()
+                if version in (0, 1):
+                    # Version 1 kept every batch in `data`; its rows stay readable as they are.
+                    script = _SCHEMA_V2 if version == 1 else _SCHEMA + _SCHEMA_V2
+                    for statement in script.split(";"):
                         self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         version = self._schema_version()
@@ -87,12 +116,26 @@ class Store:
                 f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}"
             )
         self._partitions: dict[str, int] = {}
+        self.log_path = self.path.with_name(self.path.name + "-log")
+        self._log = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._full = synchronous == "FULL"
 
     def _schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.settle()
+        finally:
+            if self._side is not None:
+                self._committer.jobs.put(None)
+                self._committer.join()
+                self._side.close()
+                self._side = None
+            self._db.close()
+        if self._log >= 0:
+            os.close(self._log)
+            self._log = -1
 
     def __enter__(self) -> "Store":
         return self
@@ -121,6 +164,15 @@ class Store:
             self._partitions[topic] = row[0]
         return self._partitions[topic]
 
+    def _partition_count(self, db: sqlite3.Connection, topic: str) -> int:
+        """`partitions`, through `db` (a commit thread's connection) when not cached yet."""
+        if topic not in self._partitions:
+            row = db.execute("SELECT partitions FROM topics WHERE name = ?", (topic,)).fetchone()
+            if row is None:
+                raise KeyError(f"no topic {topic!r}")
+            self._partitions[topic] = row[0]
+        return self._partitions[topic]
+
     def topics(self) -> dict[str, int]:
         return dict(
             self._db.execute("SELECT name, partitions FROM topics ORDER BY name")
@@ -133,12 +185,16 @@ class Store:
         ).fetchone()
         if first is None:
             return (0, 0)
-        end = self._db.execute(
+        return (first[0], self._end(topic, partition))
+
+    def _end(self, topic: str, partition: int, db: sqlite3.Connection | None = None) -> int:
+        """The next offset of a partition (0 when empty)."""
+        end = (db or self._db).execute(
             "SELECT base_offset + count FROM batches WHERE topic = ? AND partition = ?"
             " ORDER BY base_offset DESC LIMIT 1",
             (topic, partition),
         ).fetchone()
-        return (first[0], end[0])
+        return 0 if end is None else end[0]
 
     # records ----------------------------------------------------------------------------
 
@@ -149,29 +205,60 @@ class Store:
         """Whole stored batches joined, the first sliced to start at `offset` and the last cut
         at `max_records` (walking frame lengths only in those two batches)."""
         rows = self._db.execute(
-            "SELECT base_offset, count, data FROM batches WHERE topic = ?1 AND partition = ?2"
+            "SELECT base_offset, count, pos, len, data FROM batches WHERE topic = ?1 AND partition = ?2"
             " AND base_offset >= COALESCE((SELECT base_offset FROM batches WHERE topic = ?1"
             " AND partition = ?2 AND base_offset <= ?3 ORDER BY base_offset DESC LIMIT 1), 0)"
             " ORDER BY base_offset",
             (topic, partition, offset),
         )
-        parts: list[bytes] = []
-        start = total = 0
-        for base, count, data in rows:
-            if not parts:
+        # [pos, len] of runs of adjacent bytes in the log, or [None, blob] for a version-1 row
+        pieces: list[list] = []
+        start = total = skip = size = 0
+        last_at = last_take = last_count = 0  # the last batch: its byte start, records taken, stored
+        for base, count, pos, length, blob in rows:
+            if not pieces:
                 start = max(offset, base)
-            skip = start - base if not parts else 0
-            if skip >= count:
-                continue
-            take = min(count - skip, max_records - total)
-            begin = frames.skip(data, skip) if skip else 0
-            end = len(data) if skip + take == count else frames.skip(data, take, begin)
-            parts.append(data[begin:end])
+                skip = start - base
+                if skip >= count:
+                    continue
+            take = min(count - (skip if not pieces else 0), max_records - total)
+            if pos is None:
+                pieces.append([None, blob])
+                length = len(blob)
+            elif pieces and pieces[-1][0] is not None and pieces[-1][0] + pieces[-1][1] == pos:
+                pieces[-1][1] += length
+            else:
+                pieces.append([pos, length])
+            last_at, last_take, last_count = size, take, count - (skip if total == 0 else 0)
+            size += length
             total += take
             if total >= max_records:
                 break
         rows.close()
-        return Batch(start if parts else offset, total, b"".join(parts))
+        if not pieces:
+            return Batch(offset, 0, b"")
+        parts = [blob if pos is None else self._read_log(pos, blob) for pos, blob in pieces]
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        # Only the first and the last batch are walked: skip into the first, cut the last.
+        begin = frames.skip(data, skip) if skip else 0
+        end = size
+        if last_take < last_count:
+            end = frames.skip(data, last_take, begin if last_at == 0 else last_at)
+        if begin or end != size:
+            data = data[begin:end]
+        return Batch(start, total, data)
+
+    def _read_log(self, pos: int, length: int) -> bytes:
+        data = os.pread(self._log, length, pos)
+        while len(data) < length:  # a regular file returns short reads only at its end
+            more = os.pread(self._log, length - len(data), pos + len(data))
+            if not more:
+                raise RuntimeError(
+                    f"{self.log_path} ends at byte {pos + len(data)}; the store's rows point to"
+                    f" {pos + length} (was the log file removed or truncated?)"
+                )
+            data += more
+        return data
 
     # consumers, state and the atomic commit ---------------------------------------------
 
@@ -195,11 +282,58 @@ class Store:
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
     ) -> list[int]:
-        db = self._db
+        self.settle()
+        return self._commit(self._db, outputs, positions, state_changes)
+
+    def commit_soon(
+        self,
+        outputs: Sequence[Output] = (),
+        positions: Sequence[Position] = (),
+        state_changes: Sequence[StateChange] = (),
+    ) -> None:
+        """`commit`, done by a thread on a second connection while the caller goes on with its
+        next batch (SQLite, `pwritev` and guest calls all release the GIL, so on two cores the
+        commit costs the run almost nothing). One at a time and in order: this and every other
+        write first wait for the previous one; `settle()` waits for it and raises its error.
+        Until then the caller's reads do not see it (they see only committed data)."""
+        self.settle()
+        if self._side is None:
+            self._side = sqlite3.connect(
+                self.path, isolation_level=None, timeout=self._timeout, check_same_thread=False
+            )
+            self._side.execute(f"PRAGMA synchronous={'FULL' if self._full else 'NORMAL'}")
+            self._committer = _Committer()
+            self._committer.start()
+        job = _Pending(self._commit, (self._side, outputs, positions, state_changes))
+        self._pending = job
+        self._committer.jobs.put(job)
+
+    def settle(self) -> bool:
+        """Wait for the commit `commit_soon` started, if any, and raise what it raised; whether
+        there was one."""
+        job, self._pending = self._pending, None
+        if job is None:
+            return False
+        job.join()
+        if job.error is not None:
+            raise job.error
+        return True
+
+    def _commit(
+        self,
+        db: sqlite3.Connection,
+        outputs: Sequence[Output],
+        positions: Sequence[Position],
+        state_changes: Sequence[StateChange],
+    ) -> list[int]:
         bases = []
-        with self._write():
+        with _Transaction(db):
             for pos in positions:
-                current = self.position(pos.service, pos.topic, pos.partition)
+                row = db.execute(
+                    "SELECT next_offset FROM positions WHERE service = ? AND topic = ? AND partition = ?",
+                    (pos.service, pos.topic, pos.partition),
+                ).fetchone()
+                current = None if row is None else row[0]
                 if current != pos.expected:
                     raise PositionConflict(
                         f"{pos.service}: position of {pos.topic}[{pos.partition}] is {current},"
@@ -209,18 +343,28 @@ class Store:
                     "INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?)",
                     (pos.service, pos.topic, pos.partition, pos.next_offset),
                 )
+            log_end = at = None
+            written: list[bytes] = []
             for out in outputs:
-                if not 0 <= out.partition < self.partitions(out.topic):
+                if not 0 <= out.partition < self._partition_count(db, out.topic):
                     raise ValueError(
                         f"topic {out.topic!r} has no partition {out.partition}"
                     )
-                base = self.bounds(out.topic, out.partition)[1]
+                base = self._end(out.topic, out.partition, db)
                 if out.count:
+                    if at is None:
+                        log_end = at = db.execute("SELECT end_pos FROM log").fetchone()[0]
                     db.execute(
-                        "INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
-                        (out.topic, out.partition, base, out.count, out.data),
+                        "INSERT INTO batches VALUES (?, ?, ?, ?, X'', ?, ?)",
+                        (out.topic, out.partition, base, out.count, at, len(out.data)),
                     )
+                    written.append(out.data)
+                    at += len(out.data)
                 bases.append(base)
+            if written:
+                # The bytes go to the log before COMMIT makes the rows that point at them visible.
+                self._write_log(written, log_end)
+                db.execute("UPDATE log SET end_pos = ?", (at,))
             for change in state_changes:
                 if change.value is None:
                     db.execute(
@@ -244,9 +388,55 @@ class Store:
                 "DELETE FROM state WHERE service = ? AND state = ? AND key = ?", (service, schema_state, state.encode())
             )
         return end - first
+    def _write_log(self, parts: list[bytes], at: int) -> None:
+        while parts:
+            done = os.pwritev(self._log, parts[:1024], at)  # IOV_MAX
+            at += done
+            while parts and done >= len(parts[0]):
+                done -= len(parts[0])
+                parts = parts[1:]
+            if done:
+                parts[0] = memoryview(parts[0])[done:]
+        if self._full:
+            os.fdatasync(self._log)
 
     def _write(self) -> "_Transaction":
+        self.settle()
         return _Transaction(self._db)
+
+
+class _Pending:
+    """One commit handed to the committer thread; `error` is what it raised."""
+
+    def __init__(self, commit, args):
+        self.commit, self.args = commit, args
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the committer when the commit has run
+
+    def run(self) -> None:
+        try:
+            self.commit(*self.args)
+        except BaseException as exc:  # handed to the caller by settle()
+            self.error = exc
+        finally:
+            self.done.release()
+
+    def join(self) -> None:
+        self.done.acquire()
+
+
+class _Committer(threading.Thread):
+    """The thread `commit_soon` hands its commits to (a thread per commit made the caller wait
+    for each thread to start: a scheduling delay per batch on a busy machine)."""
+
+    def __init__(self):
+        super().__init__(name="sscc-commit", daemon=True)
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            job.run()
 
 
 class _Transaction:

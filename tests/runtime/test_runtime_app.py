@@ -3,10 +3,12 @@ on a terminal and in a pipe, batch mode's starting offsets, and the note about s
 (tests/test_cli_run.py runs the commands themselves end to end.)"""
 
 import io
+import sqlite3
+import time
 
 from runtime_fixtures import fixture_wasm  # noqa: F401
 
-from sscc_runtime import app, frames, service
+from sscc_runtime import app, frames, produce, service
 from sscc_runtime.loop import Counters, Loop
 from sscc_runtime.progress import Progress
 from sscc_runtime.store import Store
@@ -90,3 +92,24 @@ def test_fresh_starts_count_what_End_skips(fixture_wasm, tmp_path):  # noqa: F81
         ]
         assert loop.fresh_starts() == [], "resolved once, then committed"
         assert store.position("pass", "in", 0) == 4
+
+
+def test_produce_frames_plain_lines_in_run_sized_batches(tmp_path):
+    """`topic produce` of plain lines from a file (framed in place, produce.py): every line once,
+    line ends stripped, no key, the produce time as timestamp, produce.BATCH records per stored
+    batch (the run's batch size)."""
+    lines = [b"line %d" % i for i in range(produce.BATCH + 5)] + [b"", b"last"]
+    text = tmp_path / "in.txt"
+    text.write_bytes(b"\r\n".join(lines[:10]) + b"\r\n" + b"\n".join(lines[10:]) + b"\n")
+    store_dir = tmp_path / "store"
+    before = int(time.time() * 1000)
+    assert app.main(["topic", "produce", "t", "--store", str(store_dir), "--file", str(text), "--quiet"]) == 0
+    after = int(time.time() * 1000)
+    with Store(store_dir / app.STORE_FILE) as store:
+        first = store.read("t", 0, 0, 10**9)
+        records = list(frames.iter_records(first.data))
+        assert [r.value for r in records] == lines
+        assert {r.key for r in records} == {None} and {r.origin for r in records} == {frames.NO_ORIGIN}
+        assert all(before <= r.timestamp <= after for r in records)
+    db = sqlite3.connect(store_dir / app.STORE_FILE)
+    assert db.execute("SELECT count FROM batches ORDER BY base_offset").fetchall() == [(produce.BATCH,), (7,)]

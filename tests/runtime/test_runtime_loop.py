@@ -286,3 +286,33 @@ def test_cli_errors_are_one_line_not_tracebacks(tmp_path):
     )
     assert cli("consume", "missing", "--store", str(tmp_path / "s.db")).returncode == 1
     assert cli("frobnicate").returncode == 2
+
+
+def test_a_chain_of_services_over_many_batches_commits_every_record_once_in_order(store, fixture_wasm):
+    """Plain batches commit on the store's committer thread while the next batch runs: a
+    downstream service sees a batch only once it is committed, and the run still ends with every
+    record through both services exactly once, in order."""
+    produce(store, "orders", 0, [order(i) for i in range(100)], partitions=1, chunk=9)
+    desc = describe(
+        fixture_wasm,
+        sources=[{"topic": "orders", "starting_offset": {"position": "Beginning"}}],
+        sinks=[{"topic": "totals"}],
+        batch_records=4,
+    )
+    # downstream first: it reads before the upstream's last commit of a round has settled
+    desc["services"].insert(
+        0,
+        {
+            "name": "copy",
+            "sources": [{"topic": "totals", "starting_offset": {"position": "Beginning"}}],
+            "sinks": [{"topic": "archive"}],
+            "batch_records": 3,
+        },
+    )
+    store.ensure_topic("totals", 1)
+    counters = run(store, desc)
+    totals = [json.loads(r.value)["id"] for r in consume(store, "totals")]
+    assert totals == list(range(100))
+    assert [r.value for r in consume(store, "archive")] == [r.value for r in consume(store, "totals")]
+    assert (counters["pricing"].batches, counters["copy"].batches) == (25, 34)
+    assert store.position("pricing", "orders", 0) == 100 and store.position("copy", "totals", 0) == 100
