@@ -484,7 +484,7 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
             )
 
         def append(partition: int, data: bytes, count: int) -> None:
-            if existing is None:  # created by the first append: a failed produce leaves no topic
+            if existing is None:  # created by the first append: a produce that fails at once leaves no topic
                 store.ensure_topic(topic, partitions)
             store.append(topic, partition, data, count)
 
@@ -495,6 +495,8 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
                     count = produce.produce(lines, producer)
             else:
                 count = produce.produce(sys.stdin.buffer, producer)
+            if existing is None:  # an empty input still creates the topic (with --partitions N)
+                store.ensure_topic(topic, partitions)
         except produce.ProduceError as exc:
             raise AppError(f"{exc}; {_records(exc.count)} before it were produced to {topic}") from None
         except produce.Interrupted as exc:

@@ -4,7 +4,8 @@ Input from a pipe or a terminal arrives a line at a time, maybe seconds apart, s
 not held back until a batch fills: what was read is appended after FLUSH_S of quiet, and at
 once when a batch is full. Ctrl-C appends every complete line read so far; any failure first
 appends the lines before it, then says how many records made it (ProduceError.count).
-The topic is created by the first append, so a produce that writes nothing leaves no topic.
+The topic is created by the first append (or by the caller after an empty input), so a produce
+that fails before writing anything leaves no topic.
 """
 
 from __future__ import annotations
