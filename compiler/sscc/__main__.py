@@ -1,3 +1,3 @@
-from .cli import main
+from .fastrun import main
 
 main()

@@ -68,8 +68,10 @@ def main(
     argv: list[str] | None = None,
     project: Project | None = None,
     prog: str | None = None,
+    args: argparse.Namespace | None = None,
 ) -> int:
-    args = _parser(project, prog).parse_args(argv)
+    """Run the command `argv` names; `args`: the same already parsed (sscc's warm `run`)."""
+    args = args if args is not None else _parser(project, prog).parse_args(argv)
     try:
         return args.command(args, project)
     except AppError as exc:

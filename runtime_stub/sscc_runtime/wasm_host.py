@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import wasmtime
 
-from . import fastcall, frames
+from . import fastcall, frames, modcache
 from .fastcall import GuestFault
 from .statesql import SqlError
 
@@ -130,10 +130,12 @@ def _tick(eng: wasmtime.Engine) -> None:
 
 
 def load_module(path: str | Path, interruptible: bool = True) -> wasmtime.Module:
-    """Compile once per process; re-instantiation after a trap reuses the compiled code."""
+    """Compile once per process (and once per build of the module: modcache.py keeps the machine
+    code for the next process); re-instantiation after a trap reuses the compiled code."""
     key = (Path(path).resolve(), interruptible)
     if key not in _MODULES:
-        module = wasmtime.Module.from_file(engine(interruptible), str(key[0]))
+        settings = f"epoch_interruption={interruptible}"  # what engine() configures
+        module = modcache.load(engine(interruptible), key[0], settings)
         foreign = [i for i in module.imports if (i.module, i.name) not in HOST_IMPORTS]
         if foreign:
             names = ", ".join(f"{i.module}.{i.name}" for i in foreign)
