@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from .records import field, record as dataclass  # records.py: dataclass's methods without its import cost
 from typing import Callable, Sequence
 
 from . import deadletter, frames, statelog, statesql

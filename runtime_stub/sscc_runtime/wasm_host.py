@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import threading
 import time
-from dataclasses import dataclass
+from .records import record as dataclass  # records.py: dataclass's methods without its import cost
 from pathlib import Path
 from typing import NamedTuple
 
