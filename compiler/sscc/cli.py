@@ -284,7 +284,8 @@ def run_cmd(file, store, until_idle, quiet, batch_records, no_opt, no_pass, stri
     from .backend.project import launch
 
     pipeline = launch.load(project, package)
-    if pipeline is None and result is None:  # a cached project that does not import: compile it again
+    if pipeline is None and result is None and not launch.taken(project, package):
+        # a cached project that does not import: compile it again
         project, package, result = compiled_project(file, options, sources, force=True)
         if result is not None:
             _report_compile(file, result, sources)

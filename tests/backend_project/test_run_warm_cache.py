@@ -219,3 +219,26 @@ def test_a_damaged_cache_entry_is_compiled_again(pipeline, tmp_path, damage):
     assert _words(store) == expected_words(LINES)
     assert _is_warm(pipeline)
 
+
+
+
+def test_a_project_named_like_a_module_sscc_imports_runs_in_its_own_process(tmp_path):
+    """The full command line has imported click; a pipeline whose package is `click` then runs in
+    a new process (execve), from the cache, without compiling it again every time."""
+    from sscc.backend.project import cache
+
+    need_toolchain()
+    path = copy_example(tmp_path / "src", lambda text: text.replace("name: split-sentence", "name: click", 1))
+    try:
+        stamps = []
+        for store in ("a", "b"):
+            _produce(tmp_path / store)
+            proc = sscc("run", path, "--store", tmp_path / store, "--until-idle", "--quiet", SSCC_NO_FAST_RUN="1")
+            assert proc.returncode == 0, proc.stderr
+            assert _words(tmp_path / store) == expected_words(LINES)
+            project, package = cache.warm_project(str(path), OPTIONS)
+            stamps.append((project / cache.STAMP).stat().st_mtime_ns)
+        assert package == "click"
+        assert stamps[0] == stamps[1], "the second run compiled again"
+    finally:
+        remove_run_cache(path)

@@ -20,15 +20,21 @@ from types import ModuleType
 from typing import Optional
 
 
+def taken(project_dir: Path, package: str) -> bool:
+    """Whether a module named `package` other than the project's is loaded in this process."""
+    loaded = sys.modules.get(package)
+    if loaded is None:
+        return False
+    return os.path.dirname(os.path.dirname(getattr(loaded, "__file__", None) or "")) != str(project_dir)
+
+
 def load(project_dir: Path, package: str) -> Optional[ModuleType]:
     """The project's `pipeline` module imported from `project_dir`, or None when it cannot be
-    imported here: a module of that name is loaded already (sscc's own imports), or the import
-    fails (a damaged cache entry; the modules it left half-imported are dropped again)."""
+    imported here: a module of that name is loaded already (`taken`: sscc's own imports), or the
+    import fails (a damaged cache entry; the modules it left half-imported are dropped again)."""
     where = str(project_dir)
-    loaded = sys.modules.get(package)
-    if loaded is not None:  # imported already: by an earlier attempt of this run, or sscc's own
-        mine = os.path.dirname(os.path.dirname(getattr(loaded, "__file__", None) or "")) == where
-        return sys.modules.get(f"{package}.pipeline") if mine else None
+    if package in sys.modules:  # by an earlier attempt of this run, or someone else's (taken)
+        return None if taken(project_dir, package) else sys.modules.get(f"{package}.pipeline")
     sys.path.insert(0, where)
     importlib.invalidate_caches()  # the directory may have been (re)written by this process
     try:
