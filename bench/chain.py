@@ -11,6 +11,11 @@ baseline is a plain Python loop doing the same work per record with orjson, read
 committing the same way. Prints records/s and the ratios; the best of interleaved runs is kept
 because this machine is shared (noise only ever slows a run down).
 
+Then the same as a user times it (bench/_whole.py): the whole `sscc run FILE --until-idle`
+command (fused, and -O0), start-up included, over a store holding the N orders, against the plain
+orjson loop as a process reading the same orders from a file (one JSON object per line) and
+writing its totals to a file. `--sscc PATH` times another installation's sscc (before/after).
+
 Needs the Debian Rust toolchain (docs/runtime.md); the compile is cached by sscc.
 """
 
@@ -28,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "runtime_stub"), str(ROOT / "tests" / "runtime")]
 
 import orjson  # noqa: E402
+import _whole  # noqa: E402
 import runtime_build  # noqa: E402
 from sscc_runtime import frames, service  # noqa: E402
 from _baseline import HEADER, NO_KEY, fill, store_to_store  # noqa: E402
@@ -124,11 +130,70 @@ def python_loop(db: Path, batch: int, label: str) -> tuple[float, int, int]:
     return store_to_store(db, batch, f"py-{label}", [sink, dead_topic], work)
 
 
+def whole_commands(tmp: Path, args, description: dict, expect: tuple[int, int]) -> None:
+    """Time the whole commands (see the module doc) and check each produced `expect` (out, dead)."""
+    (svc,) = description["services"]
+    sink, dead_topic = svc["sinks"][0]["topic"], svc.get("dead_letters", f"{svc['name']}.dead-letters")
+    orders = tmp / "orders.jsonl"
+    with open(orders, "wb") as fh:
+        for i in range(args.records):
+            fh.write(order(i) + b"\n")
+    pristine = tmp / "pristine"
+    pristine.mkdir()
+    fill(pristine / "store.db", args.records, args.batch, order)  # the orders alone
+    pipeline = tmp / "src" / EXAMPLE.name
+    pipeline.parent.mkdir()
+    pipeline.write_bytes(EXAMPLE.read_bytes())
+    for flags in ((), ("-O0",)):
+        _whole.warm_up(args.sscc, pipeline, tmp, *flags)
+
+    def counts(store_db: Path) -> tuple[int, int]:
+        with Store(store_db) as store:
+            present = store.topics()
+            sizes = {t: store.bounds(t, 0) for t in (sink, dead_topic) if t in present}
+        return tuple(sizes[t][1] - sizes[t][0] if t in sizes else 0 for t in (sink, dead_topic))
+
+    def sscc(*flags: str):
+        def run() -> float:
+            seconds, store_db = _whole.sscc_run(args.sscc, pipeline, pristine, tmp, *flags)
+            got = counts(store_db)
+            assert got == expect, f"sscc run {' '.join(flags)}: {got} (out, dead), expected {expect}"
+            return seconds
+
+        return run
+
+    def python() -> float:
+        seconds, printed = _whole.python_program("chain-loop", orders, tmp / "py-totals.jsonl")
+        got = tuple(map(int, printed.split()))
+        assert got == expect, f"the orjson loop: {got} (out, dead), expected {expect}"
+        return seconds
+
+    best = _whole.best(args.repeat, {"fused": sscc(), "unfused": sscc("-O0"), "python": python})
+    n = args.records
+    print(f"whole commands (a process each, start-up included; best of {args.repeat}, interleaved; wall, then CPU):")
+    labels = {
+        "fused": "sscc run FILE --until-idle",
+        "unfused": "sscc run FILE --until-idle -O0",
+        "python": "python orjson loop, file to file",
+    }
+    for name, label in labels.items():
+        wall, cpu = best[name]
+        print(f"  {label:<44} {n / wall:>12,.0f} rec/s  ({wall:.2f} s; {cpu:.2f} s CPU)")
+    (w_fused, c_fused), (w_unfused, c_unfused), (w_py, c_py) = best["fused"], best["unfused"], best["python"]
+    print(
+        f"chain whole-command summary: sscc {n / w_fused:,.0f} rec/s = {w_py / w_fused:.2f}x the orjson loop"
+        f" (target >= 2x; by CPU time {c_py / c_fused:.2f}x), {w_unfused / w_fused:.2f}x -O0 (target >= 3x;"
+        f" by CPU time {c_unfused / c_fused:.2f}x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=4096)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; best kept")
+    parser.add_argument("--sscc", default=_whole.sscc_command(), help="the sscc command of the whole-command runs")
+    parser.add_argument("--no-whole", action="store_true", help="only the in-process runs")
     args = parser.parse_args()
     reason = runtime_build.missing_toolchain()
     if reason:
@@ -173,6 +238,8 @@ def main() -> None:
         print(
             f"  fused / -O0 = {t_unfused / t_fused:.2f}x;  fused / Python = {t_py / t_fused:.2f}x;  -O0 / Python = {t_py / t_unfused:.2f}x"
         )
+        if not args.no_whole:
+            whole_commands(tmp, args, fused, outs["fused"])
 
 
 if __name__ == "__main__":

@@ -13,17 +13,26 @@ Every system's counts are checked against a Counter before its rate is printed; 
 exits 1. A pipeline this sscc build cannot compile yet is reported as not runnable (exit 0).
 Targets: sscc >= 5x Bytewax and >= 1x the Python loop. Numbers vary run to run on a shared machine.
 
-    python3 bench/wc.py [-n WORDS] [--bytewax-batch N] [--repeat R]
+Then the same as a user times it (bench/_whole.py), each system a process, start-up included: the
+whole `sscc run wc_arrow.yaml --until-idle` over a store holding the sentences, a Counter loop
+(`counts.update(line.split())`) and Bytewax (FileSource -> flat_map -> count_final) reading the
+same sentences from a file, one per line; counts checked the same way. Targets (issue 12):
+>= 1.5x the Counter loop, >= 8x Bytewax.
+
+    python3 bench/wc.py [-n WORDS] [--bytewax-batch N] [--repeat R] [--sscc PATH] [--no-whole]
 """
 
 from __future__ import annotations
 
+import json
 import random
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from _sscc_run import Project, arguments, best_of, column, finish, ratio, time_variants
+import _whole
+from _sscc_run import NotRunnable, Project, arguments, best_of, column, finish, ratio, time_variants
 
 PIPELINES = Path(__file__).resolve().parent / "pipelines"
 VARIANTS = {"arrow-row": "wc_arrow.yaml", "value": "wc_value.yaml"}
@@ -87,8 +96,76 @@ def check(name: str, got: dict, want: Counter, failures: list[str]) -> bool:
     return False
 
 
+def whole_commands(args, lines: list[str], want: Counter, failures: list[str]) -> None:
+    """Time the whole commands (see the module doc); a wrong result is a failure, not a rate."""
+    words = sum(want.values())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        try:
+            project = Project.compile(PIPELINES / VARIANTS["arrow-row"], tmp / "reader")
+        except NotRunnable as e:
+            print(f"whole commands: sscc not runnable in this build: {e}")
+            return
+        text = tmp / "sentences.txt"
+        text.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        pristine = tmp / "pristine"
+        pristine.mkdir()
+        with project.store(pristine / "store.db") as store:
+            project.produce(store, "sentences", (line.encode() for line in lines))
+        pipeline = tmp / "src" / VARIANTS["arrow-row"]
+        pipeline.parent.mkdir()
+        pipeline.write_bytes((PIPELINES / VARIANTS["arrow-row"]).read_bytes())
+        _whole.warm_up(args.sscc, pipeline, tmp)
+
+        def sscc() -> float:
+            seconds, store_db = _whole.sscc_run(args.sscc, pipeline, pristine, tmp)
+            with project.store(store_db) as store:
+                got = column(project.state(store, "count-words", "count-per-word"), "count")
+                dead = project.dead_letters(store, "count-words")
+            if dead or not check("sscc run (whole command)", got, want, failures):
+                raise SystemExit(f"sscc run: wrong counts or {len(dead)} dead letters")
+            return seconds
+
+        def program(name: str):
+            def run() -> float:
+                seconds, _ = _whole.python_program(name, text, tmp / f"{name}.json")
+                got = json.loads((tmp / f"{name}.json").read_text())
+                if not check(name, got, want, failures):
+                    raise SystemExit(f"{name}: wrong counts")
+                return seconds
+
+            return run
+
+        runs = {"sscc": sscc, "counter": program("wc-counter")}
+        try:
+            import bytewax  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            runs["bytewax"] = program("wc-bytewax")
+        best = _whole.best(args.repeat, runs)
+    labels = {
+        "sscc": "sscc run wc_arrow.yaml --until-idle",
+        "counter": "python Counter loop over the file",
+        "bytewax": "bytewax 0.21 flat_map + count_final",
+    }
+    print(f"whole commands (a process each, start-up included; best of {args.repeat}, interleaved; wall, then CPU):")
+    for name, (wall, cpu) in best.items():
+        print(f"  {labels[name]:<40} {words / wall:>12,.0f} words/s ({wall:.2f} s; {cpu:.2f} s CPU)")
+    rate = {name: words / wall for name, (wall, _) in best.items()}
+    by_cpu = {name: words / cpu for name, (_, cpu) in best.items()}
+    print(
+        f"WC whole-command summary: sscc {rate['sscc']:,.0f} words/s = {ratio(rate['sscc'], rate.get('counter'))} the "
+        f"Counter loop (target >= 1.5x; by CPU time {ratio(by_cpu['sscc'], by_cpu.get('counter'))}), "
+        f"{ratio(rate['sscc'], rate.get('bytewax'))} Bytewax (target >= 8x; by CPU time {ratio(by_cpu['sscc'], by_cpu.get('bytewax'))})"
+    )
+
+
 def main() -> None:
-    args = arguments(__doc__, 2_000_000, "words").parse_args()
+    parser = arguments(__doc__, 2_000_000, "words")
+    parser.add_argument("--sscc", default=_whole.sscc_command(), help="the sscc command of the whole-command runs")
+    parser.add_argument("--no-whole", action="store_true", help="only the in-process runs")
+    args = parser.parse_args()
     lines = sentences(args.n)
     want = Counter(w for line in lines for w in line.split())
     words = sum(want.values())
@@ -143,6 +220,8 @@ def main() -> None:
         else "WC summary: sscc not runnable in this build"
     )
     print(summary)
+    if not args.no_whole:
+        whole_commands(args, lines, want, failures)
     finish(failures)
 
 

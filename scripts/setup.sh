@@ -23,4 +23,4 @@ python3 -c "import sscc" || { echo "setup: sscc did not install" >&2; exit 1; }
 # An editable install compiles no bytecode, and with PYTHONDONTWRITEBYTECODE set (as on this
 # machine) Python never writes it either: every `sscc` would then recompile its sources
 # (~150 ms of a 300 ms `sscc check`). compileall writes it regardless of that variable.
-python3 -m compileall -q compiler grammars >/dev/null || true
+python3 -m compileall -q compiler grammars runtime_stub >/dev/null || true

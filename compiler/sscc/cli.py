@@ -297,8 +297,20 @@ def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batc
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()
     sys.stderr.flush()
-    # The project's own runner replaces this process: signals, exit code and output are its own,
-    # exactly as `python -m NAME run` in the compiled project.
+    # The project's own runner, in this process (launch.py): signals, exit code and output are
+    # its own, exactly as `python -m NAME run` in the compiled project.
+    from .backend.project import launch
+
+    pipeline = launch.load(project, package)
+    if pipeline is None and result is None and not launch.taken(project, package):
+        # a cached project that does not import: compile it again
+        project, package, result = compiled_project(file, options, sources, force=True)
+        if result is not None:
+            _report_compile(file, result, sources)
+        pipeline = launch.load(project, package)
+    if pipeline is not None:
+        sys.exit(launch.run(project, pipeline, argv[3:]))
+    # Its package name is taken in this process: replace the process instead.
     os.execve(sys.executable, argv, env)
 
 

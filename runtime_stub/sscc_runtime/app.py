@@ -16,7 +16,6 @@ never a traceback; SSCC_DEBUG=1 shows it), 2 usage.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import signal
@@ -24,10 +23,9 @@ import sqlite3
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import envvars, frames, http_client, produce, service, sqlcmd, statelog
+from . import envvars, frames, http_client, produce, records, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -46,7 +44,7 @@ class AppError(Exception):
     """A problem the user can fix; printed as one `error: ...` line, exit 1."""
 
 
-@dataclass(frozen=True)
+@records.record(frozen=True)
 class TopicInfo:
     """A topic of the pipeline: its id in the pipeline file and its name in the store."""
 
@@ -55,7 +53,7 @@ class TopicInfo:
     partitions: int = 1
 
 
-@dataclass(frozen=True)
+@records.record(frozen=True)
 class Project:
     """What the generated wiring knows about its pipeline."""
 
@@ -68,8 +66,10 @@ def main(
     argv: list[str] | None = None,
     project: Project | None = None,
     prog: str | None = None,
+    args: argparse.Namespace | None = None,
 ) -> int:
-    args = _parser(project, prog).parse_args(argv)
+    """Run the command `argv` names; `args`: the same already parsed (sscc's warm `run`)."""
+    args = args if args is not None else _parser(project, prog).parse_args(argv)
     try:
         return args.command(args, project)
     except AppError as exc:
@@ -375,7 +375,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         if args.until_idle:
             services = [batch_mode(s) for s in services]
         if args.batch_records:
-            services = [dataclasses.replace(s, batch_records=args.batch_records) for s in services]
+            services = [records.replace(s, batch_records=args.batch_records) for s in services]
         variables = envvars.collect(args)
         with open_store(args.store, create=True) as store:
             # What operators see (only the variables given) and print (the run's log on stderr).
@@ -419,7 +419,7 @@ def batch_mode(svc: service.Service) -> service.Service:
     already committed are kept either way (the loop only resolves missing ones)."""
     sources = tuple(
         (
-            dataclasses.replace(
+            records.replace(
                 src, starting_offset={"position": "Beginning", "value": 0}
             )
             if (src.starting_offset or {}).get("position", "End") == "End"
@@ -427,7 +427,7 @@ def batch_mode(svc: service.Service) -> service.Service:
         )
         for src in svc.sources
     )
-    return dataclasses.replace(svc, sources=sources)
+    return records.replace(svc, sources=sources)
 
 
 def skipped_notes(

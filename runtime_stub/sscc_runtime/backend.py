@@ -7,7 +7,7 @@ as framed batches (frames.py), never as single records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record as dataclass  # records.py: dataclass's methods without its import cost
 from typing import Protocol, Sequence
 
 

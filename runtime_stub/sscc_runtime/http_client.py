@@ -17,7 +17,7 @@ import socket
 import struct
 import time
 import urllib.parse
-from dataclasses import dataclass
+from .records import record as dataclass
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_BYTES = 16 << 20

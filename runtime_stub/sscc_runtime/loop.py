@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from .records import field, record as dataclass  # records.py: dataclass's methods without its import cost
 from typing import Callable, Sequence
 
 from . import clock, deadletter, frames, statelog, statesql

@@ -7,7 +7,7 @@ diffed. Parsing checks everything up front and names the offending path in the e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record as dataclass  # records.py: dataclass's methods without its import cost
 from pathlib import Path
 from typing import Any
 

@@ -30,7 +30,7 @@ import json
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
+from .records import record as dataclass  # records.py: dataclass's methods without its import cost
 from typing import Any, Iterable, Sequence
 
 from .statelog import CLEAR, DELETE, GLOBAL, UPSERT, Window, changes

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import struct
 import time
-from dataclasses import dataclass, field
+from .records import field, record as dataclass
 from typing import Callable
 
 import wasmtime

@@ -14,13 +14,13 @@ import re
 import struct
 import threading
 import time
-from dataclasses import dataclass
+from .records import record as dataclass  # records.py: dataclass's methods without its import cost
 from pathlib import Path
 from typing import NamedTuple
 
 import wasmtime
 
-from . import fastcall, frames, wasi
+from . import fastcall, frames, modcache, wasi
 from .fastcall import GuestFault
 from .http_client import HttpClient, HttpFailure
 from .statesql import SqlError
@@ -134,10 +134,12 @@ def _tick(eng: wasmtime.Engine) -> None:
 
 
 def load_module(path: str | Path, interruptible: bool = True) -> wasmtime.Module:
-    """Compile once per process; re-instantiation after a trap reuses the compiled code."""
+    """Compile once per process (and once per build of the module: modcache.py keeps the machine
+    code for the next process); re-instantiation after a trap reuses the compiled code."""
     key = (Path(path).resolve(), interruptible)
     if key not in _MODULES:
-        module = wasmtime.Module.from_file(engine(interruptible), str(key[0]))
+        settings = f"epoch_interruption={interruptible}"  # what engine() configures
+        module = modcache.load(engine(interruptible), key[0], settings)
         foreign = [
             i for i in module.imports if (i.module, i.name) not in HOST_IMPORTS and i.module != wasi.MODULE
         ]

@@ -23,7 +23,7 @@ The rules implemented here are the ones docs/semantics.md decides:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from .records import record as dataclass  # records.py: dataclass's methods without its import cost
 from typing import Iterable, Sequence
 
 I64_MIN = -(2**63)

@@ -1,0 +1,82 @@
+"""The `sscc` entry point: a warm `sscc run FILE ...` runs before click or the front end loads.
+
+For `sscc run FILE [OPTIONS]` whose cached project is current (cache.warm_project: the stamp, a
+stat of the files it lists, a hash of the pipeline and its imports), the project's own `run` runs
+in this process with OPTIONS minus the compile options (-O0, --no-pass, --strict), exactly as
+`sscc run` passes them on: `sscc run`'s other flags are the project's `run` flags. This start-up
+imports json, hashlib and the project's runtime; no click, no compiler.
+
+Everything else goes to the click command line (cli.py), unchanged: another command, FILE not
+first, a stale or missing cache (compiled there, then run in-process the same way), a flag the
+project's `run` rejects (click explains it), or SSCC_NO_FAST_RUN=1 in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import SimpleNamespace
+from typing import Optional
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["run"] and not os.environ.get("SSCC_NO_FAST_RUN"):
+        code = warm_run(args[1:])
+        if code is not None:
+            sys.exit(code)
+    from .cli import main as cli_main
+
+    cli_main()
+
+
+def split_run_args(args: list[str]) -> Optional[tuple[str, SimpleNamespace, list[str]]]:
+    """(FILE, compile options, the project's `run` arguments) of `run FILE [OPTIONS]`, or None
+    for a command line only click should read."""
+    if not args or args[0].startswith("-"):
+        return None
+    file, rest = args[0], []
+    strict = no_opt = False
+    no_pass: list[str] = []
+    i = 1
+    while i < len(args):
+        arg = args[i]
+        if arg == "-O0":
+            no_opt = True
+        elif arg == "--strict":
+            strict = True
+        elif arg == "--no-pass":
+            if i + 1 == len(args):
+                return None
+            no_pass.append(args[i + 1])
+            i += 1
+        elif arg.startswith("--no-pass="):
+            no_pass.append(arg.partition("=")[2])
+        elif arg == "--":
+            return None
+        else:
+            rest.append(arg)
+        i += 1
+    options = SimpleNamespace(strict=strict, disabled_passes=frozenset(no_pass), optimize=not no_opt)
+    return file, options, rest
+
+
+def warm_run(args: list[str]) -> Optional[int]:
+    """The exit code of the cached project's run, or None when this command line is not for the
+    fast path (nothing has run then, nothing was printed)."""
+    split = split_run_args(args)
+    if split is None:
+        return None
+    file, options, rest = split
+    from .backend.project import cache, launch
+
+    warm = cache.warm_project(file, options)
+    if warm is None:
+        return None
+    project_dir, package = warm
+    pipeline = launch.load(project_dir, package)
+    argv = ["run", *rest]
+    parsed = launch.parse(pipeline, argv) if pipeline is not None else None
+    if parsed is None:
+        return None
+    return launch.run(project_dir, pipeline, argv, parsed)
