@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Optional
 
 
-def main() -> None:
+def main(prog_name: Optional[str] = None) -> None:
     args = sys.argv[1:]
     if args[:1] == ["run"] and not os.environ.get("SSCC_NO_FAST_RUN"):
         code = warm_run(args[1:])
@@ -27,7 +27,7 @@ def main() -> None:
             sys.exit(code)
     from .cli import main as cli_main
 
-    cli_main()
+    cli_main(prog_name=prog_name)
 
 
 def split_run_args(args: list[str]) -> Optional[tuple[str, SimpleNamespace, list[str]]]:
