@@ -160,6 +160,8 @@ def suggest(name: str, candidates: Iterable[str], cutoff: float = 0.6, prefer: s
     # Fuzzy matching costs a comparison per candidate: a file with thousands of unknown names
     # among thousands of defined ones would take minutes, so each checked file has a budget, and
     # names of a very different length (never within the cutoff) are not compared.
+    if len(key) > 256:  # difflib is quadratic in the length; names this long get no suggestion
+        return None
     near = [n for n in norm if abs(len(n) - len(key)) <= max(3, len(key) // 2)]
     if len(near) > _suggest_budget[0]:
         return None
@@ -225,6 +227,11 @@ LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 # and the bidirectional overrides that make text read differently from what it is.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 SNIPPET_WIDTH = 120  # characters of a source line shown around the caret
+MAX_MESSAGE, MAX_HINT = 1000, 8000  # a 2 MB name from the file is not printed whole
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 30] + f"... ({len(text) - limit + 30} more characters)"
 
 
 def escaped(text: str) -> str:
@@ -255,7 +262,7 @@ def render_text(diag: Diagnostic, sources: SourceCache, color: bool = False) -> 
     sev = paint(f"{diag.severity}[{diag.code}]", "1;31" if diag.is_error else "1;33")
     sp = diag.span
     where = escaped(f"{sp.path}:{sp.line}:{sp.col}" if sp.line else sp.path)
-    out = [f"{where}: {sev}: {escaped(diag.message)}"]
+    out = [f"{where}: {sev}: {_cut(escaped(diag.message), MAX_MESSAGE)}"]
     src = sources.line(sp.path, sp.line) if sp.line else None
     if src is not None:
         gutter = str(sp.line)
@@ -274,9 +281,9 @@ def render_text(diag: Diagnostic, sources: SourceCache, color: bool = False) -> 
         out.append(f"{gutter} | {text}")
         out.append(f"{pad} | {' ' * start}{paint('^' * max(width, 1), '1;31' if diag.is_error else '1;33')}")
     for note in diag.notes:
-        out.append(f"  = note: {escaped(note)}")
+        out.append(f"  = note: {_cut(escaped(note), MAX_HINT)}")
     if diag.hint:
-        out.append(f"  {paint('hint', '1;36')}: {escaped(diag.hint)}")
+        out.append(f"  {paint('hint', '1;36')}: {_cut(escaped(diag.hint), MAX_HINT)}")
     return "\n".join(out)
 
 

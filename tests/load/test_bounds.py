@@ -194,3 +194,16 @@ def test_a_did_you_mean_after_a_costly_file_still_works():
     _suggest_budget[0] = 0
     reset_suggestion_budget()
     assert did_you_mean("topcs", ["topics", "types"]) == "did you mean `topics`?"
+
+
+def test_a_two_megabyte_name_gets_no_quadratic_suggestion_and_is_printed_cut(tmp_path):
+    name = "a" * 2_000_000
+    text = (
+        "apiVersion: 0.5.0\nmeta: {name: x, version: 0.1.0, namespace: test}\ntopics:\n"
+        f"  ? {name}\n  : {{schema: {{value: {{type: string}}}}}}\n"
+        f"services:\n  s:\n    sources: [{{type: topic, id: {name[:-1]}b}}]\n    sinks: [{{type: topic, id: x}}]\n"
+    )
+    out = first_error(check(tmp_path, text))
+    assert out.count("error[E046]") == 2
+    assert max(len(line) for line in out.splitlines()) < 9000
+    assert "more characters)" in out
