@@ -207,3 +207,10 @@ def test_a_two_megabyte_name_gets_no_quadratic_suggestion_and_is_printed_cut(tmp
     assert out.count("error[E046]") == 2
     assert max(len(line) for line in out.splitlines()) < 9000
     assert "more characters)" in out
+
+
+def test_a_signature_nested_20000_levels_is_E030_not_a_recursion_error(tmp_path):
+    deep = "Vec<" * 20_000 + "u8" + ">" * 20_000
+    text = PIPELINE.replace("fn split(line: String)", f"fn split(line: {deep})")
+    out = first_error(check(tmp_path, text))
+    assert "error[E030]" in out and "more than 32 levels deep" in out and "RecursionError" not in out
