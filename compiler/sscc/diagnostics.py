@@ -69,20 +69,46 @@ class Diagnostic:
         }
 
 
+MAX_DIAGNOSTICS = 1000
+
+
 @dataclass
 class Diagnostics:
     """Collector passed through the stages. Never raises on error: callers look at has_errors."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    dropped: int = 0  # diagnostics past MAX_DIAGNOSTICS, summed up by one E007 / W007
 
     def error(self, code: str, span: Span, message: str, hint: str | None = None, notes: Sequence[str] = ()) -> None:
-        self.items.append(Diagnostic(code, ERROR, span, message, hint, tuple(notes)))
+        self._add(Diagnostic(code, ERROR, span, message, hint, tuple(notes)))
 
     def warning(self, code: str, span: Span, message: str, hint: str | None = None, notes: Sequence[str] = ()) -> None:
-        self.items.append(Diagnostic(code, WARNING, span, message, hint, tuple(notes)))
+        self._add(Diagnostic(code, WARNING, span, message, hint, tuple(notes)))
 
     def extend(self, other: Iterable[Diagnostic]) -> None:
-        self.items.extend(other)
+        for d in other:
+            self._add(d)
+
+    def _add(self, d: Diagnostic) -> None:
+        """Keeps at most MAX_DIAGNOSTICS: a file with thousands of mistakes gets the first ones
+        and a count (every stage that looks at what was reported stays linear)."""
+        if len(self.items) < MAX_DIAGNOSTICS:
+            self.items.append(d)
+            return
+        self.dropped += 1
+        last = self.items[-1]
+        if self.dropped == 1 or (d.is_error and not last.is_error):  # the summary: an error once one was dropped
+            summary = Diagnostic(
+                "E007" if d.is_error or (self.dropped > 1 and last.is_error) else "W007",
+                ERROR if d.is_error or (self.dropped > 1 and last.is_error) else WARNING,
+                d.span,
+                f"more than {MAX_DIAGNOSTICS} diagnostics; the rest are not shown",
+                "fix the ones shown and check again",
+            )
+            if self.dropped == 1:
+                self.items.append(summary)
+            else:
+                self.items[-1] = summary
 
     @property
     def has_errors(self) -> bool:
@@ -119,9 +145,11 @@ def suggest(name: str, candidates: Iterable[str], cutoff: float = 0.6, prefer: s
     When two candidates are one name spelled two ways (`assign-key` and its alias `assign_key`),
     the one in the `prefer`red style is named: kebab-case, the spelling of every 0.5/0.6 key,
     unless the caller knows the file uses the snake_case one (`prefer="snake"`)."""
-    cands = sorted(set(c for c in candidates if isinstance(c, str)))
-    if not cands or not isinstance(name, str):
+    cands = [c for c in candidates if isinstance(c, str)] if _suggest_budget[0] > 0 else []
+    if not cands or not isinstance(name, str) or len(cands) > _suggest_budget[0]:
         return None
+    _suggest_budget[0] -= len(cands)
+    cands = sorted(set(cands))
     other = "_" if prefer == "kebab" else "-"
     norm: dict[str, str] = {}
     for c in sorted(cands, key=lambda c: (other in c, c)):  # the preferred spelling first: it stays
@@ -129,12 +157,38 @@ def suggest(name: str, candidates: Iterable[str], cutoff: float = 0.6, prefer: s
     key = name.lower().replace("_", "-")
     if key in norm and norm[key] != name:
         return norm[key]
-    found = difflib.get_close_matches(key, list(norm), n=1, cutoff=cutoff)
+    # Fuzzy matching costs a comparison per candidate: a file with thousands of unknown names
+    # among thousands of defined ones would take minutes, so each checked file has a budget, and
+    # names of a very different length (never within the cutoff) are not compared.
+    if len(key) > 256:  # difflib is quadratic in the length; names this long get no suggestion
+        return None
+    near = [n for n in norm if abs(len(n) - len(key)) <= max(3, len(key) // 2)]
+    if len(near) > _suggest_budget[0]:
+        return None
+    _suggest_budget[0] -= len(near)
+    found = difflib.get_close_matches(key, near, n=1, cutoff=cutoff)
     return norm[found[0]] if found else None
+
+
+SUGGEST_BUDGET = 50_000  # candidates looked at per checked file (~20 µs each in difflib)
+_suggest_budget = [SUGGEST_BUDGET]
+
+
+def reset_suggestion_budget() -> None:
+    """A new file is being checked (driver.front_end): its own budget."""
+    _suggest_budget[0] = SUGGEST_BUDGET
+
+
+def suggestions_spent(candidates) -> bool:
+    """Has this process spent its suggestion budget for a list this long? (Then a hint names
+    no candidates: listing thousands of names for thousands of mistakes is quadratic.)"""
+    return hasattr(candidates, "__len__") and len(candidates) > _suggest_budget[0]
 
 
 def did_you_mean(name: str, candidates: Iterable[str], what: str = "") -> str | None:
     """A hint sentence `did you mean `x`?`, or a list of what exists when nothing is close."""
+    if suggestions_spent(candidates):
+        return None
     cands = sorted(set(c for c in candidates if isinstance(c, str)))
     best = suggest(name, cands)
     if best is not None:
@@ -173,6 +227,11 @@ LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 # and the bidirectional overrides that make text read differently from what it is.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 SNIPPET_WIDTH = 120  # characters of a source line shown around the caret
+MAX_MESSAGE, MAX_HINT = 1000, 8000  # a 2 MB name from the file is not printed whole
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 30] + f"... ({len(text) - limit + 30} more characters)"
 
 
 def escaped(text: str) -> str:
@@ -203,7 +262,7 @@ def render_text(diag: Diagnostic, sources: SourceCache, color: bool = False) -> 
     sev = paint(f"{diag.severity}[{diag.code}]", "1;31" if diag.is_error else "1;33")
     sp = diag.span
     where = escaped(f"{sp.path}:{sp.line}:{sp.col}" if sp.line else sp.path)
-    out = [f"{where}: {sev}: {escaped(diag.message)}"]
+    out = [f"{where}: {sev}: {_cut(escaped(diag.message), MAX_MESSAGE)}"]
     src = sources.line(sp.path, sp.line) if sp.line else None
     if src is not None:
         gutter = str(sp.line)
@@ -222,9 +281,9 @@ def render_text(diag: Diagnostic, sources: SourceCache, color: bool = False) -> 
         out.append(f"{gutter} | {text}")
         out.append(f"{pad} | {' ' * start}{paint('^' * max(width, 1), '1;31' if diag.is_error else '1;33')}")
     for note in diag.notes:
-        out.append(f"  = note: {escaped(note)}")
+        out.append(f"  = note: {_cut(escaped(note), MAX_HINT)}")
     if diag.hint:
-        out.append(f"  {paint('hint', '1;36')}: {escaped(diag.hint)}")
+        out.append(f"  {paint('hint', '1;36')}: {_cut(escaped(diag.hint), MAX_HINT)}")
     return "\n".join(out)
 
 

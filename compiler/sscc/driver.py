@@ -16,7 +16,7 @@ from . import ast as A
 from .build_ast import build_ast
 from .check import check, check_package
 from .check.model import Checked
-from .diagnostics import Diagnostics, SourceCache
+from .diagnostics import Diagnostics, SourceCache, reset_suggestion_budget
 from .load.detect import detect_kind, detect_version, needs_upgrade
 from .load.yaml_loader import MAX_FILE_BYTES, Document, load_file
 from .schema import validate as schema_validate
@@ -154,6 +154,7 @@ def front_end(path: str, options: Optional[Options] = None, sources: Optional[So
     """Everything `sscc check` does for one file."""
     options = options or Options()
     diags = Diagnostics()
+    reset_suggestion_budget()
     fe = parse(path, diags, sources or SourceCache())
     if fe.pipeline is not None:
         fe.packages = resolve_packages(fe, options)

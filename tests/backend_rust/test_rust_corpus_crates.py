@@ -46,3 +46,26 @@ def test_an_api_newer_than_the_registry_crate_is_E201_with_both_versions():
     assert (d.code, d.span.line, d.span.col) == ("E201", line, text[line - 1].index("and_utc") + 1), render(fe, diags)
     assert "no method named `and_utc`" in d.message
     assert any("`chrono` 0.4.38" in n and have[-1] in n for n in d.notes), d.notes
+
+
+def test_serde_yaml_from_debian_builds_and_parses():
+    registry_has("serde_yaml")
+    svc = Service(PIPELINE, name="yaml-keys")
+    (out,), errors = svc.run([(None, b"b: 1\na: [2]\n"), (None, b"- not a mapping\n")])
+    assert [v for _, v in out] == [b"b,a"]
+    assert [(e.index, e.kind) for _, e in errors] == [(1, "operator")]
+
+
+def test_a_version_no_offline_crate_satisfies_is_E202_naming_what_there_is():
+    have = registry_has("serde_yaml")
+    if any(v.startswith("0.9.") for v in have):
+        pytest.skip("the registry has serde_yaml 0.9")
+    _, ir = ir_of(PIPELINE)
+    sp = next(p for p in plan(ir) if p.name == "yaml-newer")
+    diags = Diagnostics()
+    assert build_service(ir, sp, str(PIPELINE), diags) is None
+    (d,) = diags.errors()
+    text = PIPELINE.read_text().split("\n")
+    line = next(i for i, t in enumerate(text, 1) if 'version: "0.9.34"' in t) - 1  # the `name:` line
+    assert (d.code, d.span.line) == ("E202", line)
+    assert "`serde_yaml` 0.9.34" in d.message and have[-1] in d.message

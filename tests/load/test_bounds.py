@@ -166,6 +166,51 @@ def test_fuzzed_pipeline_files_end_in_diagnostics_that_are_safe_to_print(raw):
             assert not UNSAFE.search(text), text
             assert d.span.line >= 0 and d.span.col >= 0
             for line in text.split("\n"):
-                assert len(line) < 1000 or line.startswith(("  hint", "  = note")), line[:200]
+                assert len(line) < 1000 + len(path) + 40 or line.startswith(("  hint", "  = note")), line[:200]
     finally:
         os.unlink(path)
+
+
+def test_thousands_of_unknown_names_are_capped_and_linear(tmp_path):
+    """6,000 unknown topics among 8,000 took minutes (a did-you-mean over every topic for each,
+    and each error scanning those before it): now the first MAX_DIAGNOSTICS and one E007."""
+    from sscc.diagnostics import MAX_DIAGNOSTICS
+
+    lines = ["apiVersion: 0.5.0", "meta: {name: many, version: 0.1.0, namespace: test}", "topics:"]
+    lines += [f"  topic-number-{i}: {{schema: {{value: {{type: string}}}}}}" for i in range(8000)]
+    lines += ["services:"]
+    for i in range(3000):
+        lines += [f"  s{i}:", f"    sources: [{{type: topic, id: topic-numbr-{i}}}]", f"    sinks: [{{type: topic, id: topic-numbr-x{i}}}]"]
+    out = first_error(check(tmp_path, "\n".join(lines) + "\n"))
+    assert out.count("error[E046]") == MAX_DIAGNOSTICS
+    assert f"error[E007]: more than {MAX_DIAGNOSTICS} diagnostics" in out
+    assert "did you mean `topic-number-0`?" in out  # the first ones still get their suggestion
+
+
+def test_a_did_you_mean_after_a_costly_file_still_works():
+    """The suggestion budget is per checked file, not per process."""
+    from sscc.diagnostics import _suggest_budget, did_you_mean, reset_suggestion_budget
+
+    _suggest_budget[0] = 0
+    reset_suggestion_budget()
+    assert did_you_mean("topcs", ["topics", "types"]) == "did you mean `topics`?"
+
+
+def test_a_two_megabyte_name_gets_no_quadratic_suggestion_and_is_printed_cut(tmp_path):
+    name = "a" * 2_000_000
+    text = (
+        "apiVersion: 0.5.0\nmeta: {name: x, version: 0.1.0, namespace: test}\ntopics:\n"
+        f"  ? {name}\n  : {{schema: {{value: {{type: string}}}}}}\n"
+        f"services:\n  s:\n    sources: [{{type: topic, id: {name[:-1]}b}}]\n    sinks: [{{type: topic, id: x}}]\n"
+    )
+    out = first_error(check(tmp_path, text))
+    assert out.count("error[E046]") == 2
+    assert max(len(line) for line in out.splitlines()) < 9000
+    assert "more characters)" in out
+
+
+def test_a_signature_nested_20000_levels_is_E030_not_a_recursion_error(tmp_path):
+    deep = "Vec<" * 20_000 + "u8" + ">" * 20_000
+    text = PIPELINE.replace("fn split(line: String)", f"fn split(line: {deep})")
+    out = first_error(check(tmp_path, text))
+    assert "error[E030]" in out and "more than 32 levels deep" in out and "RecursionError" not in out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from .. import ast as A
-from ..diagnostics import Diagnostics, Span, suggest
+from ..diagnostics import Diagnostics, Span, suggest, suggestions_spent
 from .model import Checked
 from .typesys import Env
 
@@ -74,6 +74,8 @@ class Ctx:
     @staticmethod
     def hint(name: str, candidates, listing: str, fallback: Optional[str] = None) -> Optional[str]:
         """`did you mean `x`?` for a close candidate, else `<listing>: `a`, `b``, else fallback."""
+        if suggestions_spent(candidates):
+            return fallback
         cands = sorted({c for c in candidates if isinstance(c, str)})
         best = suggest(name, cands)
         if best is not None:

@@ -107,6 +107,7 @@ def _function(sc: Scanner, start: int, after_fn: int, attrs: tuple, doc: str | N
             raise sc.problem(f"unexpected closing delimiter `{char}`", s, hint=_STRAY_HINT)
         pos = e
     end = sc.skip_group(s)
+    _bounded_nesting(sc, start, s)
     head = parse_head(sc, start, s, name)
     line, col = sc.where(name_at)
     end_line, end_col = sc.where(end)
@@ -137,3 +138,24 @@ def operator_function(fns: list[RustFn], code: str) -> RustFn | None:
                 mentioned.add(code[s:pos])
     roots = [fn for fn in fns if fn.name not in mentioned]
     return roots[0] if len(roots) == 1 else None
+
+
+MAX_TYPE_DEPTH = 32  # `Vec<Vec<...>>` levels in a signature; every later stage walks types recursively
+
+
+def _bounded_nesting(sc: Scanner, start: int, end: int) -> None:
+    """Refuse a signature nested deeper than MAX_TYPE_DEPTH (`<`, `(`, `[`), before parsing it."""
+    depth = 0
+    code = sc.code
+    for i in range(start, end):
+        c = code[i]
+        if c in "<([":
+            depth += 1
+            if depth > MAX_TYPE_DEPTH:
+                raise sc.problem(
+                    f"the signature nests types more than {MAX_TYPE_DEPTH} levels deep",
+                    i,
+                    hint="name the inner types under `types:` and use their names",
+                )
+        elif c in ")]" or (c == ">" and code[i - 1] != "-"):
+            depth -= 1

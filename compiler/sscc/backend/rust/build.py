@@ -204,9 +204,10 @@ def _message(msg: dict) -> Message:
 
 
 def _in_crate(span: dict) -> bool:
-    """Crate files are relative ("src/lib.rs"); dependencies, std and macro defs are absolute."""
+    """Crate files are relative ("src/lib.rs"); dependencies, std and macro defs are absolute
+    (or, for a path dependency such as the glue crate, may be relative outside the crate)."""
     name = span.get("file_name") or ""
-    return bool(name) and not os.path.isabs(name) and not name.startswith("<")
+    return bool(name) and not os.path.isabs(name) and not name.startswith(("<", ".."))
 
 
 def _crate_span(spans: list) -> Optional[dict]:
