@@ -240,6 +240,8 @@ class _Instance:
 
     def _operator(self) -> str:
         """The operator running now (the control block), for the log prefix of what it prints."""
+        if not hasattr(self, "_control_ptr"):  # a constructor printing, before the ABI is set up
+            return ""
         self._memory.refresh()
         control = self._control()
         return self._memory.read(control.op_ptr, control.op_len).decode("utf-8", "replace")
