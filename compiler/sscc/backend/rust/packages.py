@@ -144,6 +144,17 @@ def crate_dirs(pkg_dir: str) -> list[str]:
     return out
 
 
+def source_files(pkg_dir: str) -> list[str]:
+    """Every file of the package's crates a build reads (Cargo.toml, src/**.rs), sorted: the
+    inputs of `sscc run`'s project cache and of `--depfile`."""
+    out = []
+    for crate in crate_dirs(pkg_dir):
+        out.append(os.path.join(crate, "Cargo.toml"))
+        for root, dirs, files in os.walk(os.path.join(crate, "src")):
+            out += [os.path.join(root, f) for f in files if f.endswith(".rs")]
+    return sorted(out)
+
+
 def sdf_functions(text: str) -> list[tuple[str, RustFn]]:
     """(fn_name, signature) of every `#[sdf(...)]` function of a source file. Without `fn_name`
     (the sdf-macros layout) the function's own name, kebab-cased, is its name."""
