@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance", "corpus"))
 MANIFEST = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance", "manifest.json"))
 sys.path.insert(0, os.path.join(ROOT, "compiler"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from sscc import driver  # noqa: E402
 from sscc.backend.rust import build_service  # noqa: E402
@@ -32,6 +33,8 @@ BUILT, PARTIAL, NOT_BUILT, NO_SERVICE = "built", "partly built", "not built", "n
 def classify(diag) -> str:
     """A short reason for a build diagnostic."""
     msg = diag.message
+    if diag.code == "E202" and "Polars" in msg:  # `<function>` uses SDF's early Polars state API
+        return f"SDF's early Polars state API (`polars::`) in `{msg.split('`')[1]}` ({diag.code})"
     if diag.code == "E202":
         crate = msg.split("`")[1] if "`" in msg else "?"
         return f"missing crate `{crate}` ({diag.code})"
@@ -92,6 +95,7 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "conformance.md"))
     ap.add_argument("--cache", default=None, help="build cache directory (default: $SSCC_CACHE_DIR or ~/.cache/sscc)")
     ap.add_argument("--only", default=None, help="only files whose name contains this")
+    ap.add_argument("--no-packages", action="store_true", help="leave out the package projects section")
     args = ap.parse_args()
     with open(MANIFEST) as fh:
         manifest = json.load(fh)
@@ -112,12 +116,17 @@ def main() -> int:
         totals["services runnable"] += runnable
         rows.append((name, entry.get("apiVersion", "?"), result, reason))
         print(f"{result:12} {time.time() - t0:6.1f}s {name} {reason}", flush=True)
-    write(args.out, rows, totals)
+    extra = []
+    if not args.only and not args.no_packages:  # the package projects and their dataflows (scripts/packages_report.py)
+        import packages_report
+
+        extra = [""] + packages_report.section(*packages_report.run(args.cache))
+    write(args.out, rows, totals, extra)
     print(f"{time.time() - started:.0f} s; wrote {args.out}")
     return 0
 
 
-def write(out: str, rows, totals) -> None:
+def write(out: str, rows, totals, extra=()) -> None:
     """The report is deterministic: the same corpus and sscc give the same file."""
     lines = [
         "# Conformance: building the corpus to wasm",
@@ -143,6 +152,7 @@ def write(out: str, rows, totals) -> None:
     for name, version, result, reason in rows:
         reason = reason.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {name} | {version} | {result} | {reason} |")
+    lines += list(extra)
     with open(out, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -152,7 +152,7 @@ def _dependencies_available(
             problem = _package_dependency_problem(cd.dep, toolchain.registry)
             if problem:
                 message, hint = problem
-                diags.error("E202", Span(cd.manifest, cd.line, 1), f"package `{p.package}`: {message}", hint)
+                diags.error("E202", Span(cd.manifest, cd.line, 1), f"{message} (a dependency of package `{p.package}`)", hint)
                 ok = False
     return ok
 
