@@ -9,7 +9,7 @@ using it would build, so what builds here builds there (docs/packages.md). Funct
 operators (assign-key, update-state, assign-timestamp, flush) need a partition or a window around
 them: they are checked, and built when a dataflow uses them.
 
-Nothing here prints; problems are diagnostics (E241 when DIR holds no package file).
+Nothing here prints; problems are diagnostics (E111 when DIR holds no package file).
 """
 
 from __future__ import annotations
@@ -58,14 +58,14 @@ def build_package(path: str, sources: SourceCache, cache_dir: Optional[str] = No
         diags = Diagnostics()
         names = " or ".join(PACKAGE_FILE_NAMES[:2])
         hint = "`sscc compile` builds a dataflow.yaml" if os.path.isfile(os.path.join(path, "dataflow.yaml")) else "run it in a package directory"
-        diags.error("E241", Span(path, 0, 0), f"no package file ({names}) in `{path}`", hint)
+        diags.error("E111", Span(path, 0, 0), f"no package file ({names}) in `{path}`", hint)
         return PackageBuild(None, diags)
     fe = front_end(pkg_file, Options(mode="compile"), sources)
     result = PackageBuild(pkg_file, fe.diags, fe)
     if fe.pipeline is None or not fe.ok:
         return result
     if fe.kind != "package":
-        fe.diags.error("E241", Span(pkg_file, 1, 1), f"`{pkg_file}` is a {fe.kind} file, not a package", "`sscc compile` builds a dataflow")
+        fe.diags.error("E111", Span(pkg_file, 1, 1), f"`{pkg_file}` is a {fe.kind} file, not a package", "`sscc compile` builds a dataflow")
         return result
     raw = _raw_functions(pkg_file)
     services = {}

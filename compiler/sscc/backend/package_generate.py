@@ -40,7 +40,7 @@ def generate_package(path: str, sources: SourceCache) -> Generated:
     pkg_file = find_package_file(path)
     if pkg_file is None:
         diags = Diagnostics()
-        diags.error("E241", Span(path, 0, 0), f"no package file (sdf-package.yaml) in `{path}`", "run it in a package directory")
+        diags.error("E111", Span(path, 0, 0), f"no package file (sdf-package.yaml) in `{path}`", "run it in a package directory")
         return Generated(None, diags)
     fe = front_end(pkg_file, Options(), sources)
     out = Generated(pkg_file, fe.diags)
@@ -48,7 +48,7 @@ def generate_package(path: str, sources: SourceCache) -> Generated:
     if pkg is None or fe.diags.has_errors:
         return out
     if fe.kind != "package" or pkg.meta is None:
-        fe.diags.error("E241", Span(pkg_file, 1, 1), f"`{pkg_file}` is not a package file", "`sscc generate` writes the crate of an sdf-package.yaml")
+        fe.diags.error("E111", Span(pkg_file, 1, 1), f"`{pkg_file}` is not a package file", "`sscc generate` writes the crate of an sdf-package.yaml")
         return out
     root = os.path.dirname(os.path.abspath(pkg_file))
     crate = os.path.join(root, "rust", pkg.meta.name)
@@ -65,7 +65,7 @@ def generate_package(path: str, sources: SourceCache) -> Generated:
             with open(target, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as e:
-            fe.diags.error("E241", Span(pkg_file, 1, 1), f"cannot write {target}: {e.strerror or e}")
+            fe.diags.error("E111", Span(pkg_file, 1, 1), f"cannot write {target}: {e.strerror or e}")
             return out
         out.written.append(shown)
     return out
@@ -125,7 +125,7 @@ def function_stub(pkg: A.Pipeline, name: str, fn: A.Function) -> str:
         rust = _rust(from_ast(p.type), used)
         params.append(f"{A.snake(p.name) or 'input'}: {'Option<' + rust + '>' if p.kind == 'key' else rust}")
     op = (fn.declared_operator or "map").replace("_", "-")
-    ret = OPERATOR_RETURNS.get(op) or _output(fn.output, used)
+    ret = OPERATOR_RETURNS.get(op) or _output(fn.output, used, op)
     lines = ["use sdfg::Result;", "use sdfg::sdf;"]
     lines += [f"use {types_mod}::{t};" for t in sorted(used)]
     lines += ["#[allow(unused_imports)]", f"use {types_mod}::*;", ""]
@@ -140,14 +140,16 @@ def function_stub(pkg: A.Pipeline, name: str, fn: A.Function) -> str:
     return "\n".join(lines)
 
 
-def _output(out: Optional[A.Output], used: set) -> str:
+def _output(out: Optional[A.Output], used: set, op: str) -> str:
+    """The return type: a flat-map returns a list and a filter-map an option of what the package
+    declares (SDF lets `list: true` / `optional: true` say so, or leaves it to the operator)."""
     if out is None:
         return "()"
     t = from_ast(out.type)
     rust = _rust(t, used)
-    if out.list and not isinstance(t, ListOf):
+    if (out.list or op == "flat-map") and not isinstance(t, ListOf):
         rust = f"Vec<{rust}>"
-    if out.optional and not isinstance(t, Opt):
+    if (out.optional or op == "filter-map") and not isinstance(t, Opt):
         rust = f"Option<{rust}>"
     return rust
 

@@ -62,7 +62,7 @@ def build_service(
     try:
         crate = generate_crate(ir, plan, pipeline_path)
     except PackageProblem as e:
-        diags.error("E240", Span(e.path or pipeline_path, e.line, e.col), f"cannot compile service `{plan.name}`: {e}", e.hint)
+        diags.error("E110", Span(e.path or pipeline_path, e.line, e.col), f"cannot compile service `{plan.name}`: {e}", e.hint)
         return None
     except GenerateProblem as e:
         span = _span(e.node.span, pipeline_path) if e.node is not None else where
