@@ -45,8 +45,8 @@ def classify(diag) -> str:
 
 def unsupported_reason(reasons: tuple[str, ...]) -> str:
     text = " ".join(reasons)
-    if "imported package function" in text:
-        return "imported package function"
+    if "package that was not found" in text:
+        return "imported function of a package that was not found"
     if "state" in text or "window" in text or "partition" in text:
         return "stateful service"
     if "schedule" in text:

@@ -63,13 +63,13 @@ def test_generated_crate_builds(package, tmp_path):
         assert p.read_bytes()[:4] == WASM_MAGIC
 
 
-def test_build_without_package_file_is_e241(tmp_path):
+def test_build_without_package_file_is_e111(tmp_path):
     out = sscc("build", tmp_path)
     assert out.returncode == 1
     assert "error[E111]" in out.stderr
 
 
-def test_build_reports_a_missing_crate_as_e240(package):
+def test_build_reports_a_missing_crate_as_e110(package):
     need_toolchain()
     out = sscc("build", package)
     assert out.returncode == 1

@@ -91,7 +91,7 @@ def test_rust_error_in_a_package_source_points_at_its_file(project):
     assert "E203" not in out.stderr
 
 
-def test_package_without_sources_is_e240(project):
+def test_package_without_sources_is_e110(project):
     shutil.rmtree(project / "text-tools" / "rust")
     out = sscc("compile", project / "flow" / "dataflow.yaml", "-o", project / "out")
     assert out.returncode == 1
@@ -99,7 +99,7 @@ def test_package_without_sources_is_e240(project):
     assert "sscc generate" in out.stderr
 
 
-def test_missing_function_file_is_e240(project):
+def test_missing_function_file_is_e110(project):
     (project / "text-tools" / "rust" / "text-tools" / "src" / "word_stat.rs").unlink()
     out = sscc("compile", project / "flow" / "dataflow.yaml", "-o", project / "out")
     assert out.returncode == 1

@@ -32,7 +32,7 @@ A windowed service (a `window:` with assign-timestamp, partition and flush) is p
 watermark and updates the per-window state, its flush one more stage the runtime calls per
 closing window (`ServicePlan.window`).
 
-Services the runtime cannot run yet (schedules, Python or imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
+Services the runtime cannot run yet (schedules, Python, functions of packages that were not found) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
 """
 
 from __future__ import annotations

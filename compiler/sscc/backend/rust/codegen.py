@@ -254,7 +254,7 @@ def _modules(ir: IR, plan: ServicePlan, base_dir: str) -> dict[str, _Module]:
             if not isinstance(m, FnNode) or module_key(m) in out:
                 continue
             if m.code is None and m.package is not None:
-                p = pk.load_function(os.path.join(base_dir, m.package), m.package_function or m.function, m.params)
+                p = pk.load_function(os.path.normpath(os.path.join(base_dir, m.package)), m.package_function or m.function, m.params)
                 out[module_key(m)] = _Module(len(out), p.code, p.fn, m, p)
                 continue
             code = ir.code_by_id(m.code)
