@@ -142,3 +142,19 @@ def test_corpus_mask_ssn_package_variant_runs(tmp_path):
         assert _consume(store, "masked") == [re.sub(r"\d{3}-\d{2}-\d{4}", "***-**-****", line) for line in lines]
     finally:
         remove_run_cache(flow)
+
+
+def test_sdf_macros_layout_is_read():
+    """rutcl's package (sdf-macros 0.5 layout: a crate per function, `#[sdf(filter, package = ...)]`
+    without fn_name, workspace dependencies) resolves to its sources; only its `rutcl` crate is
+    missing offline."""
+    from sscc.backend.rust.packages import load_function
+
+    pkg = os.path.join(PACKAGES, "rutcl@2b0a5e25__sdf-pkg", "sdf-package.yaml")
+    if not os.path.isfile(pkg):
+        pytest.skip("the package corpus is not beside this checkout")
+    fn = load_function(pkg, "rut-is-valid")
+    assert fn.fn.name == "rut_is_valid" and fn.code.file.endswith("rust/rut_is_valid/src/lib.rs")
+    assert "#[sdf(" not in fn.code.text and fn.code.text.count("\n") == open(fn.code.file).read().count("\n")
+    deps = {d.dep.name: d.dep for d in fn.dependencies}
+    assert deps["rutcl"].version == "0.1.9" and "sdf-macros" not in deps and "wit-bindgen" not in deps
