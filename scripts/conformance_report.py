@@ -35,6 +35,10 @@ def classify(diag) -> str:
     msg = diag.message
     if diag.code == "E202" and "Polars" in msg:  # `<function>` uses SDF's early Polars state API
         return f"SDF's early Polars state API (`polars::`) in `{msg.split('`')[1]}` ({diag.code})"
+    if diag.code == "E202" and "is a local crate at" in msg:  # a package's `path =` dependency
+        return f"local crate `{msg.split('`')[1]}` of package `{msg.split('`')[-2]}` not in the folder ({diag.code})"
+    if diag.code == "E110":
+        return f"{msg.split(': ', 1)[-1].split(' (')[0]} ({diag.code})"
     if diag.code == "E202":
         crate = msg.split("`")[1] if "`" in msg else "?"
         return f"missing crate `{crate}` ({diag.code})"
