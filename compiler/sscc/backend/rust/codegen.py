@@ -369,6 +369,20 @@ def _code_texts(ir: IR, plan: ServicePlan, extra=()) -> list[str]:
     return [ir.code_by_id(c).text for c in sorted(codes) if ir.code_by_id(c) is not None] + list(extra)
 
 
+def package_texts(plan: ServicePlan, base_dir: str) -> list[str]:
+    """The sources of the package functions a service runs (for uses_sql / uses_key outside
+    generate); a package whose sources cannot be read contributes nothing (generate reports it)."""
+    out = []
+    for stage in plan.stages:
+        for m in stage.members:
+            if isinstance(m, FnNode) and m.code is None and m.package is not None:
+                try:
+                    out.append(pk.load_function(os.path.normpath(os.path.join(base_dir, m.package)), m.package_function or m.function).code.text)
+                except pk.PackageProblem:
+                    pass
+    return out
+
+
 def uses_sql(ir: IR, plan: ServicePlan, extra=()) -> bool:
     """Whether the service's code calls `sql(...)` (then the module imports the host's `sql`)."""
     return bool(plan.refs) or any(re.search(r"\bsql\s*\(", text) for text in _code_texts(ir, plan, extra))
