@@ -123,7 +123,8 @@ def generate(ir: IR, plan: ServicePlan, base_dir: Optional[str] = None) -> Crate
         lines += pk.bindings_module({b for p in package_fns for b in p.bindings})
         for name, path in _helper_files(package_fns):
             rel = f"src/pkg/{name}.rs"
-            extra_files[rel] = pk.rewrite_source(pk._read(path))
+            # like an inline block, the module sees the prelude and the types (`use sdfg::...`)
+            extra_files[rel] = pk.rewrite_source(pk._read(path)).rstrip("\n") + "\n#[allow(unused_imports)]\nuse super::*;\n"
             origins[rel] = path
             lines += [f'#[path = "pkg/{name}.rs"]', f"mod {name};"]
         lines.append("")
