@@ -95,7 +95,11 @@ def test_corpus_dataflow_compiles(entry):
         diags = Diagnostics()
         wasm = build_service(ir, sp, path, diags)
         if wasm is None:
-            assert all(_offline_gap(d) for d in diags.errors()), _show(diags.errors())
+            # offline gaps, or a rustc error in the dataflow's own inline code (5f079fbd calls
+            # chrono's `Utc::now()`, whose `clock` feature wasm32-unknown-unknown cannot have);
+            # never an error in a package's sources or in code sscc generated
+            bad = [d for d in diags.errors() if not _offline_gap(d) and not (d.code == "E201" and d.span.path == path)]
+            assert not bad, _show(bad)
 
 
 def _corpus_flow(tmp_path, folder):
