@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance", "corpus"))
 MANIFEST = os.path.normpath(os.path.join(ROOT, "..", "shared", "conformance", "manifest.json"))
 sys.path.insert(0, os.path.join(ROOT, "compiler"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from sscc import driver  # noqa: E402
 from sscc.backend.rust import build_service  # noqa: E402
@@ -34,6 +35,10 @@ def classify(diag) -> str:
     msg = diag.message
     if diag.code == "E202" and "polars::" in msg:
         return f"uses SDF's early Polars state API, which no offline crate builds for wasm32 ({diag.code})"
+    if diag.code == "E202" and "is a local crate at" in msg:  # a package's `path =` dependency
+        return f"local crate `{msg.split('`')[1]}` of package `{msg.split('`')[-2]}` not in the folder ({diag.code})"
+    if diag.code == "E110":
+        return f"{msg.split(': ', 1)[-1].split(' (')[0]} ({diag.code})"
     if diag.code == "E202":
         crate = msg.split("`")[1] if "`" in msg else "?"
         return f"missing crate `{crate}` ({diag.code})"
@@ -44,8 +49,8 @@ def classify(diag) -> str:
 
 def unsupported_reason(reasons: tuple[str, ...]) -> str:
     text = " ".join(reasons)
-    if "imported package function" in text:
-        return "imported package function"
+    if "package that was not found" in text:
+        return "imported function of a package that was not found"
     if "state" in text or "window" in text or "partition" in text:
         return "stateful service"
     if "schedule" in text:
@@ -94,6 +99,7 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "conformance.md"))
     ap.add_argument("--cache", default=None, help="build cache directory (default: $SSCC_CACHE_DIR or ~/.cache/sscc)")
     ap.add_argument("--only", default=None, help="only files whose name contains this")
+    ap.add_argument("--no-packages", action="store_true", help="leave out the package projects section")
     args = ap.parse_args()
     with open(MANIFEST) as fh:
         manifest = json.load(fh)
@@ -114,12 +120,17 @@ def main() -> int:
         totals["services runnable"] += runnable
         rows.append((name, entry.get("apiVersion", "?"), result, reason))
         print(f"{result:12} {time.time() - t0:6.1f}s {name} {reason}", flush=True)
-    write(args.out, rows, totals)
+    extra = []
+    if not args.only and not args.no_packages:  # the package projects and their dataflows (scripts/packages_report.py)
+        import packages_report
+
+        extra = [""] + packages_report.section(*packages_report.run(args.cache))
+    write(args.out, rows, totals, extra)
     print(f"{time.time() - started:.0f} s; wrote {args.out}")
     return 0
 
 
-def write(out: str, rows, totals) -> None:
+def write(out: str, rows, totals, extra=()) -> None:
     """The report is deterministic: the same corpus and sscc give the same file."""
     lines = [
         "# Conformance: building the corpus to wasm",
@@ -145,6 +156,7 @@ def write(out: str, rows, totals) -> None:
     for name, version, result, reason in rows:
         reason = reason.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {name} | {version} | {result} | {reason} |")
+    lines += list(extra)
     with open(out, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 

@@ -314,6 +314,62 @@ def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batc
     os.execve(sys.executable, argv, env)
 
 
+# ---------------------------------------------------------------------------- packages (docs/packages.md)
+
+
+@main.command("build")
+@click.argument("path", default=".", type=click.Path())
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), help="Where to write <function>.wasm (default: DIR/.sscc/build).")
+@_guard
+def build_cmd(path, out_dir):
+    """Build a package project (sdf-package.yaml + rust/<package>/) to wasm, offline."""
+    from .backend.package_build import build_package
+
+    sources = SourceCache()
+    result = build_package(path, sources)
+    ds = result.diags.sorted()
+    _print_diagnostics(ds, sources, "text")
+    if not result.ok:
+        click.echo(f"{result.package_file or path}: {render_summary(ds)}", err=True)
+        sys.exit(EXIT_ERRORS)
+    out_dir = out_dir or os.path.join(os.path.dirname(os.path.abspath(result.package_file)), ".sscc", "build")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        for name, wasm in sorted(result.modules.items()):
+            with open(os.path.join(out_dir, f"{name}.wasm"), "wb") as fh:
+                fh.write(wasm)
+    except OSError as exc:
+        click.echo(f"error: cannot write to {out_dir}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    for name, why in sorted(result.skipped.items()):
+        click.echo(f"  {name}: not built alone: {why}", err=True)
+    built = ", ".join(sorted(result.modules)) or "no function"
+    click.echo(f"{result.package_file}: built {built} to {out_dir}", err=True)
+    sys.exit(EXIT_OK)
+
+
+@main.command("generate")
+@click.argument("path", default=".", type=click.Path())
+@_guard
+def generate_cmd(path):
+    """Write a package's Rust crate (rust/<package>/) with a stub per function, like `sdf generate`."""
+    from .backend.package_generate import generate_package
+
+    sources = SourceCache()
+    result = generate_package(path, sources)
+    ds = result.diags.sorted()
+    _print_diagnostics(ds, sources, "text")
+    if result.diags.has_errors:
+        click.echo(f"{result.package_file or path}: {render_summary(ds)}", err=True)
+        sys.exit(EXIT_ERRORS)
+    for rel in result.written:
+        click.echo(f"  wrote {rel}", err=True)
+    for rel in result.kept:
+        click.echo(f"  kept {rel} (exists)", err=True)
+    click.echo(f"{result.package_file}: crate at {result.crate_dir}; build it with `sscc build {path}`", err=True)
+    sys.exit(EXIT_OK)
+
+
 def _app_command(name: str, doc: str):
     """`sscc NAME ...` runs the emitted project's `python -m PROJECT NAME ...` code
     (runtime_stub/sscc_runtime/app.py) on the embedded store, so both behave the same."""

@@ -214,6 +214,12 @@ class SourceCache:
 
     def line(self, path: str, line: int) -> str | None:
         lines = self._lines.get(path)
+        if lines is None and path.endswith((".rs", ".toml")):  # a package's sources (E201/E202 in them)
+            try:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    lines = self._lines[path] = fh.read().splitlines()
+            except OSError:
+                self._lines[path] = []
         if lines is None or line < 1 or line > len(lines):
             return None
         return lines[line - 1]

@@ -36,7 +36,7 @@ A schedule source (0.6 `type: schedule`) has no Decode: the runtime fires its re
 fire time in ms as internal JSON i64) into a store topic of the service (docs/schedules.md), so
 its stages start from the internal encoding like any stage after the first.
 
-Services the runtime cannot run yet (Python or imported functions) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
+Services the runtime cannot run yet (Python, functions of packages that were not found) get `unsupported` reasons instead of stages; `sscc compile` reports them as errors.
 """
 
 from __future__ import annotations
@@ -263,21 +263,27 @@ def _unsupported(
                 continue  # the window itself runs inside the windowed stage (window_plan.py)
             if isinstance(m, PARTITION + WINDOWED):
                 unknown = [x for x in (*m.states_read, *m.states_written) if x not in own_ids]
-                if m.language != "rust":
+                if not _compiled(m):
                     out.append(f"`{m.function}` is {m.language} code; only inline Rust operators are compiled")
                 elif unknown:
                     out.append(f"`{m.function}` uses state `{unknown[0]}`, which is not a keyed state of this service")
             elif not isinstance(m, STATELESS):
                 article = "an" if m.op[0] in "aeiou" else "a"
                 out.append(f"`{member_name(m)}` is {article} {m.op} operator, which does not run yet")
-            elif isinstance(m, FnNode) and m.language != "rust":
-                what = "an imported package function" if m.language == "wasm-import" else f"{m.language} code"
-                out.append(f"`{m.function}` is {what}; only inline Rust operators are compiled")
+            elif isinstance(m, FnNode) and not _compiled(m):
+                what = "an imported function of a package that was not found" if m.language == "wasm-import" else f"{m.language} code"
+                out.append(f"`{m.function}` is {what}; only inline Rust and package functions are compiled")
             elif isinstance(m, FnNode) and any(x not in readable for x in m.states_read):
                 out.append(f"`{m.function}` reads a state that is neither this service's nor a `from:` reference")
     if not sources:
         out.append("the service has no source")
     return out
+
+
+def _compiled(m: FnNode) -> bool:
+    """Inline Rust, or an imported function whose package file was found (lowered as Rust: its
+    source is compiled into the service's crate; the backend reports a package without sources)."""
+    return m.language == "rust"
 
 
 def _reaching(ir: IR, ends: tuple[Node, ...], forward: bool) -> dict[str, frozenset]:

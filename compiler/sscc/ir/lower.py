@@ -255,20 +255,33 @@ class _Lowering:
                 written = tuple(own)
                 read = tuple(sorted(set(read) | own))
             extra["state"] = written[0] if written else None
+        pkg = self.package_of(fn, imported)
         return cls(
             id=step.loc or loc,
             service=svc.name,
             span=span_str(step.span),
             function=fn.name,
-            language=fn.inline.lang if fn.inline else "wasm-import",
+            # a found package's function is Rust compiled into the service, like inline code
+            language=fn.inline.lang if fn.inline else ("rust" if pkg else "wasm-import"),
             region=region,
             code=self.add_code(fn.inline) if fn.inline else None,
             params=tuple(sorted(fn.with_params.items())),
             states_read=read,
             states_written=written,
             dependencies=tuple(_dependency(d) for d in fn.dependencies),
+            **pkg,
             **extra,
         )
+
+    def package_of(self, fn: A.Function, imported: Optional[A.Function]) -> dict:
+        """`package` / `package_function` of a `uses:` step whose package file was loaded."""
+        if imported is None or not imported.resolved or imported.inline is not None or imported.span is None:
+            return {}
+        pkg_file = imported.span.path
+        if os.path.abspath(pkg_file) == os.path.abspath(self.pipe.path):
+            return {}  # a function the file declares itself, not a package's
+        here = os.path.dirname(os.path.abspath(self.pipe.path))
+        return {"package": os.path.relpath(os.path.abspath(pkg_file), here), "package_function": imported.name}
 
     def add_code(self, code: A.InlineCode) -> str:
         cid = "code:" + hashlib.sha256(f"{code.lang}\0{code.text}".encode()).hexdigest()[:16]

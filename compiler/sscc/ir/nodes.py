@@ -130,6 +130,11 @@ class FnNode(Node):
     states_read: tuple[str, ...] = ()  # state ids ("service.state", refs resolved to the owner)
     states_written: tuple[str, ...] = ()
     dependencies: tuple[Dependency, ...] = ()  # Cargo crates of inline Rust code
+    # An imported function whose package file was found: that file, relative to the pipeline
+    # file's directory, and the function's name there (a `uses:` alias may differ). The Rust
+    # backend compiles the package's own source of the function (docs/packages.md).
+    package: Optional[str] = None
+    package_function: Optional[str] = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,6 +36,11 @@ def from_json(text: str) -> IR:
     return _decode({k: v for k, v in data.items() if k != "ir_version"}, IR)
 
 
+# Fields added after ir_version 1 that most nodes leave empty: written only when set, so the JSON
+# of a pipeline that does not use them is what it was (and reads back to the same IR).
+OMITTED_WHEN_NONE = frozenset({"package", "package_function"})
+
+
 def _encode(v: Any) -> Any:
     if dataclasses.is_dataclass(v):
         out: dict[str, Any] = {}
@@ -44,7 +49,10 @@ def _encode(v: Any) -> Any:
         elif isinstance(v, IrType):
             out["kind"] = v.kind
         for f in dataclasses.fields(v):
-            out[f.name] = _encode(getattr(v, f.name))
+            value = getattr(v, f.name)
+            if value is None and f.name in OMITTED_WHEN_NONE:
+                continue
+            out[f.name] = _encode(value)
         return out
     if isinstance(v, tuple):
         return [_encode(x) for x in v]

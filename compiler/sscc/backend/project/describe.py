@@ -12,12 +12,14 @@ the beginning; `schedule` carries the cron expanded to the sets of values it mat
 
 from __future__ import annotations
 
+import os
+
 from typing import Optional
 
 from ... import ast as A
 from ...ir.nodes import IR, Source, Topic
 from ...ir.types import ArrowRow, Prim
-from ..rust.codegen import uses_sql
+from ..rust.codegen import package_texts, uses_sql
 from ..rust.types import PRIMITIVES
 from ..stages import ServicePlan, Stage
 from .names import module_file
@@ -99,7 +101,7 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             entry["states"] = [_state(st, st) for st in plan.states]
         if plan.refs:  # `from:` references: the owner's changelog, read into the SQL mirror
             entry["refs"] = [_state(ref, owner) for ref, owner in plan.refs]
-        if uses_sql(ir, plan):
+        if uses_sql(ir, plan, package_texts(plan, os.path.dirname(os.path.abspath(pipeline.path)))):
             entry["sql"] = True
         services.append(entry)
     return {"format": FORMAT, "services": services}

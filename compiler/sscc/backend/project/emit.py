@@ -43,11 +43,14 @@ class Compiled:
 
 
 def input_files(fe: FrontEnd) -> list[str]:
-    """The pipeline, then every imported package file (sorted), each once."""
+    """The pipeline, then every imported package file (sorted) and its Rust sources, each once."""
+    from ..rust.packages import source_files
+
     out = [fe.path]
     for pkg in sorted({p.path for p in fe.packages.values() if getattr(p, "path", None)}):
         if os.path.abspath(pkg) != os.path.abspath(fe.path):
             out.append(pkg)
+            out += source_files(os.path.dirname(os.path.abspath(pkg)))
     return out
 
 

@@ -22,6 +22,7 @@ from . import toolchain as tc
 from .build import BuildResult, Message, build, cache_root
 from . import http_crate
 from .codegen import Crate, GenerateProblem, Region, cargo_version, generate
+from .packages import PackageProblem
 from .sandbox import UNSANDBOXED_ENV, SandboxUnavailable
 from .wasm_imports import foreign_imports
 
@@ -41,8 +42,8 @@ def crate_code(crate: Crate, member) -> Optional[str]:
 def generate_crate(ir: IR, plan: ServicePlan, pipeline_path: str) -> Crate:
     """The crate of one runnable service. Raises GenerateProblem when the service cannot be
     written in Rust (build_service reports that as E204 instead)."""
-    crate = generate(ir, plan)
     base = os.path.dirname(os.path.abspath(pipeline_path))
+    crate = generate(ir, plan, base)
     if any(d.path for d in crate.dependencies):  # path dependencies are relative to the pipeline file
         toml = crate.files["Cargo.toml"]
         for d in crate.dependencies:
@@ -59,6 +60,9 @@ def build_service(
     where = _service_span(plan, pipeline_path)
     try:
         crate = generate_crate(ir, plan, pipeline_path)
+    except PackageProblem as e:
+        diags.error("E110", Span(e.path or pipeline_path, e.line, e.col), f"cannot compile service `{plan.name}`: {e}", e.hint)
+        return None
     except GenerateProblem as e:
         span = _span(e.node.span, pipeline_path) if e.node is not None else where
         diags.error("E204", span, f"cannot generate the Rust crate of service `{plan.name}`: {e}", e.hint)
@@ -137,6 +141,8 @@ def _dependencies_available(
                     'read state with `sql("select ...")` (SDF 0.5 and later), which sscc runs over SQLite',
                 )
                 ok = False
+            if getattr(m, "package", None) and getattr(m, "code", None) is None:
+                continue  # a package function: its Cargo.toml's dependencies are checked below
             for dep in getattr(m, "dependencies", ()):
                 if (dep.name, dep.version, dep.git) in seen:
                     continue
@@ -146,7 +152,28 @@ def _dependencies_available(
                     message, hint = problem
                     diags.error("E202", _dependency_span(m.span, dep, pipeline_path), message, hint)
                     ok = False
+    for p in crate.packages:
+        for cd in p.dependencies:
+            if (cd.dep.name, cd.manifest) in seen:
+                continue
+            seen.add((cd.dep.name, cd.manifest))
+            problem = _package_dependency_problem(cd.dep, toolchain.registry)
+            if problem:
+                message, hint = problem
+                diags.error("E202", Span(cd.manifest, cd.line, 1), f"{message} (a dependency of package `{p.package}`)", hint)
+                ok = False
     return ok
+
+
+def _package_dependency_problem(dep: Dependency, registry: str) -> Optional[tuple[str, str]]:
+    if dep.path and not os.path.isfile(os.path.join(dep.path, "Cargo.toml")):
+        return (
+            f"dependency `{dep.name}` is a local crate at {dep.path}, which is not there",
+            "copy the crate to that path (it lives outside the package directory in its repository)",
+        )
+    if dep.path:
+        return None
+    return _dependency_problem(dep, registry)
 
 
 def _dependency_problem(dep: Dependency, registry: str) -> Optional[tuple[str, str]]:
@@ -214,15 +241,18 @@ def _report_failure(
     for msg in result.messages:
         if msg.file is None and msg.message.startswith(("aborting due to", "could not compile")):
             continue  # rustc's summary lines, not errors of their own
+        if msg.file in crate.origins:  # a package's helper module, copied verbatim
+            user += 1
+            span = Span(crate.origins[msg.file], msg.line, msg.col)
+            diags.error("E201", span, f"Rust error in a package module: {msg.message}", _newer_rust_hint(toolchain), _notes(msg))
+            continue
         region = crate.region_at(msg.line) if msg.file == "src/lib.rs" else None
         if region is None:
             generated.append(msg)
             continue
         user += 1
         span, context = _user_span(region, msg, pipeline_path)
-        notes = ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes) + _api_notes(crate, msg, toolchain)
-        hint = f"built with {_rustc_release(toolchain)} for {tc.TARGET}: newer Rust (e.g. `let ... else`) is not available"
-        diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", hint, notes)
+        diags.error("E201", span, f"Rust error in `{region.function}`{context}: {msg.message}", _newer_rust_hint(toolchain), _notes(msg) + _api_notes(crate, msg, toolchain))
     if generated:
         text = "\n".join(m.rendered.rstrip() for m in generated)
         diags.error(
@@ -268,6 +298,14 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
+def _notes(msg: Message) -> list[str]:
+    return ([f"rustc: {msg.label}"] if msg.label else []) + list(msg.notes)
+
+
+def _newer_rust_hint(toolchain: tc.Toolchain) -> str:
+    return f"built with {_rustc_release(toolchain)} for {tc.TARGET}: newer Rust (e.g. `let ... else`) is not available"
+
+
 def _rustc_release(toolchain: tc.Toolchain) -> str:
     """`rustc 1.63.0` from the toolchain's version text."""
     first = toolchain.version.split("\n", 1)[0]
@@ -276,6 +314,13 @@ def _rustc_release(toolchain: tc.Toolchain) -> str:
 
 def _user_span(region: Region, msg: Message, pipeline_path: str) -> tuple[Span, str]:
     """Where in the pipeline file a rustc span inside `region` is; the text says how it relates."""
+    source = getattr(region.code, "file", "")
+    if source:  # a package function's file: its lines are the crate's lines, one to one
+        if region.kind == "wrapper":
+            return Span(source, region.fn_line, region.fn_col, region.fn_line, region.fn_col + len(region.function)), " (its signature, as sscc calls it)"
+        line = msg.line - region.start + 1
+        end_line = msg.end_line - region.start + 1 if msg.end_line else line
+        return Span(source, line, msg.col, end_line, msg.end_col or msg.col + 1), ""
     code_line, code_col = _code_origin(region.code.span)
     if region.kind == "wrapper":  # the call sscc generates: blame the operator's signature
         line = code_line + region.fn_line - 1

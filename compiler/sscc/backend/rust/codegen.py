@@ -15,6 +15,7 @@ the pipeline file (build.py).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,7 +26,9 @@ from ...ast import snake
 from ...ir.nodes import IR, AssignKey, AssignTimestamp, Code, Flush, Window, Decode, Dependency, Encode, Filter, FilterMap, FlatMap, FnNode, Fused, Map, UpdateState
 from ...syntax import RustFn, RustType, SyntaxProblem, operator_function, parse_functions, unwrap_result
 from ..stages import ServicePlan, Stage, member_name
-from . import http_crate, windows
+from . import http_crate
+from . import packages as pk
+from . import windows
 from .types import RAW_TYPES, TypeProblem, TypeWriter, field_name, type_name
 
 GUEST_DIR = "guest"  # where the glue crate's sources sit inside a generated crate
@@ -67,6 +70,8 @@ class Crate:
     regions: tuple[Region, ...] = ()
     dependencies: tuple[Dependency, ...] = ()  # the functions' own `dependencies:`, merged by name
     stages: tuple[str, ...] = ()  # the export names, in plan order
+    packages: tuple = ()  # packages.PackageFunction of each imported function compiled in
+    origins: dict = field(default_factory=dict)  # crate file -> the package source it copies
 
     def region_at(self, line: int) -> Optional[Region]:
         return next((r for r in self.regions if r.start <= line <= r.end), None)
@@ -78,6 +83,7 @@ class _Module:
     code: Code
     fn: RustFn
     node: FnNode
+    package: Optional["pk.PackageFunction"] = None
 
 
 def guest_sources() -> dict[str, str]:
@@ -91,24 +97,38 @@ def guest_sources() -> dict[str, str]:
     return out
 
 
-def generate(ir: IR, plan: ServicePlan) -> Crate:
-    """The crate of one runnable service; raises GenerateProblem."""
+def generate(ir: IR, plan: ServicePlan, base_dir: Optional[str] = None) -> Crate:
+    """The crate of one runnable service; raises GenerateProblem (PackageProblem when an
+    imported function's sources are missing). base_dir: the pipeline file's directory, where the
+    IR's package paths start."""
     if not plan.runnable:
         raise GenerateProblem(f"service `{plan.name}` cannot run yet: {'; '.join(plan.unsupported)}")
-    modules = _modules(ir, plan)
+    modules = _modules(ir, plan, base_dir or ".")
+    package_fns = [m.package for m in modules.values() if m.package is not None]
     writer = TypeWriter()
     try:
         writer.declare_table(ir.types)
     except TypeProblem as e:
         raise GenerateProblem(f"a type of this pipeline cannot be written in Rust: {e}") from None
-    with_key = uses_key(ir, plan)
+    package_texts = [p.code.text for p in package_fns]
+    with_key = uses_key(ir, plan, package_texts)
     stage_code = [_StageWriter(ir, stage, modules, writer, with_key).write() for stage in plan.stages]
     lines: list[str] = []
     regions: list[Region] = []
-    lines += _prelude(ir, plan, _needs_once_cell(modules))
+    lines += _prelude(ir, plan, _needs_once_cell(modules), bool(package_fns))
     lines += ["// ---------------------------------------------------------------- types", ""]
     for decl in writer.decls:
         lines += decl.split("\n") + [""]
+    extra_files, origins = {}, {}
+    if package_fns:
+        lines += pk.bindings_module({b for p in package_fns for b in p.bindings})
+        for name, path in _helper_files(package_fns):
+            rel = f"src/pkg/{name}.rs"
+            # like an inline block, the module sees the prelude and the types (`use sdfg::...`)
+            extra_files[rel] = pk.rewrite_source(pk._read(path)).rstrip("\n") + "\n#[allow(unused_imports)]\nuse super::*;\n"
+            origins[rel] = path
+            lines += [f'#[path = "pkg/{name}.rs"]', f"mod {name};"]
+        lines.append("")
     lines += ["// ---------------------------------------------------------------- inline code", ""]
     for m in modules.values():
         # The text comes first so its own `#![...]` / `//!` lines stay valid inner attributes;
@@ -118,23 +138,58 @@ def generate(ir: IR, plan: ServicePlan) -> Crate:
         regions.append(Region(len(lines) + 1, len(lines) + len(text), "user", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += text
         wrapper = ["use super::*;"] + _wrapper(m.fn)
+        if m.package is not None:
+            wrapper += pk.param_function(m.code.text, m.package.params)
         regions.append(Region(len(lines) + 1, len(lines) + len(wrapper), "wrapper", m.code, m.fn.name, m.fn.line, m.fn.col))
         lines += wrapper + ["}", ""]
-    lines += _state_code(plan, writer, uses_sql(ir, plan))
+    lines += _state_code(plan, writer, uses_sql(ir, plan, package_texts))
     if with_key:
         lines += _key_fn(plan, writer)
     lines += windows.window_code(plan)
     lines += ["// ---------------------------------------------------------------- stages", "", "sscc_guest::abi_exports!();", ""]
     for code in stage_code:
         lines += code + [""]
-    deps = _dependencies(plan)
+    deps = _dependencies(plan, package_fns)
     files = {"Cargo.toml": _cargo_toml(plan, deps), "src/lib.rs": "\n".join(lines).rstrip("\n") + "\n"}
+    files.update(extra_files)
     files.update(guest_sources())
     if any(http_crate.is_http(d) for d in deps):
         files.update(http_crate.sources())
     return Crate(
-        _package_name(plan.name), dict(sorted(files.items())), tuple(regions), deps, tuple(s.export for s in plan.stages)
+        _package_name(plan.name),
+        dict(sorted(files.items())),
+        tuple(regions),
+        deps,
+        tuple(s.export for s in plan.stages),
+        tuple(package_fns),
+        origins,
     )
+
+
+def _helper_files(package_fns) -> list[tuple[str, str]]:
+    """The packages' other modules (`mod x;` in lib.rs), once each; two packages that declare a
+    module of the same name with different files cannot share the crate root."""
+    out: dict[str, str] = {}
+    for p in package_fns:
+        for name, path in p.helpers:
+            if name in out and os.path.realpath(out[name]) != os.path.realpath(path):
+                if pk._read(out[name]) != pk._read(path):
+                    raise pk.PackageProblem(
+                        f"two imported packages both declare a module `{name}` with different sources",
+                        "rename one of the modules",
+                        path,
+                    )
+            out.setdefault(name, path)
+    return sorted(out.items())
+
+
+def module_key(m: FnNode) -> str:
+    """The code block an operator runs: its inline code, or its package function and `with:`
+    parameters (each distinct use of a package function is a module of its own: its statics,
+    such as a compiled filter, belong to that use)."""
+    if m.code is not None:
+        return m.code
+    return f"pkg:{m.package}#{m.package_function}#{m.params!r}"
 
 
 # ---------------------------------------------------------------------------- pieces of lib.rs
@@ -147,7 +202,7 @@ def _needs_once_cell(modules: dict[str, "_Module"]) -> bool:
     return any(re.search(r"\b(OnceLock|LazyLock|OnceCell|LazyCell)\b", m.code.text) for m in modules.values())
 
 
-def _prelude(ir: IR, plan: ServicePlan, once_cell: bool) -> list[str]:
+def _prelude(ir: IR, plan: ServicePlan, once_cell: bool, packages: bool = False) -> list[str]:
     # SDF code uses std::sync::OnceLock/LazyLock (Rust 1.70/1.80); Debian's 1.63 has them behind
     # the `once_cell` feature, which build.py unlocks for this crate only (docs/backend-rust.md).
     feature = [f"#![cfg_attr({ONCE_CELL_CFG}, feature(once_cell))]"] if once_cell else []
@@ -165,8 +220,25 @@ def _prelude(ir: IR, plan: ServicePlan, once_cell: bool) -> list[str]:
         "pub mod sdfg {",
         "    pub use ::anyhow;",
         "    pub use ::anyhow::{anyhow, bail, ensure, Context, Error, Result};",
+        *_package_prelude(packages),
         "}",
         "",
+    ]
+
+
+def _package_prelude(packages: bool) -> list[str]:
+    """`use sdfg::sdf;` / `use sdf_macros::sdf;` in package sources need the name to exist; the
+    attribute itself is read by sscc and blanked out (packages.py). Only crates with package
+    functions get these lines, so no other crate's cache key changes."""
+    if not packages:
+        return []
+    return [
+        "    /// `use sdfg::sdf;` in package sources: sscc reads `#[sdf(...)]` itself (docs/packages.md).",
+        "    pub mod sdf {}",
+        "}",
+        "/// `use sdf_macros::sdf;` (packages in the older sdf-macros layout).",
+        "pub mod sdf_macros {",
+        "    pub mod sdf {}",
     ]
 
 
@@ -179,12 +251,16 @@ def _wrapper(fn: RustFn) -> list[str]:
     return [f"pub(crate) fn sscc_call{generics}({params}){ret} {{ {fn.name}({args}) }}"]
 
 
-def _modules(ir: IR, plan: ServicePlan) -> dict[str, _Module]:
+def _modules(ir: IR, plan: ServicePlan, base_dir: str) -> dict[str, _Module]:
     """One module per distinct code block the plan runs, in order of first use."""
     out: dict[str, _Module] = {}
     for stage in plan.stages:
         for m in stage.members:
-            if not isinstance(m, FnNode) or m.code in out:
+            if not isinstance(m, FnNode) or module_key(m) in out:
+                continue
+            if m.code is None and m.package is not None:
+                p = pk.load_function(os.path.normpath(os.path.join(base_dir, m.package)), m.package_function or m.function, m.params)
+                out[module_key(m)] = _Module(len(out), p.code, p.fn, m, p)
                 continue
             code = ir.code_by_id(m.code)
             if code is None or m.language != "rust":
@@ -200,12 +276,15 @@ def _modules(ir: IR, plan: ServicePlan) -> dict[str, _Module]:
     return out
 
 
-def _dependencies(plan: ServicePlan) -> tuple[Dependency, ...]:
+def _dependencies(plan: ServicePlan, package_fns=()) -> tuple[Dependency, ...]:
     seen: dict[str, Dependency] = {}
     for stage in plan.stages:
         for m in stage.members:
             for d in getattr(m, "dependencies", ()):
                 seen.setdefault(d.name, d)
+    for p in package_fns:
+        for cd in p.dependencies:
+            seen.setdefault(cd.dep.name, cd.dep)
     return tuple(seen[k] for k in sorted(seen))
 
 
@@ -290,19 +369,34 @@ def _package_name(service: str) -> str:
 # ---------------------------------------------------------------------------- state accessors
 
 
-def _code_texts(ir: IR, plan: ServicePlan) -> list[str]:
-    codes = {m.code for stage in plan.stages for m in stage.members if isinstance(m, FnNode)}
-    return [ir.code_by_id(c).text for c in sorted(codes) if ir.code_by_id(c) is not None]
+def _code_texts(ir: IR, plan: ServicePlan, extra=()) -> list[str]:
+    """The inline code of the service, plus `extra` (the sources of its package functions)."""
+    codes = {m.code for stage in plan.stages for m in stage.members if isinstance(m, FnNode) and m.code is not None}
+    return [ir.code_by_id(c).text for c in sorted(codes) if ir.code_by_id(c) is not None] + list(extra)
 
 
-def uses_sql(ir: IR, plan: ServicePlan) -> bool:
+def package_texts(plan: ServicePlan, base_dir: str) -> list[str]:
+    """The sources of the package functions a service runs (for uses_sql / uses_key outside
+    generate); a package whose sources cannot be read contributes nothing (generate reports it)."""
+    out = []
+    for stage in plan.stages:
+        for m in stage.members:
+            if isinstance(m, FnNode) and m.code is None and m.package is not None:
+                try:
+                    out.append(pk.load_function(os.path.normpath(os.path.join(base_dir, m.package)), m.package_function or m.function).code.text)
+                except pk.PackageProblem:
+                    pass
+    return out
+
+
+def uses_sql(ir: IR, plan: ServicePlan, extra=()) -> bool:
     """Whether the service's code calls `sql(...)` (then the module imports the host's `sql`)."""
-    return bool(plan.refs) or any(re.search(r"\bsql\s*\(", text) for text in _code_texts(ir, plan))
+    return bool(plan.refs) or any(re.search(r"\bsql\s*\(", text) for text in _code_texts(ir, plan, extra))
 
 
-def uses_key(ir: IR, plan: ServicePlan) -> bool:
+def uses_key(ir: IR, plan: ServicePlan, extra=()) -> bool:
     """Whether the service's code calls the context function `key()` (not a method `.key()`)."""
-    return any(re.search(r"(?<![.\w])key\s*\(\s*\)", text) for text in _code_texts(ir, plan))
+    return any(re.search(r"(?<![.\w])key\s*\(\s*\)", text) for text in _code_texts(ir, plan, extra))
 
 
 # `key()` -> Option<KeyType> (SDF-FORMAT.md §4.4): the variant follows the state's key type.
@@ -711,7 +805,7 @@ class _StageWriter:
             return
         if not isinstance(m, (Map, Filter, FilterMap, FlatMap)):
             raise GenerateProblem(f"`{member_name(m)}` is a {m.op} node, which a stage cannot run", m)
-        mod = self.modules[m.code]
+        mod = self.modules[module_key(m)]
         self._emit(depth, f'sscc_guest::enter("{m.function}");')
         call = f"op_{mod.index}::sscc_call({self._args(m, mod.fn, value, key, depth)})"
         ok, err, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
@@ -753,7 +847,7 @@ class _StageWriter:
 
     def _key_of(self, m: AssignKey, value: str, depth: int) -> _Key:
         """Emits the assign-key call on `value`; the key variable it binds."""
-        mod = self.modules[m.code]
+        mod = self.modules[module_key(m)]
         self._emit(depth, f'sscc_guest::enter("{m.function}");')
         params = list(mod.fn.params)
         if len(params) != 1:
@@ -769,7 +863,7 @@ class _StageWriter:
 
     def _update_state(self, m: UpdateState, value: str, key: _Key, depth: int) -> None:
         """Sets the current key for the state accessors, runs the function; emits nothing."""
-        mod = self.modules[m.code]
+        mod = self.modules[module_key(m)]
         self._emit(depth, f'sscc_guest::enter("{m.function}");')
         if not key.current:
             self._set_key(key, depth)
