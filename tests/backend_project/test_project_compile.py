@@ -177,7 +177,7 @@ def test_a_service_the_runtime_cannot_run_is_E220_at_the_service(tmp_path):
     errors = re.findall(r"^(.+?):(\d+):(\d+): error\[(E\d+)\]: (.*)$", proc.stderr, re.M)
     assert errors and all(e[3] == "E220" for e in errors)
     assert {(e[1], e[2]) for e in errors} == {("7", "3")}, "the service `count-words` at line 7"
-    assert any("is python code; only inline Rust operators are compiled" in e[4] for e in errors)
+    assert any("`map operator` is python code; only inline Rust and package functions are compiled" in e[4] for e in errors)
     assert "7 |   count-words:" in proc.stderr
     assert not (tmp_path / "out").exists(), "nothing is written"
 

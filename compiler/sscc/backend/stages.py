@@ -103,7 +103,9 @@ class ServicePlan:
 
 
 def member_name(n: Node) -> str:
-    return n.function if isinstance(n, FnNode) else n.op
+    """The operator's function name; a function without one (inline Python, whose `def` the front
+    end does not name yet) goes by its operator kind."""
+    return (n.function or f"{n.op} operator") if isinstance(n, FnNode) else n.op
 
 
 def plan(ir: IR) -> tuple[ServicePlan, ...]:
@@ -264,7 +266,7 @@ def _unsupported(
             if isinstance(m, PARTITION + WINDOWED):
                 unknown = [x for x in (*m.states_read, *m.states_written) if x not in own_ids]
                 if not _compiled(m):
-                    out.append(f"`{m.function}` is {m.language} code; only inline Rust operators are compiled")
+                    out.append(f"`{member_name(m)}` is {m.language} code; only inline Rust and package functions are compiled")
                 elif unknown:
                     out.append(f"`{m.function}` uses state `{unknown[0]}`, which is not a keyed state of this service")
             elif not isinstance(m, STATELESS):
@@ -272,7 +274,7 @@ def _unsupported(
                 out.append(f"`{member_name(m)}` is {article} {m.op} operator, which does not run yet")
             elif isinstance(m, FnNode) and not _compiled(m):
                 what = "an imported function of a package that was not found" if m.language == "wasm-import" else f"{m.language} code"
-                out.append(f"`{m.function}` is {what}; only inline Rust and package functions are compiled")
+                out.append(f"`{member_name(m)}` is {what}; only inline Rust and package functions are compiled")
             elif isinstance(m, FnNode) and any(x not in readable for x in m.states_read):
                 out.append(f"`{m.function}` reads a state that is neither this service's nor a `from:` reference")
     if not sources:
