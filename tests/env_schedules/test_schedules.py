@@ -72,13 +72,13 @@ def test_the_fired_records_carry_their_time_as_event_time(tmp_path):
     store = tmp_path / "store"
     _run(store, T0)
     _run(store, T0 + MINUTE)
-    db = store / "store.db"
-    import sqlite3
-
     from sscc.runtime_stub.sscc_runtime import frames
+    from sscc.runtime_stub.sscc_runtime.store import Store
 
-    with sqlite3.connect(db) as conn:
-        (data,) = conn.execute("SELECT data FROM batches WHERE topic = 'label.schedule.every-minute'").fetchone()
+    with Store(store / "store.db") as db:  # batch bytes live in the store's record log
+        topic = "label.schedule.every-minute"
+        first, end = db.bounds(topic, 0)
+        data = db.read(topic, 0, first, end - first).data
     (record,) = frames.iter_records(data)
     assert record.key is None and record.value == str(T0 + 10_000).encode() and record.timestamp == T0 + 10_000
 
