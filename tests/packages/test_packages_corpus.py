@@ -41,6 +41,14 @@ def _manifest():
 ENTRIES = _manifest()
 WITH_CRATES = [e for e in ENTRIES if e["kind"] == "package" and crate_dirs(os.path.join(PACKAGES, e["dir"]))]
 DATAFLOWS = [e for e in ENTRIES if e["kind"] != "package"]
+# Building every package and dataflow of the corpus takes about an hour with a cold build cache on
+# this 2-core machine, more than CI's budget allows; the suite builds every fourth of each (the
+# known gap below always), SSCC_FULL_CORPUS=1 builds them all (so does scripts/packages_report.py).
+FULL = os.environ.get("SSCC_FULL_CORPUS") == "1"
+
+
+def _sample(entries: list, keep=frozenset()) -> list:
+    return entries if FULL else [e for i, e in enumerate(entries) if i % 4 == 0 or e["dir"] in keep]
 
 
 def _offline_gap(d) -> bool:
@@ -62,7 +70,7 @@ def test_the_corpus_is_here():
     assert len(WITH_CRATES) >= 30 and len(DATAFLOWS) == 40
 
 
-@pytest.mark.parametrize("entry", WITH_CRATES, ids=[e["dir"] for e in WITH_CRATES])
+@pytest.mark.parametrize("entry", _sample(WITH_CRATES), ids=[e["dir"] for e in _sample(WITH_CRATES)])
 def test_corpus_package_builds(entry):
     need_toolchain()
     result = build_package(os.path.join(PACKAGES, entry["dir"]), SourceCache())
@@ -82,7 +90,7 @@ def test_corpus_package_builds(entry):
 KNOWN_GAPS = {"stateful-dataflow-demos@7f0e3521__stripe-to-slack__stripe-slack": "named inline list type of a package has no alias"}
 DATAFLOW_PARAMS = [
     pytest.param(e, id=e["dir"], marks=[pytest.mark.xfail(reason=KNOWN_GAPS[e["dir"]], strict=True)] if e["dir"] in KNOWN_GAPS else [])
-    for e in DATAFLOWS
+    for e in _sample(DATAFLOWS, keep=frozenset(KNOWN_GAPS))
 ]
 
 
