@@ -84,14 +84,11 @@ def test_corpus_package_builds(entry):
     assert all(w[:4] == b"\0asm" for w in result.modules.values())
 
 
-# Known gap: a `type: list` with a `type-name` inside a package type (slack-types'
-# `fields-section-fields`) gets no Rust alias in the service crate, so the package source
-# naming `FieldsSectionFields` is an E201 (docs/packages.md, "Not done").
-KNOWN_GAPS = {"stateful-dataflow-demos@7f0e3521__stripe-to-slack__stripe-slack": "named inline list type of a package has no alias"}
-DATAFLOW_PARAMS = [
-    pytest.param(e, id=e["dir"], marks=[pytest.mark.xfail(reason=KNOWN_GAPS[e["dir"]], strict=True)] if e["dir"] in KNOWN_GAPS else [])
-    for e in _sample(DATAFLOWS, keep=frozenset(KNOWN_GAPS))
-]
+# Always built: slack-types' `fields-section-fields` is a `type: list` with a `type-name` inside a
+# package type, which the package's source names as `FieldsSectionFields` (a Rust alias, as sdfg
+# declares one).
+ALWAYS = frozenset({"stateful-dataflow-demos@7f0e3521__stripe-to-slack__stripe-slack"})
+DATAFLOW_PARAMS = [pytest.param(e, id=e["dir"]) for e in _sample(DATAFLOWS, keep=ALWAYS)]
 
 
 @pytest.mark.parametrize("entry", DATAFLOW_PARAMS)

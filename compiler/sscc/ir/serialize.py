@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from .nodes import IR, NODE_CLASSES, Node
-from .types import TYPE_CLASSES, IrType
+from .types import TYPE_CLASSES, IrType, ListOf
 
 IR_VERSION = 1
 
@@ -50,7 +50,7 @@ def _encode(v: Any) -> Any:
             out["kind"] = v.kind
         for f in dataclasses.fields(v):
             value = getattr(v, f.name)
-            if value is None and f.name in OMITTED_WHEN_NONE:
+            if value is None and (f.name in OMITTED_WHEN_NONE or (isinstance(v, ListOf) and f.name == "type_name")):
                 continue
             out[f.name] = _encode(value)
         return out

@@ -7,7 +7,7 @@ JSON (`{"kind": "prim", "name": "u32"}`). Named types are `Ref`s into the IR's t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 
 from .. import ast as A
@@ -49,6 +49,9 @@ class Ref(IrType):
 class ListOf(IrType):
     KIND: ClassVar[str] = "list"
     item: IrType
+    # `type-name:` of an inline list (packages name them; sdfg declares a Rust alias). Not part of
+    # the type's identity: two lists of the same items are the same type.
+    type_name: Optional[str] = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def _from_ast_plain(t: A.Type) -> IrType:
     if k == "named":
         return Ref(t.name) if t.name and t.name != "?" else UNKNOWN
     if k == "list":
-        return ListOf(from_ast(t.item))
+        return ListOf(from_ast(t.item), t.type_name)
     if k == "option":
         return Opt(from_ast(t.item))
     if k == "object":

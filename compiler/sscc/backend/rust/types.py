@@ -109,8 +109,16 @@ class TypeWriter:
             return type_name(t.name)
         if isinstance(t, ListOf):
             if isinstance(t.item, Prim) and t.item.name == "u8":
-                return "Vec<u8>"
-            return f"Vec<{self.rust(t.item, hint + 'Item')}>"
+                vec = "Vec<u8>"
+            else:
+                vec = f"Vec<{self.rust(t.item, hint + 'Item')}>"
+            if t.type_name:  # a named inline list gets its alias, as sdfg declares one
+                alias = type_name(t.type_name)
+                if alias not in self._taken:
+                    self._taken.add(alias)
+                    self.defaultable[alias] = True
+                    self.decls.append(f"pub type {alias} = {vec};")
+            return vec
         if isinstance(t, Opt):
             return f"Option<{self.rust(t.item, hint)}>"
         if isinstance(t, KeyValue):
