@@ -63,7 +63,6 @@ class Producer:
         self._parts: list[list[bytes]] = [[] for _ in range(framing.partitions)]
         self._counts = [0] * framing.partitions
         self._unkeyed = 0
-        self.read = 0  # lines turned into records
         self.written = 0  # records appended
 
     def add(self, line: bytes) -> None:
@@ -94,7 +93,6 @@ class Producer:
         else:
             parts += (_HEADER(20 + len(key) + len(value), timestamp, frames.NO_ORIGIN, len(key)), key, value)
         self._counts[partition] += 1
-        self.read += 1
         if self._counts[partition] >= BATCH:
             self._write(partition)
 
