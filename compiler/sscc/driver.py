@@ -91,7 +91,8 @@ def parse(path: str, diags: Diagnostics, sources: SourceCache) -> FrontEnd:
     return fe
 
 
-def _package_file(base: str) -> Optional[str]:
+def find_package_file(base: str) -> Optional[str]:
+    """`base` itself when it is a file, else the package file in the directory `base`."""
     if os.path.isfile(base):
         return base
     for name in PACKAGE_FILE_NAMES:
@@ -118,7 +119,7 @@ def resolve_packages(fe: FrontEnd, options: Options, loading: Optional[set] = No
         if imp.pkg in out or not imp.pkg:
             continue
         rel = imp.path or dev_paths.get(imp.pkg)
-        found = _package_file(os.path.normpath(os.path.join(here, rel))) if rel else None
+        found = find_package_file(os.path.normpath(os.path.join(here, rel))) if rel else None
         if found is None:
             where = f"at `{rel}`" if rel else "locally (no `path:` in `imports` or `dev.imports`)"
             msg = f"package `{imp.pkg}` not found {where}"

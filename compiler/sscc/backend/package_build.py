@@ -22,7 +22,7 @@ from typing import Optional
 import yaml
 
 from ..diagnostics import Diagnostics, SourceCache, Span
-from ..driver import PACKAGE_FILE_NAMES, FrontEnd, Options, front_end, optimized_ir
+from ..driver import PACKAGE_FILE_NAMES, FrontEnd, Options, find_package_file, front_end, optimized_ir
 from . import stages as stage_plan
 
 STATELESS = ("map", "filter", "filter-map", "flat-map")
@@ -39,16 +39,6 @@ class PackageBuild:
     @property
     def ok(self) -> bool:
         return not self.diags.has_errors and self.fe is not None
-
-
-def find_package_file(path: str) -> Optional[str]:
-    if os.path.isfile(path):
-        return path
-    for name in PACKAGE_FILE_NAMES:
-        cand = os.path.join(path, name)
-        if os.path.isfile(cand):
-            return cand
-    return None
 
 
 def build_package(path: str, sources: SourceCache, cache_dir: Optional[str] = None) -> PackageBuild:
