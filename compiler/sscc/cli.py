@@ -389,3 +389,48 @@ def _app_command(name: str, doc: str):
 topic_cmd = _app_command("topic", "Produce, consume or list topics of the embedded store: `sscc topic COMMAND --help`.")
 state_cmd = _app_command("state", "Inspect the keyed states of the embedded store: `sscc state list|show --help`.")
 sql_cmd = _app_command("sql", 'Query the state tables of the embedded store: `sscc sql "select ..." [--store DIR]`.')
+
+
+# ---------------------------------------------------------------------------- test, new, doctor, cache
+
+
+class _DefaultGroup(click.Group):
+    """`sscc test [FILE...]` and `sscc test function FN ...`: arguments that do not start with a
+    subcommand's name go to the default command (`files`)."""
+
+    def parse_args(self, ctx, args):
+        if args[:1] not in ([name] for name in self.commands) and not (args[:1] in (["-h"], ["--help"])):
+            args = ["files", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("test", cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def test_cmd():
+    """Run pipeline tests (*.test.yaml, docs/testing.md): `sscc test [FILE|DIR...] [--update] [--junit F]`,
+    or one operator on one record: `sscc test function FN --value V FILE`."""
+
+
+@test_cmd.command("files")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--update", is_flag=True, help="Rewrite the expectations of failing cases from the actual output.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), metavar="FILE", help="Also write the results as JUnit XML.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the runs' output (progress, operator println!).")
+@_guard
+def test_files_cmd(files, update, junit_path, verbose):
+    """Run the cases of test files (default: every *.test.yaml under the current directory)."""
+    from .pipetest.command import run_tests
+
+    sys.exit(run_tests(files, update, junit_path, verbose))
+
+
+@test_cmd.command("function")
+@click.argument("function")
+@click.argument("file", default="dataflow.yaml", type=click.Path(dir_okay=False))
+@click.option("--value", required=True, metavar="V", help="The record's value (JSON of the operator's input type, or text).")
+@click.option("--key", metavar="K", help="The record's key.")
+@_guard
+def test_function_cmd(function, file, value, key):
+    """Run one operator (FUNCTION, or SERVICE/FUNCTION) of FILE on one record and print what it returns."""
+    from .pipetest.function import run_function
+
+    sys.exit(run_function(file, function, value, key))
