@@ -78,6 +78,8 @@ def _part_matches(want: Any, got: bytes | None, subset: bool) -> bool:
 def matches(want: Record, got: Received, dead_letters: bool) -> bool:
     if want.keyed and not _part_matches(want.key, got.key, False):
         return False
+    if want.timestamp is not None and want.timestamp != got.timestamp:
+        return False
     return _part_matches(want.value, got.value, dead_letters)
 
 
@@ -102,6 +104,7 @@ def _canonical(value: Any) -> str:
 
 def _show_expected(rec: Record) -> str:
     value = rec.value if isinstance(rec.value, str) else _canonical(rec.value)
+    value = f"{value}  @ {rec.timestamp} ms" if rec.timestamp is not None else value
     return f"key {_show_key(rec.key)}: {value}" if rec.keyed else value
 
 
@@ -112,6 +115,8 @@ def _show_key(key: Any) -> str:
 def _show_received(want: Record | None, got: Received, subset: bool, keyed: bool) -> str:
     like = want.value if want is not None else {}
     value = _show_part(like, got.value, subset)
+    if want is not None and want.timestamp is not None:
+        value = f"{value}  @ {got.timestamp} ms"
     if keyed:
         key_like = want.key if want is not None and want.keyed else ""
         key = "(no key)" if got.key is None else _show_part(key_like, got.key, False)
@@ -149,10 +154,16 @@ def updated(want: list[Record], got: list[Received], dead_letters: bool) -> list
     for i, g in enumerate(got):
         like = want[i] if i < len(want) else (want[-1] if want else None)
         value = _as_written(g.value, texts, like.value if like is not None else None, dead_letters)
-        if keyed:
-            key_like = like.key if like is not None and like.keyed else ""
-            key = None if g.key is None else _as_written(g.key, isinstance(key_like, str), key_like, False)
-            out.append({"key": key, "value": value})
+        stamped = like is not None and like.timestamp is not None
+        if keyed or stamped:
+            written: dict = {}
+            if keyed:
+                key_like = like.key if like is not None and like.keyed else ""
+                written["key"] = None if g.key is None else _as_written(g.key, isinstance(key_like, str), key_like, False)
+            written["value"] = value
+            if stamped:
+                written["timestamp"] = g.timestamp
+            out.append(written)
         else:
             out.append(value)
     return out

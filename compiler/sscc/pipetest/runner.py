@@ -29,6 +29,7 @@ class Received:
 
     key: bytes | None
     value: bytes
+    timestamp: int = 0
 
 
 @dataclass
@@ -92,7 +93,7 @@ def _produce(store, topic: str, partitions: int, records: list[Record]) -> None:
             partition = zlib.crc32(key) % partitions
         else:
             partition, unkeyed = unkeyed % partitions, unkeyed + 1
-        batches[partition].append(frames.encode(key, as_bytes(rec.value), now))
+        batches[partition].append(frames.encode(key, as_bytes(rec.value), now if rec.timestamp is None else rec.timestamp))
     for partition, frames_ in enumerate(batches):
         if frames_:
             store.append(topic, partition, b"".join(frames_), len(frames_))
@@ -108,7 +109,7 @@ def _read(store, topic: str, partitions: int) -> list[Received]:
             batch = store.read(topic, partition, offset, 4096)
             if not batch.count:
                 break
-            out += [Received(r.key, r.value) for r in frames.iter_records(batch.data)]
+            out += [Received(r.key, r.value, r.timestamp) for r in frames.iter_records(batch.data)]
             offset = batch.base_offset + batch.count
     return out
 

@@ -7,6 +7,8 @@ the node its path names. What a record means (docs/testing.md):
     {"id": 1}  [1, 2]  42  true  null  the JSON value (its text is the record's bytes)
     "text"                              the bytes of the string as written (UTF-8)
     {key: K, value: V}                  a keyed record: exactly the keys `key` and `value`
+    {value: V, timestamp: T}            (with or without `key`) a record with event time T in ms;
+                                        without one a record's timestamp is the produce's wall time
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Record:
     value: Any
     span: Span
     key: Any = NO_KEY
+    timestamp: int | None = None
 
     @property
     def keyed(self) -> bool:
@@ -66,9 +69,16 @@ class TestFile:
     doc: Document
 
 
-def record(data: Any, span: Span) -> Record:
-    if isinstance(data, dict) and set(data) == {"key", "value"}:
-        return Record(data["value"], span, data["key"])
+RECORD_FORMS = ({"key", "value"}, {"value", "timestamp"}, {"key", "value", "timestamp"})
+
+
+def record(data: Any, span: Span, diags: Diagnostics) -> Record:
+    if isinstance(data, dict) and set(data) in RECORD_FORMS:
+        stamp = data.get("timestamp")
+        if "timestamp" in data and (not isinstance(stamp, int) or isinstance(stamp, bool)):
+            diags.error("E244", span, f"the record's timestamp must be an integer (ms), found {_kind(stamp)}", "write the event time in milliseconds, e.g. `timestamp: 15000`")
+            stamp = None
+        return Record(data["value"], span, data.get("key", NO_KEY), stamp)
     return Record(data, span)
 
 
@@ -101,7 +111,7 @@ def load(path: str, diags: Diagnostics, sources: SourceCache) -> TestFile | None
         )
     seen: dict[str, int] = {}
     for index, raw in enumerate(data["cases"]):
-        case = _case(doc, index, raw)
+        case = _case(doc, index, raw, diags)
         if case.name in seen:
             diags.error(
                 "E243",
@@ -114,7 +124,7 @@ def load(path: str, diags: Diagnostics, sources: SourceCache) -> TestFile | None
     return None if diags.has_errors else tf
 
 
-def _case(doc: Document, index: int, raw: dict) -> Case:
+def _case(doc: Document, index: int, raw: dict, diags: Diagnostics) -> Case:
     at = ("cases", index)
     case = Case(raw["name"], doc.span((*at, "name")), index, http=raw.get("http", True))
     for name, value in (raw.get("env") or {}).items():
@@ -122,16 +132,16 @@ def _case(doc: Document, index: int, raw: dict) -> Case:
     inputs = raw.get("input") or {}
     phases = [(inputs, (*at, "input"))] if isinstance(inputs, dict) else [(p, (*at, "input", i)) for i, p in enumerate(inputs)]
     for topics, where in phases:
-        case.phases.append(_topics(doc, topics, where, case, "input"))
-    case.expect = _topics(doc, raw["expect"], (*at, "expect"), case, "expect")
+        case.phases.append(_topics(doc, topics, where, case, "input", diags))
+    case.expect = _topics(doc, raw["expect"], (*at, "expect"), case, "expect", diags)
     return case
 
 
-def _topics(doc: Document, topics: dict, where: tuple, case: Case, role: str) -> dict[str, list[Record]]:
+def _topics(doc: Document, topics: dict, where: tuple, case: Case, role: str, diags: Diagnostics) -> dict[str, list[Record]]:
     out = {}
     for topic, records in topics.items():
         case.topic_spans.setdefault((role, topic), doc.key_span((*where, topic)))
-        out[topic] = [record(r, doc.span((*where, topic, i))) for i, r in enumerate(records)]
+        out[topic] = [record(r, doc.span((*where, topic, i)), diags) for i, r in enumerate(records)]
     return out
 
 
