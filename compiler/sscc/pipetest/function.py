@@ -5,7 +5,8 @@ The pipeline is compiled unfused (-O0, into `sscc run`'s project cache), where e
 a stage of its own whose records are in the internal encoding: the value as JSON of the
 operator's input type (docs/abi.md). A one-service description runs just that stage over a
 one-record topic of a temporary store with the runtime's own loop, so limits, traps and errors
-are what a run gives. Prints every output record (a map gives one, a filter one or none, a
+are what a run gives. A value that is not JSON is taken as text (a JSON string). Prints every
+output record (a map gives one, a filter one or none, a
 flat-map any number) or the error, exit 0 / 1.
 """
 
@@ -60,7 +61,17 @@ def run_function(file: str, function: str, value: str, key: str | None) -> int:
         click.echo(f"error: `{name}` is an operator of several services ({names}); name it as SERVICE/{name}", err=True)
         return 1
     svc, stage = found[0]
-    return _run_one(package_dir, svc, stage, value, key)
+    return _run_one(package_dir, svc, stage, _internal(value), key)
+
+
+def _internal(value: str) -> str:
+    """The value in the internal encoding (JSON): given as JSON, or else text, which is written
+    as a JSON string (`--value 'hello world'` for an operator taking a String)."""
+    try:
+        json.loads(value)
+        return value
+    except ValueError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _run_one(package_dir: Path, svc: dict, stage: dict, value: str, key: str | None) -> int:

@@ -72,11 +72,12 @@ class TestFile:
 RECORD_FORMS = ({"key", "value"}, {"value", "timestamp"}, {"key", "value", "timestamp"})
 
 
-def record(data: Any, span: Span, diags: Diagnostics) -> Record:
+def record(doc: Document, path: tuple, diags: Diagnostics) -> Record:
+    data, span = doc.get(path), doc.span(path)
     if isinstance(data, dict) and set(data) in RECORD_FORMS:
         stamp = data.get("timestamp")
         if "timestamp" in data and (not isinstance(stamp, int) or isinstance(stamp, bool)):
-            diags.error("E244", span, f"the record's timestamp must be an integer (ms), found {_kind(stamp)}", "write the event time in milliseconds, e.g. `timestamp: 15000`")
+            diags.error("E244", doc.span((*path, "timestamp")), f"the record's timestamp must be an integer (ms), found {_kind(stamp)}", "write the event time in milliseconds, e.g. `timestamp: 15000`")
             stamp = None
         return Record(data["value"], span, data.get("key", NO_KEY), stamp)
     return Record(data, span)
@@ -141,7 +142,7 @@ def _topics(doc: Document, topics: dict, where: tuple, case: Case, role: str, di
     out = {}
     for topic, records in topics.items():
         case.topic_spans.setdefault((role, topic), doc.key_span((*where, topic)))
-        out[topic] = [record(r, doc.span((*where, topic, i)), diags) for i, r in enumerate(records)]
+        out[topic] = [record(doc, (*where, topic, i), diags) for i in range(len(records))]
     return out
 
 
