@@ -434,3 +434,24 @@ def test_function_cmd(function, file, value, key):
     from .pipetest.function import run_function
 
     sys.exit(run_function(file, function, value, key))
+
+
+@main.command("new")
+@click.argument("name", type=click.Path(file_okay=False))
+@click.option("--namespace", default="my-org", show_default=True, help="meta.namespace of the pipeline.")
+@_guard
+def new_cmd(name, namespace):
+    """Start a pipeline project NAME/: dataflow.yaml, sample input, a passing test file, a Makefile, a README."""
+    from .scaffold import ScaffoldError, create
+
+    try:
+        written = create(name, namespace)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        click.echo(f"error: cannot write {name}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    for rel in written:
+        click.echo(f"  wrote {os.path.join(name, rel)}", err=True)
+    click.echo(f"{name}: a new pipeline project; next: cd {name} && make test", err=True)
+    sys.exit(EXIT_OK)
