@@ -455,3 +455,75 @@ def new_cmd(name, namespace):
         click.echo(f"  wrote {os.path.join(name, rel)}", err=True)
     click.echo(f"{name}: a new pipeline project; next: cd {name} && make test", err=True)
     sys.exit(EXIT_OK)
+
+
+@main.command("doctor")
+@_guard
+def doctor_cmd():
+    """Check the toolchain, wasm32 standard library, offline crates, build sandbox, wasmtime and
+    build cache; print the command that fixes each problem (exit 1 when there is one)."""
+    from .doctor import checks, report
+
+    results = checks()
+    click.echo(report(results, sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
+    sys.exit(EXIT_ERRORS if any(not c.ok for c in results) else EXIT_OK)
+
+
+@main.group("cache", context_settings={"help_option_names": ["-h", "--help"]})
+def cache_cmd():
+    """The build cache ($SSCC_CACHE_DIR, else ~/.cache/sscc): `sscc cache info`, `sscc cache prune`."""
+
+
+@cache_cmd.command("info")
+@_guard
+def cache_info_cmd():
+    """Where the build cache is, its size, and what uses it."""
+    import time
+
+    from .cachetool import cache_root, entries, human, total_size
+
+    root = cache_root()
+    found = entries(root)
+    click.echo(f"build cache: {root}{'' if root.exists() else ' (not created yet)'}")
+    click.echo(f"size: {human(total_size(root))}")
+    kinds: dict[str, list] = {}
+    for e in found:
+        kinds.setdefault(e.kind, []).append(e)
+    now = time.time()
+    for kind, group in sorted(kinds.items(), key=lambda kv: -sum(e.size for e in kv[1])):
+        oldest = min(e.last_used for e in group)
+        click.echo(f"  {kind:<8} {len(group):>5} {'entry' if len(group) == 1 else 'entries'} {human(sum(e.size for e in group)):>10}   least recently used {(now - oldest) / 86400:.0f} days ago")
+    sys.exit(EXIT_OK)
+
+
+@cache_cmd.command("prune")
+@click.option("--max-size", metavar="SIZE", help="Remove least recently used entries until the cache is at most SIZE (500M, 2G).")
+@click.option("--older-than", type=click.FloatRange(min=0), metavar="DAYS", help="Remove entries unused for DAYS days.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@_guard
+def cache_prune_cmd(max_size, older_than, dry_run):
+    """Remove build cache entries, least recently used first (default: --older-than 30);
+    entries a running build or run has locked are skipped."""
+    import time
+
+    from .cachetool import cache_root, describe, human, parse_size, prune
+
+    limit = None
+    if max_size is not None:
+        try:
+            limit = parse_size(max_size)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--max-size") from None
+    if limit is None and older_than is None:
+        older_than = 30
+    root = cache_root()
+    result = prune(root, limit, older_than, dry_run)
+    now = time.time()
+    verb = "would remove" if dry_run else "removed"
+    for e in result.removed:
+        click.echo(f"{verb} {describe(e, root, now)}")
+    for e in result.skipped:
+        click.echo(f"skipped (in use: its lock is held) {describe(e, root, now)}")
+    freed = sum(e.size for e in result.removed)
+    click.echo(f"{root}: {verb} {len(result.removed)} entries, {human(freed)}; {human(result.before)} -> {human(result.after)}")
+    sys.exit(EXIT_OK)
