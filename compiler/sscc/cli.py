@@ -394,46 +394,31 @@ sql_cmd = _app_command("sql", 'Query the state tables of the embedded store: `ss
 # ---------------------------------------------------------------------------- test, new, doctor, cache
 
 
-class _DefaultGroup(click.Group):
-    """`sscc test [FILE...]` and `sscc test function FN ...`: arguments that do not start with a
-    subcommand's name go to the default command (`files`)."""
-
-    def parse_args(self, ctx, args):
-        if args[:1] not in ([name] for name in self.commands) and not (args[:1] in (["-h"], ["--help"])):
-            args = ["files", *args]
-        return super().parse_args(ctx, args)
-
-
-@main.group("test", cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def test_cmd():
-    """Run pipeline tests (*.test.yaml, docs/testing.md): `sscc test [FILE|DIR...] [--update] [--junit F]`,
-    or one operator on one record: `sscc test function FN --value V FILE`."""
-
-
-@test_cmd.command("files")
-@click.argument("files", nargs=-1, type=click.Path())
+@main.command("test")
+@click.argument("files", nargs=-1, type=click.Path(), metavar="[FILE|DIR]... | function FN [FILE]")
 @click.option("--update", is_flag=True, help="Rewrite the expectations of failing cases from the actual output.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), metavar="FILE", help="Also write the results as JUnit XML.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the runs' output (progress, operator println!).")
+@click.option("--value", metavar="V", help="`test function`: the record's value (JSON of the operator's input type, or text).")
+@click.option("--key", metavar="K", help="`test function`: the record's key.")
 @_guard
-def test_files_cmd(files, update, junit_path, verbose):
-    """Run the cases of test files (default: every *.test.yaml under the current directory)."""
+def test_cmd(files, update, junit_path, verbose, value, key):
+    """Run pipeline tests: the cases of *.test.yaml files (default: every one under the current
+    directory; docs/testing.md). `sscc test function FN --value V [--key K] [FILE]` runs one
+    operator (FN or SERVICE/FN) of FILE (default dataflow.yaml) on one record instead."""
+    if files[:1] == ("function",):
+        if len(files) not in (2, 3) or value is None:
+            raise click.UsageError("`sscc test function` takes an operator and --value: sscc test function FN --value V [--key K] [FILE]")
+        if update or junit_path:
+            raise click.UsageError("--update and --junit are for test files, not `test function`")
+        from .pipetest.function import run_function
+
+        sys.exit(run_function(files[2] if len(files) == 3 else "dataflow.yaml", files[1], value, key))
+    if value is not None or key is not None:
+        raise click.UsageError("--value and --key are for `sscc test function FN ...`")
     from .pipetest.command import run_tests
 
     sys.exit(run_tests(files, update, junit_path, verbose))
-
-
-@test_cmd.command("function")
-@click.argument("function")
-@click.argument("file", default="dataflow.yaml", type=click.Path(dir_okay=False))
-@click.option("--value", required=True, metavar="V", help="The record's value (JSON of the operator's input type, or text).")
-@click.option("--key", metavar="K", help="The record's key.")
-@_guard
-def test_function_cmd(function, file, value, key):
-    """Run one operator (FUNCTION, or SERVICE/FUNCTION) of FILE on one record and print what it returns."""
-    from .pipetest.function import run_function
-
-    sys.exit(run_function(file, function, value, key))
 
 
 @main.command("new")
