@@ -317,3 +317,28 @@ def test_function_takes_text_for_a_string_operator():
     proc = sscc("test", "function", "sentence-to-words", "--value", "Hello big world", pipeline)
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line) for line in proc.stdout.splitlines()] == ["Hello", "big", "world"]
+
+
+def test_two_pipelines_of_one_name_in_one_run(tmp_path):
+    """The second order-totals cannot be imported beside the first (one package name): its cases
+    run the project in a subprocess, with the same results."""
+    case = """\
+pipeline: dataflow.yaml
+cases:
+  - name: one
+    input:
+      orders:
+        - {"id": 1, "item": "w", "qty": 0, "price": 2.5}
+        - {"id": 2, "item": "w", "qty": 2, "price": 2.5}
+    expect:
+      totals:
+        - {"id": 2, "item": "w", "total": 5.0}
+"""
+    for name in ("a", "b"):  # two files, two projects, one package `order_totals`; one wasm build
+        (tmp_path / name).mkdir()
+        pipeline = (EXAMPLES / "order-totals" / "dataflow.yaml").read_text()
+        (tmp_path / name / "dataflow.yaml").write_text(f"# copy {name}\n" + pipeline)
+        (tmp_path / name / "t.test.yaml").write_text(case)
+    proc = sscc("test", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed, 0 failed" in proc.stdout
