@@ -38,6 +38,14 @@ def find_files(paths: tuple[str, ...]) -> list[str]:
 
 
 def run_tests(paths: tuple[str, ...], update: bool, junit_path: str | None, verbose: bool) -> int:
+    try:
+        return _run_tests(paths, update, junit_path, verbose)
+    except KeyboardInterrupt:  # before or between cases (one in a case is handled below)
+        click.echo("interrupted", err=True)
+        return 130
+
+
+def _run_tests(paths: tuple[str, ...], update: bool, junit_path: str | None, verbose: bool) -> int:
     files = find_files(paths)
     if not files:
         where = ", ".join(paths) if paths else "the current directory"
@@ -66,9 +74,29 @@ def run_tests(paths: tuple[str, ...], update: bool, junit_path: str | None, verb
         click.echo(f"{_names(files)}: {render_summary(diags.sorted())}; no case was run", err=True)
         return EXIT_BROKEN
 
+    results: list[CaseResult] = []
+    try:
+        _run_all(tests, prepared, sources, results, update, verbose)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted after {len(results)} case{'s' if len(results) != 1 else ''}")
+        if junit_path:
+            from .junit import write
+
+            write(junit_path, results)
+        return 130
+    if junit_path:
+        from .junit import write
+
+        write(junit_path, results)
+    counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "error")}
+    line = f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors in {time.monotonic() - started:.2f}s"
+    click.echo(line)
+    return EXIT_OK if counts["passed"] == len(results) else EXIT_FAILED
+
+
+def _run_all(tests, prepared, sources: SourceCache, results: list[CaseResult], update: bool, verbose: bool) -> None:
     from .runner import run_case
 
-    results: list[CaseResult] = []
     color = _color(sys.stdout)
     for test in tests:
         p = prepared[test.pipeline_path]
@@ -113,14 +141,6 @@ def run_tests(paths: tuple[str, ...], update: bool, junit_path: str | None, verb
 
             if rewrite(test.path, updates):
                 click.echo(f"  wrote {test.path} ({len(updates)} case{'s' if len(updates) != 1 else ''} updated)")
-    if junit_path:
-        from .junit import write
-
-        write(junit_path, results)
-    counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "error")}
-    line = f"{counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors in {time.monotonic() - started:.2f}s"
-    click.echo(line)
-    return EXIT_OK if counts["passed"] == len(results) else EXIT_FAILED
 
 
 def _log_tail(log: str) -> str:

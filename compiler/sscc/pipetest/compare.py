@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .runner import Received
-from .spec import NO_KEY, Record
+from .spec import Record
 
+MAX_DIFF_LINES = 200  # per topic: a case off by thousands of records still prints a readable diff
 DEAD_LETTER_FIELDS = ("kind", "operator", "reason", "topic", "offset")  # what --update writes
 _NOT_JSON = object()
 
@@ -32,11 +33,14 @@ class TopicDiff:
     def text(self, color: bool = False) -> str:
         head = f"topic `{self.topic}`: expected {_n(self.expected)}, received {_n(self.received)}"
         body = []
-        for line in self.lines:
+        shown = self.lines if len(self.lines) <= MAX_DIFF_LINES else self.lines[:MAX_DIFF_LINES]
+        for line in shown:
             if color and line[:1] in "+-@":
                 code = {"+": "32", "-": "31", "@": "36"}[line[0]]
                 line = f"\x1b[{code}m{line}\x1b[0m"
             body.append("    " + line)
+        if len(shown) < len(self.lines):
+            body.append(f"    ... {len(self.lines) - len(shown)} more diff lines")
         return "\n".join([head, "    --- expected", "    +++ received", *body])
 
 

@@ -13,6 +13,7 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import tempfile
 import time
 import zlib
@@ -116,12 +117,42 @@ def _read(store, topic: str, partitions: int) -> list[Received]:
 
 def _run(prepared: Prepared, store: Path, args: list[str], verbose: bool) -> tuple[int, str]:
     """Run the pipeline until idle; (exit code, its stderr). With `verbose` stderr is shown live."""
-    if verbose or prepared.pipeline is None:
-        return prepared.run(store, args), ""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = prepared.run(store, args)
-    return code, err.getvalue()
+    with _interrupts():
+        if verbose or prepared.pipeline is None:
+            return prepared.run(store, args), ""
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = prepared.run(store, args)
+        return code, err.getvalue()
+
+
+@contextlib.contextmanager
+def _interrupts():
+    """Ctrl-C / SIGTERM during an in-process run: the run's own handler stops its loop cleanly
+    and returns, so `sscc test` would go on to the next case. A wakeup fd (which the run's
+    handlers leave alone) tells that a signal came; then the test run stops too."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    try:
+        previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: no way to tell, run as is
+        os.close(r)
+        os.close(w)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        try:
+            got = os.read(r, 256)
+        except BlockingIOError:
+            got = b""
+        os.close(r)
+        os.close(w)
+    if signal.SIGINT in got or signal.SIGTERM in got:
+        raise KeyboardInterrupt
 
 
 def _last_error(log: str) -> str:

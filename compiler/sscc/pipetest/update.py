@@ -44,7 +44,7 @@ def rewrite(path: str, new_expect: dict[int, dict[str, list[Any]]]) -> bool:
 
 def _flow_list(records: list[Any], old: Any):
     """A block list of flow-style records (a list already written in flow style stays so)."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.comments import CommentedSeq
 
     seq = CommentedSeq(_flow(r) for r in records)
     if isinstance(old, CommentedSeq):
