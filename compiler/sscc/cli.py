@@ -170,9 +170,17 @@ def upgrade(file):
 @main.command()
 @click.option("--api-version", "api_version", default="0.6.0", show_default=True, help="Format version.")
 @click.option("--package", "package", is_flag=True, help="The schema of sdf-package.yaml instead of dataflow.yaml.")
+@click.option("--test", "test_file", is_flag=True, help="The schema of a pipeline test file (*.test.yaml, docs/testing.md).")
 @_guard
-def schema(api_version, package):
+def schema(api_version, package, test_file):
     """Print the JSON Schema of a format version (for yaml-language-server and editors)."""
+    if test_file:
+        import json
+
+        from .pipetest.schema import SCHEMA
+
+        click.echo(json.dumps(SCHEMA, indent=2))
+        return
     from .schema import SUPPORTED, schema_json
 
     kind = "package" if package else "dataflow"

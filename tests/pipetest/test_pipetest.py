@@ -342,3 +342,17 @@ cases:
     proc = sscc("test", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 passed, 0 failed" in proc.stdout
+
+
+def test_schema_of_test_files_for_editors_accepts_every_example():
+    import jsonschema
+    import yaml
+
+    proc = sscc("schema", "--test")
+    assert proc.returncode == 0
+    schema = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for path in EXAMPLES.glob("*/dataflow.test.yaml"):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"pipeline": "x.yaml", "cases": [{"name": "a", "inputs": {}, "expect": {}}]}, schema)

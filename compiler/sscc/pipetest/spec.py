@@ -93,6 +93,8 @@ def load(path: str, diags: Diagnostics, sources: SourceCache) -> TestFile | None
         if d.code == "E003":  # the loader speaks of pipeline files
             what = "the file is empty" if "empty" in d.message else "the top level of a test file must be a mapping"
             diags.error("E240", d.span, what, "a test file starts with `pipeline: dataflow.yaml` and `cases:` (docs/testing.md)")
+        elif d.code == "E006":  # bounded like a pipeline; the hint speaks of test files
+            diags.error("E006", d.span, d.message, "a test file this large is hard to read; split its cases over several files")
         else:
             diags.extend([d])
     if doc is None:
