@@ -4,7 +4,7 @@ import glob
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ORDER = ["load", "schema", "syntax", "upgrade", "check", "packages", "backend_rust", "compile"]
+ORDER = ["load", "schema", "syntax", "upgrade", "check", "packages", "backend_rust", "compile", "pipetest"]
 
 HEADER = """# sscc diagnostics
 

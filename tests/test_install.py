@@ -30,3 +30,9 @@ def test_non_editable_install_works(tmp_path):
     proc = subprocess.run([sscc, "ir", example, "--format", "mermaid"], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("flowchart")
+    # `sscc new` finds its templates (templates/new/) in the installed copy
+    proc = subprocess.run([sscc, "new", "demo"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "demo" / "input" / "orders.txt").exists() and (tmp_path / "demo" / "Makefile").exists()
+    proc = subprocess.run([sscc, "check", "--strict", "dataflow.yaml"], capture_output=True, text=True, cwd=tmp_path / "demo", env=env)
+    assert proc.returncode == 0, proc.stderr

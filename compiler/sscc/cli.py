@@ -170,9 +170,17 @@ def upgrade(file):
 @main.command()
 @click.option("--api-version", "api_version", default="0.6.0", show_default=True, help="Format version.")
 @click.option("--package", "package", is_flag=True, help="The schema of sdf-package.yaml instead of dataflow.yaml.")
+@click.option("--test", "test_file", is_flag=True, help="The schema of a pipeline test file (*.test.yaml, docs/testing.md).")
 @_guard
-def schema(api_version, package):
+def schema(api_version, package, test_file):
     """Print the JSON Schema of a format version (for yaml-language-server and editors)."""
+    if test_file:
+        import json
+
+        from .pipetest.schema import SCHEMA
+
+        click.echo(json.dumps(SCHEMA, indent=2))
+        return
     from .schema import SUPPORTED, schema_json
 
     kind = "package" if package else "dataflow"
@@ -389,3 +397,126 @@ def _app_command(name: str, doc: str):
 topic_cmd = _app_command("topic", "Produce, consume or list topics of the embedded store: `sscc topic COMMAND --help`.")
 state_cmd = _app_command("state", "Inspect the keyed states of the embedded store: `sscc state list|show --help`.")
 sql_cmd = _app_command("sql", 'Query the state tables of the embedded store: `sscc sql "select ..." [--store DIR]`.')
+
+
+# ---------------------------------------------------------------------------- test, new, doctor, cache
+
+
+@main.command("test")
+@click.argument("files", nargs=-1, type=click.Path(), metavar="[FILE|DIR]... | function FN [FILE]")
+@click.option("--update", is_flag=True, help="Rewrite the expectations of failing cases from the actual output.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), metavar="FILE", help="Also write the results as JUnit XML.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the runs' output (progress, operator println!).")
+@click.option("--value", metavar="V", help="`test function`: the record's value (JSON of the operator's input type, or text).")
+@click.option("--key", metavar="K", help="`test function`: the record's key.")
+@_guard
+def test_cmd(files, update, junit_path, verbose, value, key):
+    """Run pipeline tests: the cases of *.test.yaml files (default: every one under the current
+    directory; docs/testing.md). `sscc test function FN --value V [--key K] [FILE]` runs one
+    operator (FN or SERVICE/FN) of FILE (default dataflow.yaml) on one record instead."""
+    if files[:1] == ("function",):
+        if len(files) not in (2, 3) or value is None:
+            raise click.UsageError("`sscc test function` takes an operator and --value: sscc test function FN --value V [--key K] [FILE]")
+        if update or junit_path:
+            raise click.UsageError("--update and --junit are for test files, not `test function`")
+        from .pipetest.function import run_function
+
+        sys.exit(run_function(files[2] if len(files) == 3 else "dataflow.yaml", files[1], value, key))
+    if value is not None or key is not None:
+        raise click.UsageError("--value and --key are for `sscc test function FN ...`")
+    from .pipetest.command import run_tests
+
+    sys.exit(run_tests(files, update, junit_path, verbose))
+
+
+@main.command("new")
+@click.argument("name", type=click.Path(file_okay=False))
+@click.option("--namespace", default="my-org", show_default=True, help="meta.namespace of the pipeline.")
+@_guard
+def new_cmd(name, namespace):
+    """Start a pipeline project NAME/: dataflow.yaml, sample input, a passing test file, a Makefile, a README."""
+    from .scaffold import ScaffoldError, create
+
+    try:
+        written = create(name, namespace)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        click.echo(f"error: cannot write {name}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    for rel in written:
+        click.echo(f"  wrote {os.path.join(name, rel)}", err=True)
+    click.echo(f"{name}: a new pipeline project; next: cd {name} && make test", err=True)
+    sys.exit(EXIT_OK)
+
+
+@main.command("doctor")
+@_guard
+def doctor_cmd():
+    """Check the toolchain, wasm32 standard library, offline crates, build sandbox, wasmtime and
+    build cache; print the command that fixes each problem (exit 1 when there is one)."""
+    from .doctor import checks, report
+
+    results = checks()
+    click.echo(report(results, sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
+    sys.exit(EXIT_ERRORS if any(not c.ok for c in results) else EXIT_OK)
+
+
+@main.group("cache", context_settings={"help_option_names": ["-h", "--help"]})
+def cache_cmd():
+    """The build cache ($SSCC_CACHE_DIR, else ~/.cache/sscc): `sscc cache info`, `sscc cache prune`."""
+
+
+@cache_cmd.command("info")
+@_guard
+def cache_info_cmd():
+    """Where the build cache is, its size, and what uses it."""
+    import time
+
+    from .cachetool import cache_root, entries, human, total_size
+
+    root = cache_root()
+    found = entries(root)
+    click.echo(f"build cache: {root}{'' if root.exists() else ' (not created yet)'}")
+    click.echo(f"size: {human(total_size(root))}")
+    kinds: dict[str, list] = {}
+    for e in found:
+        kinds.setdefault(e.kind, []).append(e)
+    now = time.time()
+    for kind, group in sorted(kinds.items(), key=lambda kv: -sum(e.size for e in kv[1])):
+        oldest = min(e.last_used for e in group)
+        click.echo(f"  {kind:<8} {len(group):>5} {'entry' if len(group) == 1 else 'entries'} {human(sum(e.size for e in group)):>10}   least recently used {(now - oldest) / 86400:.0f} days ago")
+    sys.exit(EXIT_OK)
+
+
+@cache_cmd.command("prune")
+@click.option("--max-size", metavar="SIZE", help="Remove least recently used entries until the cache is at most SIZE (500M, 2G).")
+@click.option("--older-than", type=click.FloatRange(min=0), metavar="DAYS", help="Remove entries unused for DAYS days.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@_guard
+def cache_prune_cmd(max_size, older_than, dry_run):
+    """Remove build cache entries, least recently used first (default: --older-than 30);
+    entries a running build or run has locked are skipped."""
+    import time
+
+    from .cachetool import cache_root, describe, human, parse_size, prune
+
+    limit = None
+    if max_size is not None:
+        try:
+            limit = parse_size(max_size)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--max-size") from None
+    if limit is None and older_than is None:
+        older_than = 30
+    root = cache_root()
+    result = prune(root, limit, older_than, dry_run)
+    now = time.time()
+    verb = "would remove" if dry_run else "removed"
+    for e in result.removed:
+        click.echo(f"{verb} {describe(e, root, now)}")
+    for e in result.skipped:
+        click.echo(f"skipped (in use: its lock is held) {describe(e, root, now)}")
+    freed = sum(e.size for e in result.removed)
+    click.echo(f"{root}: {verb} {len(result.removed)} entries, {human(freed)}; {human(result.before)} -> {human(result.after)}")
+    sys.exit(EXIT_OK)

@@ -91,8 +91,10 @@ def build(crate: Crate, toolchain: Toolchain, cache_dir: Optional[str] = None) -
     root = cache_root(cache_dir)
     key = cache_key(crate, toolchain)
     wasm_path = root / "wasm" / f"{key}.wasm"
-    if wasm_path.exists():
+    try:
         return BuildResult(wasm_path.read_bytes(), cached=True, key=key)
+    except FileNotFoundError:  # not built yet, or removed by `sscc cache prune` since: build it
+        pass
     if sandbox.wanted():
         sandbox.check_available()  # raises SandboxUnavailable: no build runs unsandboxed by accident
     root.mkdir(parents=True, exist_ok=True)
