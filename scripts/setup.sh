@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="bubblewrap rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev librust-regex-dev librust-chrono-dev librust-sha2-dev librust-serde-yaml-dev librust-base64-dev librust-http-dev graphviz"
+APT_PACKAGES="bubblewrap rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev librust-regex-dev librust-chrono-dev librust-sha2-dev librust-serde-yaml-dev librust-base64-dev librust-http-dev graphviz nats-server"
 missing=""
 for p in $APT_PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
