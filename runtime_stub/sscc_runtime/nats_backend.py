@@ -106,9 +106,12 @@ def _header_safe(key: bytes) -> bool:
     return bool(text) and text == text.strip() and text.isprintable()
 
 
-def record_headers(key: bytes | None, timestamp: int, msg_id: str | None = None) -> bytes:
-    """The header block of one record's message."""
+def record_headers(key: bytes | None, timestamp: int, msg_id: str | None = None, origin: int = -1) -> bytes:
+    """The header block of one record's message. `Sscc-Origin` keeps the frame's origin field
+    when it has one (the source offset of an output; a state change record's window end)."""
     lines = [b"NATS/1.0\r\n"]
+    if origin != -1:
+        lines.append(b"Sscc-Origin: %d\r\n" % origin)
     if msg_id is not None:
         lines.append(b"Nats-Msg-Id: %s\r\n" % msg_id.encode())
     if key is not None:
@@ -164,24 +167,33 @@ class NatsBackend:
         async def quiet(_exc):  # reconnects are retried below; nats-py would print them
             pass
 
-        try:
-            self.nc = await nats.connect(
-                servers=servers,
-                connect_timeout=2,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.25,
-                error_cb=quiet,
-                pending_size=64 * 1024 * 1024,
-            )
-        except Exception as exc:  # noqa: BLE001 - say which server, not nats-py's internals
-            raise RuntimeError(f"cannot connect to the NATS server at {self.where}: {exc or type(exc).__name__}") from None
-        self.js = self.nc.jetstream(timeout=5)
         self._servers = servers
         self._fast: _Link | None = None
-        self._acks: dict[int, "_Publish"] = {}
         self._next_reply = 0
+        try:
+            # The bare link first: it fails fast where nats-py (told to reconnect forever, as a
+            # run must survive a server restart) would keep trying a server that is not there.
+            self._fast = await _Link.connect(self._loop, servers)
+            self.nc = await asyncio.wait_for(
+                nats.connect(
+                    servers=servers,
+                    connect_timeout=2,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.25,
+                    error_cb=quiet,
+                    pending_size=64 * 1024 * 1024,
+                ),
+                30,
+            )
+        except Exception as exc:  # noqa: BLE001 - say which server, not nats-py's internals
+            if self._fast is not None:
+                self._fast.close()
+            raise RuntimeError(f"cannot connect to the NATS server at {self.where}: {exc or type(exc).__name__}") from None
+        self.js = self.nc.jetstream(timeout=5)
+        self._acks: dict[int, "_Publish"] = {}
         self._ack_prefix = self.nc.new_inbox()
-        await self._link()
+        self._fast.subscribe(self._ack_prefix + ".*", self._on_ack)
+        self._fast.watchers.add(self._on_link_lost)
         self._kv_topics = await self._bucket(TOPICS_BUCKET)
         self._kv_commits = await self._bucket(COMMITS_BUCKET)
         self._kv_leases = await self._bucket(LEASES_BUCKET)
@@ -246,8 +258,8 @@ class NatsBackend:
         while True:
             try:
                 return await make()
-            except (KeyWrongLastSequenceError, KeyNotFoundError, PositionConflict, ValueError, KeyError):
-                raise
+            except (KeyWrongLastSequenceError, NotFoundError, BadRequestError, nats.js.errors.NoKeysError, PositionConflict, ValueError, KeyError):
+                raise  # answers, not outages
             except (asyncio.TimeoutError, nats.errors.Error, nats.js.errors.ServiceUnavailableError, ConnectionError, OSError, nats.js.errors.ServerError) as exc:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"NATS at {self.where}: {what} failed for {GIVE_UP_S:.0f} s: {exc or type(exc).__name__}") from None
@@ -385,13 +397,13 @@ class NatsBackend:
             unpack = _HEADER.unpack_from
             prefix = f"{ids}:{out.topic}:{out.partition}:" if ids is not None else None
             while pos < end:
-                frame_len, ts, _origin, key_len = unpack(data, pos)
+                frame_len, ts, origin, key_len = unpack(data, pos)
                 body, stop = pos + 24, pos + 4 + frame_len
                 if key_len == frames.NO_KEY:
                     key, value = None, data[body:stop]
                 else:
                     key, value = data[body : body + key_len], data[body + key_len : stop]
-                headers = record_headers(key, ts, f"{prefix}{at}" if prefix is not None else None)
+                headers = record_headers(key, ts, f"{prefix}{at}" if prefix is not None else None, origin)
                 n = self._next_reply
                 self._next_reply += 1
                 job.messages[n] = b"HPUB %s %s.%d %d %d\r\n%s%s\r\n" % (
@@ -778,7 +790,11 @@ def raw_frame(reply: bytes, hdr: bytes, data: bytes) -> bytes:
     """One delivered message (its header block as received) as a frame."""
     key = None
     timestamp = None
+    origin = -1
     if hdr:
+        i = hdr.find(b"\r\nSscc-Origin:")
+        if i >= 0:
+            origin = int(hdr[i + 14 : hdr.find(b"\r\n", i + 14)])
         i = hdr.find(b"\r\nSscc-Timestamp:")
         if i >= 0:
             try:
@@ -797,8 +813,8 @@ def raw_frame(reply: bytes, hdr: bytes, data: bytes) -> bytes:
         tokens = reply.split(b".")
         timestamp = int(tokens[9] if len(tokens) >= 12 else tokens[7]) // 1_000_000
     if key is None:
-        return _HEADER.pack(20 + len(data), timestamp, -1, frames.NO_KEY) + data
-    return _HEADER.pack(20 + len(key) + len(data), timestamp, -1, len(key)) + key + data
+        return _HEADER.pack(20 + len(data), timestamp, origin, frames.NO_KEY) + data
+    return _HEADER.pack(20 + len(key) + len(data), timestamp, origin, len(key)) + key + data
 
 
 class _Link(asyncio.Protocol):

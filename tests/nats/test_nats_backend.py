@@ -39,6 +39,9 @@ def test_records_round_trip_with_keys_and_event_times(backend):
     part = backend.read("orders.in", 2, 3, 2)
     assert (part.base_offset, part.count) == (3, 2) and records(part) == sent[3:5]
     assert backend.read("orders.in", 2, 6, 100).count == 0
+    # a frame's origin (a state change record's window end) survives as header Sscc-Origin
+    backend.append("orders.in", 0, *frames.build([(b"w", b"change", -5, 77), (None, b"plain", 6)]))
+    assert [(r.timestamp, r.origin) for r in frames.iter_records(backend.read("orders.in", 0, 0, 9).data)] == [(-5, 77), (6, -1)]
     assert backend.topics() == {"orders.in": 3}
     with pytest.raises(KeyError):
         backend.partitions("missing")
