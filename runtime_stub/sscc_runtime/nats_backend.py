@@ -510,7 +510,7 @@ class NatsBackend:
         return self._call(self._position(service, topic, partition))
 
     async def _position(self, service: str, topic: str, partition: int) -> int | None:
-        doc, _rev = await self._doc(service)
+        doc, _rev = await self._doc(service, fresh=True)  # rare (a runner's start, a watcher)
         key = f"{partition}:{topic}"
         flight = doc.get("inflight", {}).get(key)
         at = doc["positions"].get(key)
