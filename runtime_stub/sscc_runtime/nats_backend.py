@@ -237,11 +237,21 @@ class NatsBackend:
             await reader.close()
         if self._fast is not None:
             self._fast.close()
-        await self.nc.drain()
+        try:
+            await asyncio.wait_for(self.nc.drain(), 5)
+        except Exception:  # noqa: BLE001 - a server gone: just close
+            await self.nc.close()
+        # nats-py's own tasks (flusher, reader, pings) end with the loop, not left to the GC
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def __enter__(self) -> "NatsBackend":
         return self
@@ -500,6 +510,14 @@ class NatsBackend:
         try:
             return await self._retry(put, f"committing {service}")
         except KeyWrongLastSequenceError:
+            # A retried update whose first try landed (its answer lost in a failover) finds its
+            # own value there: that is success, not a second runner.
+            try:
+                entry = await self._retry(lambda: self._kv_commits.get(key), f"reading the positions of {service}")
+                if entry.value == data:
+                    return entry.revision
+            except KeyNotFoundError:
+                pass
             self._docs.pop(service, None)
             if any(s == service for s, _t in self._held):
                 raise Fenced(f"{service}: another worker took over this service's task (lease epoch moved); this worker drops it") from None
