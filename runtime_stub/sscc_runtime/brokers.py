@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 from typing import Callable
-from urllib.parse import parse_qsl, urlsplit
 
 ENV = "SSCC_BROKER"
 
@@ -32,6 +31,8 @@ class BrokerURL:
     """`scheme://HOST:PORT[,HOST:PORT...][?key=value&...]`: the servers and the options."""
 
     def __init__(self, text: str):
+        from urllib.parse import parse_qsl, urlsplit  # only with a broker: start-up
+
         self.text = text
         scheme, sep, rest = text.partition("://")
         if not sep or not scheme:
