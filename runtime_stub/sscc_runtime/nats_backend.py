@@ -431,10 +431,16 @@ class NatsBackend:
                 self._acks[n] = job
             job.done = self._loop.create_future()
             await self._send([job.messages[n] for n in missing])
-            try:
-                await asyncio.wait_for(asyncio.shield(job.done), ACK_WAIT_S)
-            except asyncio.TimeoutError:
-                pass
+            # Wait while acknowledgements keep coming (a loaded server is slow, not gone); re-send
+            # what is missing only after ACK_WAIT_S without any.
+            while True:
+                before = len(job.waiting)
+                try:
+                    await asyncio.wait_for(asyncio.shield(job.done), ACK_WAIT_S)
+                    break
+                except asyncio.TimeoutError:
+                    if len(job.waiting) == before or job.done.done():
+                        break
             if job.error is not None:
                 for n in job.waiting:
                     self._acks.pop(n, None)
@@ -783,7 +789,14 @@ class _Reader:
             b"PUB $JS.API.CONSUMER.MSG.NEXT.%s.%s %s %d\r\n%s\r\n"
             % (self.stream.encode(), self.consumer.encode(), self.inbox.encode(), len(request), request)
         )
-        status = await asyncio.wait_for(self.done, self.FETCH_WAIT_S)
+        while True:  # a slow delivery is fine while messages keep arriving
+            before = len(self.parts)
+            try:
+                status = await asyncio.wait_for(asyncio.shield(self.done), self.FETCH_WAIT_S)
+                break
+            except asyncio.TimeoutError:
+                if len(self.parts) == before:
+                    raise
         if status not in (None, "404", "408", "409"):
             raise ConnectionError(f"pull request answered {status}")
         parts, self.parts = self.parts, []
