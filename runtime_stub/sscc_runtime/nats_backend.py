@@ -21,8 +21,9 @@ drops what was already stored.
 
 The runtime's loop is synchronous; nats-py is asyncio. An event loop runs on a background thread
 and every call is bridged to it; `commit_soon` leaves a commit running there while the guest
-computes the next batch. Publishing writes the protocol lines of a whole batch at once
-(`_Connection.send`, the one use of nats-py private API) and counts acknowledgements.
+computes the next batch. nats-py manages streams, consumers and KV buckets; the hot path (pull
+requests and deliveries, publishes and their acknowledgements) runs on a second, bare connection
+(`_Link`) that writes a whole batch's protocol lines at once and parses deliveries in one loop.
 """
 
 from __future__ import annotations
