@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="bubblewrap rustc cargo libstd-rust-dev-wasm32 librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev librust-regex-dev librust-chrono-dev librust-sha2-dev librust-serde-yaml-dev librust-base64-dev librust-http-dev graphviz make"
+# One line per group, so that adding a package does not conflict with another change.
+APT_PACKAGES="bubblewrap rustc cargo libstd-rust-dev-wasm32 graphviz make"
+APT_PACKAGES="$APT_PACKAGES librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-anyhow-dev"
+APT_PACKAGES="$APT_PACKAGES librust-regex-dev librust-chrono-dev librust-sha2-dev librust-serde-yaml-dev librust-base64-dev librust-http-dev"
+APT_PACKAGES="$APT_PACKAGES nats-server"  # tests/nats start real servers
 missing=""
 for p in $APT_PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

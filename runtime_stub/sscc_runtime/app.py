@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import envvars, frames, http_client, produce, records, service, sqlcmd, statelog
+from . import brokers, envvars, frames, http_client, produce, records, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -243,7 +243,23 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     drop.add_argument("--yes", action="store_true", help="really delete (without it, only say what would go)")
     drop.set_defaults(parser=drop, command=_state_drop)
     sqlcmd.add_parser(commands, store_help, _sql)
+    _add_broker_options(parser)
     return parser
+
+
+def _add_broker_options(parser: argparse.ArgumentParser) -> None:
+    """`--broker URL` beside every `--store` (docs/backends.md)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_broker_options(sub)
+        elif "--store" in action.option_strings:
+            parser.add_argument(
+                "--broker",
+                metavar="URL",
+                help=f"run on a broker instead of the store directory: nats://HOST:PORT[,HOST:PORT...]"
+                f" (default: ${brokers.ENV}; docs/backends.md)",
+            )
 
 
 def add_http_options(run: argparse.ArgumentParser) -> None:
@@ -337,6 +353,19 @@ def open_store(arg: str | None, create: bool) -> Store:
     return Store(path)
 
 
+def open_backend(args: argparse.Namespace, create: bool):
+    """The broker `--broker`/$SSCC_BROKER names, else the store directory."""
+    url = brokers.chosen(getattr(args, "broker", None))
+    if url is None:
+        return open_store(args.store, create)
+    return brokers.open_broker(url)
+
+
+def _where(store) -> str:
+    """Where a backend keeps its data, for messages."""
+    return f"the broker {store.where}" if hasattr(store, "where") else f"the store at {store.path.parent}"
+
+
 def _topic_name(topic: str, project: Project | None) -> str:
     """A pipeline topic may be named by its id or by its store name."""
     if not topic.strip() or any(ord(c) < 32 or ord(c) == 127 for c in topic):
@@ -349,7 +378,7 @@ def _topic_name(topic: str, project: Project | None) -> str:
 
 def _existing_partitions(store: Store, topic: str) -> int:
     if topic not in store.topics():
-        raise AppError(f"no topic {topic!r} in the store at {store.path.parent}")
+        raise AppError(f"no topic {topic!r} in {_where(store)}")
     return store.partitions(topic)
 
 
@@ -377,7 +406,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         if args.batch_records:
             services = [records.replace(s, batch_records=args.batch_records) for s in services]
         variables = envvars.collect(args)
-        with open_store(args.store, create=True) as store:
+        with open_backend(args, create=True) as store:
             # What operators see (only the variables given) and print (the run's log on stderr).
             log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
             env = Environment(variables, log)
@@ -471,7 +500,7 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
     stamp = args.timestamp_separator.encode() if args.timestamp_separator else None
     if stamp == b"":
         raise AppError("--timestamp-separator must not be empty")
-    with open_store(args.store, create=True) as store:
+    with open_backend(args, create=True) as store:
         existing = store.topics().get(topic)
         if existing is not None and args.partitions and args.partitions != existing:
             raise AppError(
@@ -529,7 +558,7 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
     }
     out = sys.stdout.buffer
     try:
-        with open_store(args.store, create=False) as store:
+        with open_backend(args, create=False) as store:
             partitions = _existing_partitions(store, topic)
             offsets = [
                 store.bounds(topic, p)[0 if args.from_beginning else 1]
@@ -570,10 +599,11 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
 def _list(args: argparse.Namespace, project: Project | None) -> int:
     where = store_dir(args.store)
     rows: list[tuple[str, str, str]] = []
-    if where.exists() and not where.is_dir():
+    broker = brokers.chosen(getattr(args, "broker", None))
+    if where.exists() and not where.is_dir() and not broker:
         raise AppError(f"store {where} is not a directory")
-    if (where / STORE_FILE).exists():
-        with open_store(args.store, create=False) as store:
+    if broker or (where / STORE_FILE).exists():
+        with open_backend(args, create=False) as store:
             for name, partitions in store.topics().items():
                 records = sum(
                     end - first
@@ -644,7 +674,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 def _state_list(args: argparse.Namespace, project: Project | None) -> int:
-    with open_store(args.store, create=False) as store:
+    with open_backend(args, create=False) as store:
         rows = []
         for service_name, state_name, topic in _changelogs(store):
             first, end = store.bounds(topic, 0)
@@ -652,7 +682,7 @@ def _state_list(args: argparse.Namespace, project: Project | None) -> int:
             keys = sum(len(values) for values in live.values())
             rows.append((service_name, state_name, f"{keys:,}", f"{end - first:,}"))
     if not rows:
-        print(f"note: no state in the store at {store_dir(args.store)} yet", file=sys.stderr)
+        print(f"note: no state in {_where(store)} yet", file=sys.stderr)
         return 0
     _table(("SERVICE", "STATE", "KEYS", "CHANGES"), rows)
     return 0
@@ -663,7 +693,7 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
     found = [c for c in _changelogs(store) if state in (c[1], f"{c[0]}.{c[1]}")]
     if not found:
         known = ", ".join(f"{c[0]}.{c[1]}" for c in _changelogs(store)) or "none"
-        raise AppError(f"no state {state!r} in the store at {store_dir(where)} (states: {known})")
+        raise AppError(f"no state {state!r} in {_where(store)} (states: {known})")
     if len(found) > 1:
         names = ", ".join(f"{c[0]}.{c[1]}" for c in found)
         raise AppError(f"state {state!r} is ambiguous ({names}); name it as service.state")
@@ -671,7 +701,7 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
 
 
 def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
-    with open_store(args.store, create=False) as store:
+    with open_backend(args, create=False) as store:
         service_name, state_name, changelog = _find_state(store, args.state, args.store)
         first, end = store.bounds(changelog, 0)
         if not args.yes:
@@ -687,7 +717,7 @@ def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
 
 
 def _state_show(args: argparse.Namespace, project: Project | None) -> int:
-    with open_store(args.store, create=False) as store:
+    with open_backend(args, create=False) as store:
         found = [_find_state(store, args.state, args.store)]
         data = statelog.read_all(store, found[0][2])
     name = f"{found[0][0]}.{found[0][1]}"
@@ -709,7 +739,7 @@ def _state_show(args: argparse.Namespace, project: Project | None) -> int:
 
 def _sql(args: argparse.Namespace, project: Project | None) -> int:
     """The state tables of the store, queried with SQLite (sqlcmd.py)."""
-    with open_store(args.store, create=False) as store:
+    with open_backend(args, create=False) as store:
         changelogs = _changelogs(store)
         db = sqlite3.connect(":memory:")
         try:

@@ -55,6 +55,36 @@ class PositionConflict(RuntimeError):
     """Another runner moved the position: committing would duplicate records."""
 
 
+class Fenced(PositionConflict):
+    """The commit of a task whose lease another worker took (its epoch moved): the worker drops
+    that task and never retries the commit (docs/scale-out.md, the scale-out contract)."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who runs task `task` of `service`: the owner, its epoch, when the lease runs out (epoch s)."""
+
+    service: str
+    task: int
+    worker: str
+    epoch: int
+    expires_at: float
+
+
+class LeaseBackend(Protocol):
+    def acquire(self, service: str, task: int, worker: str, ttl: float) -> int | None:
+        """Take a free, expired or own lease (bumping its epoch); the epoch, or None if held."""
+
+    def renew(self, service: str, task: int, worker: str, epoch: int, ttl: float) -> bool:
+        """Extend a lease still held with `epoch`; False if it was lost."""
+
+    def release(self, service: str, task: int, worker: str, epoch: int) -> None:
+        """Give a lease up at once (expires_at = 0)."""
+
+    def leases(self, service: str) -> list[Lease]:
+        """Every lease of a service, by task."""
+
+
 class TopicBackend(Protocol):
     def ensure_topic(self, topic: str, partitions: int = 1) -> int:
         """Create the topic if missing; return its partition count."""
