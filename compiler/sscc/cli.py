@@ -263,9 +263,10 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--no-http", is_flag=True, help="Refuse every HTTP request of operators (each is dead-lettered).")
 @click.option("--http-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds per HTTP request (default 30).")
 @click.option("--http-max-bytes", type=click.IntRange(min=1), metavar="N", help="Largest HTTP response body accepted (default 16 MiB).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N", help="Run N worker processes sharing the tasks through leases (docs/scale-out.md).")
 @_compile_options
 @_guard
-def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, no_opt, no_pass, strict):
+def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -293,6 +294,7 @@ def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batc
     argv += ["--no-http"] if no_http else []
     argv += ["--http-timeout", repr(http_timeout)] if http_timeout else []
     argv += ["--http-max-bytes", str(http_max_bytes)] if http_max_bytes else []
+    argv += ["--workers", str(workers)] if workers else []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()

@@ -55,6 +55,58 @@ class PositionConflict(RuntimeError):
     """Another runner moved the position: committing would duplicate records."""
 
 
+@dataclass(frozen=True)
+class Fence:
+    """Carried by every commit of a task run under a lease (docs/scale-out.md, "Fencing"): the
+    backend refuses the commit, in the same transaction, unless the task's lease still has this
+    epoch."""
+
+    service: str
+    task: int
+    epoch: int
+
+
+class Fenced(PositionConflict):
+    """The task's lease moved on to a newer epoch (another worker took it over): this commit
+    was refused and nothing of it is stored. The worker drops the task and never retries."""
+
+    def __init__(self, fence: Fence, current: int | None, owner: str | None):
+        self.fence, self.current, self.owner = fence, current, owner
+        super().__init__(
+            f"{fence.service}[task {fence.task}]: lease epoch is {current} (owner {owner}),"
+            f" this commit carries epoch {fence.epoch}: refused"
+        )
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who runs task `task` of `service`: `worker` until `expires_at` (unix seconds; 0 = released)."""
+
+    service: str
+    task: int
+    worker: str | None
+    epoch: int
+    expires_at: float
+
+
+class LeaseBackend(Protocol):
+    """Task leases with fencing epochs (docs/scale-out.md). A NATS backend maps a lease to a KV
+    entry updated by revision compare-and-set; Kafka to the consumer group's generation."""
+
+    def acquire(self, service: str, task: int, worker: str, ttl: float) -> int | None:
+        """Take the lease if it is free, released or expired: the new epoch (previous + 1), or
+        None when another worker holds it."""
+
+    def renew(self, service: str, task: int, worker: str, epoch: int, ttl: float) -> bool:
+        """Extend a lease this worker holds at `epoch`; False when it moved on (then drop the task)."""
+
+    def release(self, service: str, task: int, worker: str, epoch: int) -> None:
+        """Give the lease up (expires_at = 0) if still held at `epoch`; the epoch stays."""
+
+    def leases(self, service: str | None = None) -> list[Lease]:
+        """Every lease (of `service`), sorted by service and task."""
+
+
 class TopicBackend(Protocol):
     def ensure_topic(self, topic: str, partitions: int = 1) -> int:
         """Create the topic if missing; return its partition count."""
@@ -79,8 +131,10 @@ class TopicBackend(Protocol):
         outputs: Sequence[Output] = (),
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
+        fence: Fence | None = None,
     ) -> list[int]:
-        """Append outputs, move positions and apply state changes all-or-nothing; return base offsets."""
+        """Append outputs, move positions and apply state changes all-or-nothing; return base
+        offsets. With `fence`, refuse it all (`Fenced`) unless the task's lease has that epoch."""
 
 
 def starting_offset(spec: dict | None, first: int, end: int) -> int:

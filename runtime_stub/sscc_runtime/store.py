@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Sequence
 
 from . import frames
-from .backend import Batch, Output, Position, PositionConflict, StateChange
+from .backend import Batch, Fence, Output, Position, PositionConflict, StateChange
+from .storeleases import SCHEMA_V3, StoreLeases, check_fence
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: leases and workers (storeleases.py); 1 and 2 are upgraded in place
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (
     name TEXT PRIMARY KEY,
@@ -76,7 +77,7 @@ INSERT OR IGNORE INTO log VALUES (0, 0);
 PAGE_SIZE = 4096
 
 
-class Store:
+class Store(StoreLeases):
     """SQLite implementation of backend.TopicBackend.
 
     synchronous="NORMAL" (default) survives any process crash; "FULL" also survives power
@@ -101,12 +102,13 @@ class Store:
         self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
-        if self._schema_version() in (0, 1):  # only a new (or version 1) file takes the write lock
+        if self._schema_version() in (0, 1, 2):  # only a new (or older) file takes the write lock
             with self._write():
                 version = self._schema_version()
-                if version in (0, 1):
+                if version in (0, 1, 2):
                     # Version 1 kept every batch in `data`; its rows stay readable as they are.
-                    script = _SCHEMA_V2 if version == 1 else _SCHEMA + _SCHEMA_V2
+                    # Version 2 had no leases: a store without them simply has none yet.
+                    script = ("" if version else _SCHEMA) + (_SCHEMA_V2 if version < 2 else "") + SCHEMA_V3
                     for statement in script.split(";"):
                         self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -281,15 +283,17 @@ class Store:
         outputs: Sequence[Output] = (),
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
+        fence: Fence | None = None,
     ) -> list[int]:
         self.settle()
-        return self._commit(self._db, outputs, positions, state_changes)
+        return self._commit(self._db, outputs, positions, state_changes, fence)
 
     def commit_soon(
         self,
         outputs: Sequence[Output] = (),
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
+        fence: Fence | None = None,
     ) -> None:
         """`commit`, done by a thread on a second connection while the caller goes on with its
         next batch (SQLite, `pwritev` and guest calls all release the GIL, so on two cores the
@@ -304,7 +308,7 @@ class Store:
             self._side.execute(f"PRAGMA synchronous={'FULL' if self._full else 'NORMAL'}")
             self._committer = _Committer()
             self._committer.start()
-        job = _Pending(self._commit, (self._side, outputs, positions, state_changes))
+        job = _Pending(self._commit, (self._side, outputs, positions, state_changes, fence))
         self._pending = job
         self._committer.jobs.put(job)
 
@@ -325,9 +329,12 @@ class Store:
         outputs: Sequence[Output],
         positions: Sequence[Position],
         state_changes: Sequence[StateChange],
+        fence: Fence | None = None,
     ) -> list[int]:
         bases = []
         with _Transaction(db):
+            if fence is not None:  # a zombie worker's commit goes no further (docs/scale-out.md)
+                check_fence(db, fence)
             for pos in positions:
                 row = db.execute(
                     "SELECT next_offset FROM positions WHERE service = ? AND topic = ? AND partition = ?",
