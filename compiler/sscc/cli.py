@@ -391,3 +391,29 @@ def _app_command(name: str, doc: str):
 topic_cmd = _app_command("topic", "Produce, consume or list topics of the embedded store: `sscc topic COMMAND --help`.")
 state_cmd = _app_command("state", "Inspect the keyed states of the embedded store: `sscc state list|show --help`.")
 sql_cmd = _app_command("sql", 'Query the state tables of the embedded store: `sscc sql "select ..." [--store DIR]`.')
+
+
+@main.command("status", context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@_guard
+def status_cmd(args):
+    """Workers, their tasks and lag per partition: `sscc status [FILE] [--store DIR]` (docs/scale-out.md)."""
+    if args and not args[0].startswith("-") and os.path.isfile(args[0]):
+        # With the pipeline: its source partitions not started yet show too (the project's status).
+        from types import SimpleNamespace
+
+        from .backend.project import launch
+        from .backend.project.cache import compiled_project
+
+        options = SimpleNamespace(strict=False, disabled_passes=frozenset(), optimize=True, mode="compile")
+        sources = SourceCache()
+        project, package, result = compiled_project(args[0], options, sources)
+        if result is not None:
+            _report_compile(args[0], result, sources)
+        pipeline = launch.load(project, package)
+        if pipeline is not None:
+            sys.exit(launch.run(project, pipeline, ["status", *args[1:]]))
+        args = args[1:]
+    from .runtime_stub.sscc_runtime import app
+
+    sys.exit(app.main(["status", *args], prog="sscc"))

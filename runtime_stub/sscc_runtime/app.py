@@ -1,10 +1,12 @@
 """The command line of an emitted project (`python -m NAME run|topic ...`), also behind `sscc topic`.
 
-    run [--store DIR] [--until-idle] [--quiet] [--batch-records N] [-e KEY=VALUE]... [--env-file F]...
+    run [--store DIR] [--until-idle] [--quiet] [--workers N] [--batch-records N] [-e KEY=VALUE]... [--env-file F]...
         [--log-rate N] [--http-allow HOST[:PORT]]... [--no-http] [--http-timeout S] [--http-max-bytes N]
     topic produce TOPIC [--store DIR] [--file F] [--key-separator S] [--partitions N] [--partition P]
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
+    topic create TOPIC [--partitions N] [--store DIR]
+    status [--store DIR]                         (workers, their tasks, lag per partition)
     state list [--store DIR]
     state show STATE [--store DIR] [--key K] [--window W]   (STATE: `state` or `service.state`)
 
@@ -25,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import envvars, frames, http_client, produce, records, service, sqlcmd, statelog
+from . import envvars, frames, http_client, opscmd, produce, records, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop, ServiceRunner
@@ -233,6 +235,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     listing = topics.add_parser("list", help="topics with partitions and record counts")
     listing.add_argument("--store", metavar="DIR", help=store_help)
     listing.set_defaults(parser=listing, command=_list)
+    opscmd.add_parsers(commands, topics, store_help, _positive)  # topic create, status
 
     state = commands.add_parser("state", help="inspect the services' keyed states")
     states = state.add_subparsers(required=True, metavar="COMMAND")

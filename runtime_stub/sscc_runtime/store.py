@@ -156,6 +156,15 @@ class Store(StoreLeases):
             )
         return self.partitions(topic)
 
+    def grow_topic(self, topic: str, partitions: int) -> None:
+        """More partitions for an existing topic (`topic create`); the new ones start empty.
+        A running process keeps the count it read until it restarts."""
+        with self._write():
+            self._db.execute(
+                "UPDATE topics SET partitions = ? WHERE name = ? AND partitions < ?", (partitions, topic, partitions)
+            )
+        self._partitions.pop(topic, None)
+
     def partitions(self, topic: str) -> int:
         if topic not in self._partitions:
             row = self._db.execute(

@@ -146,6 +146,10 @@ class StoreLeases:
             "SELECT id, pid, host, started, heartbeat, ttl, idle_at, counters FROM workers ORDER BY started, id"
         ).fetchall()
 
+    def consumer_positions(self) -> list[tuple[str, str, int, int]]:
+        """(service, topic, partition, next offset) of every committed consumer position."""
+        return self._db.execute("SELECT service, topic, partition, next_offset FROM positions ORDER BY 1, 2, 3").fetchall()
+
     def fingerprint(self) -> str:
         """Changes whenever anything is committed that a task could read: the record log's end
         (every non-empty append moves it) and the consumer positions (count and sum). A worker
