@@ -31,7 +31,7 @@ from .service import Service
 from .store import Store
 from .workers import Worker, all_tasks
 
-POLL = 0.05
+POLL = 0.02  # how often the supervisor looks at its workers and the store
 
 
 def _die_with_parent() -> None:

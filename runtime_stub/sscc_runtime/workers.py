@@ -315,7 +315,9 @@ class Worker:
                 if now == previous and self._idle_at != now:
                     self._idle_at = now  # a whole round read nothing and nothing was committed around it
                     store.set_idle(self.id, now)
-                previous = now
+                first, previous = previous is None, now
+                if first:
+                    continue  # the confirming round at once: the run may be over
             self.stopping.wait(IDLE_SLEEP)
 
     def _stop(self, store: Store) -> None:
