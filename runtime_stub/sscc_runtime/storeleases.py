@@ -161,10 +161,11 @@ class StoreLeases:
         ).fetchone()
         return f"{row[0]}:{row[1]}:{row[2]}:{int(row[3])}"
 
-    def all_idle(self, tasks: list[tuple[str, int]]) -> bool:
-        """`--until-idle` is over: in one snapshot, every task is leased by a live worker whose
-        `idle_at` is the current fingerprint (so nothing was committed since each found its tasks
-        idle, and nothing is left to read or drain anywhere)."""
+    def all_idle(self, tasks: list[tuple[str, int]], drained: bool = False) -> str | None:
+        """In one snapshot: is every task leased by a live worker that found it idle at the
+        current fingerprint (`idle_at` = `idle:F` or `done:F`)? With `drained`, also with its
+        windows drained (`done:F`): then `--until-idle` is over, nothing is left to read or flush
+        anywhere. Returns F, or None."""
         now = time.time()
         with _Read(self._db):
             current = self.fingerprint()
@@ -180,11 +181,12 @@ class StoreLeases:
                 )
                 if expires > now
             }
-            for task in tasks:
-                worker = held.get(task)
-                if worker is None or live.get(worker, None) != current:
-                    return False
-            return True
+        accepted = {f"done:{current}"} if drained else {f"idle:{current}", f"done:{current}"}
+        for task in tasks:
+            worker = held.get(task)
+            if worker is None or live.get(worker) not in accepted:
+                return None
+        return current
 
 
 class _Read:

@@ -131,7 +131,7 @@ class Supervisor:
             self._reap(store)
             if (self.stopping.is_set() or self.failed) and not told:
                 told = self._tell_all()
-            if not told and self.until_idle and store.all_idle(tasks):
+            if not told and self.until_idle and store.all_idle(tasks, drained=True):
                 self.done = True
                 told = self._tell_all()
             if progress is not None and time.monotonic() - last >= every:

@@ -8,10 +8,11 @@ more workers are live, and takes over tasks whose leases expired. A commit refus
 epoch moved on (`Fenced`: this worker was paused past its lease and another took the task over)
 drops that task and its uncommitted batch; it is never retried.
 
-With `until_idle` a worker publishes the store fingerprint at which a whole round over its tasks
-read nothing and drained nothing, twice in a row with no commit anywhere in between; the
-supervisor ends the run when every task is held by a live worker idle at the current fingerprint
-(storeleases.StoreLeases.all_idle).
+With `until_idle` a worker publishes `idle:F` when a whole round over its tasks read nothing with
+the store fingerprint F unchanged around it; when every task of the run is idle at F it drains
+its windows (as one process does at the end of its input) and, once nothing was left to flush,
+publishes `done:F`. The supervisor ends the run when every task is held by a live worker `done`
+at the current fingerprint (storeleases.StoreLeases.all_idle).
 """
 
 from __future__ import annotations
@@ -308,17 +309,27 @@ class Worker:
                 previous = None
                 continue  # the last commit may feed another task of this worker: look once more
             if self.until_idle:
-                if sum(self._guarded(own, lambda r: r.drain()) for own in list(self.owned.values())):
-                    previous = None
-                    continue
                 now = store.fingerprint()
-                if now == previous and self._idle_at != now:
-                    self._idle_at = now  # a whole round read nothing and nothing was committed around it
-                    store.set_idle(self.id, now)
+                if now == previous:
+                    # A whole round read nothing and nothing was committed around it.
+                    if self._idle_at not in (f"idle:{now}", f"done:{now}"):
+                        self._publish(store, f"idle:{now}")
+                    # Windows are drained only when every task of the run is idle (as one
+                    # process drains after a round over every service read nothing): an
+                    # upstream task of another worker may still feed them.
+                    if self._idle_at != f"done:{now}" and store.all_idle(tasks) == now:
+                        if sum(self._guarded(own, lambda r: r.drain()) for own in list(self.owned.values())):
+                            previous = None
+                            continue
+                        self._publish(store, f"done:{now}")
                 first, previous = previous is None, now
                 if first:
                     continue  # the confirming round at once: the run may be over
             self.stopping.wait(IDLE_SLEEP)
+
+    def _publish(self, store: Store, idle_at: str) -> None:
+        self._idle_at = idle_at
+        store.set_idle(self.id, idle_at)
 
     def _stop(self, store: Store) -> None:
         """Commit what is in flight, free every lease, write the final counters (heartbeat 0:
