@@ -174,8 +174,8 @@ class Supervisor:
                     f"worker {worker} was killed by {signal.Signals(-code).name}; the other workers take its"
                     f" tasks over; started worker {os.uname().nodename}:{new}"
                 )
-            elif code != 0 and not self.stopping.is_set():
-                self.failed = self.failed or (1 if code > 0 else 1)
+            elif code > 0:  # it printed its error; the run stops and exits 1
+                self.failed = 1
 
     def counters(self, store: Store) -> dict[str, Counters]:
         out = dict(self.finished)

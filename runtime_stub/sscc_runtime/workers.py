@@ -284,11 +284,19 @@ class Worker:
             while len(store.workers()) < self.expected and time.monotonic() < deadline and not self.stopping.is_set():
                 time.sleep(0.01)
             self._loop(store, tasks)
-        finally:
+        except BaseException:
             done.set()
             beat.join()
-            self._stop(store)
+            try:  # hand over what can be handed over; the first error is the one reported
+                self._stop(store)
+            except Exception:  # noqa: BLE001
+                pass
             store.close()
+            raise
+        done.set()
+        beat.join()
+        self._stop(store)
+        store.close()
         if self._beat_error is not None:
             raise self._beat_error
 

@@ -99,3 +99,41 @@ def test_a_paused_worker_that_lost_its_leases_commits_nothing(tmp_path):
         assert got["dead"][p] == want["dead"][p], f"dead letters of lines partition {p}"
     assert got["state"] == want["state"]
     print("\n".join(dropped))
+
+
+def test_sigterm_to_one_worker_hands_its_tasks_over_cleanly(tmp_path):
+    """A worker told to stop finishes its batch, commits, releases its leases (expires_at 0: no
+    waiting for a TTL) and exits 0; the other takes its tasks, and nothing is lost or repeated."""
+    require_toolchain()
+    chunk = lines(FIRST)
+    reference = new_store(tmp_path / "reference", tmp_path, [chunk])
+    sscc("run", str(PIPELINE), "--store", str(reference), "--until-idle", "--batch-records", "100")
+    want = snapshot(reference)
+
+    store = new_store(tmp_path / "store", tmp_path, [])
+    sscc("topic", "create", "lines", "--store", str(store), "--partitions", str(PARTITIONS))
+    err = open(tmp_path / "run.err", "w+")
+    run = subprocess.Popen(
+        ["sscc", "run", str(PIPELINE), "--store", str(store), "--batch-records", "100", "--workers", "2"],
+        stderr=err, stdout=subprocess.DEVNULL, env=dict(os.environ, SSCC_LEASE_TTL="60"),  # expiry never helps here
+    )  # fmt: skip
+    host = os.uname().nodename
+    try:
+        with Store(store / "store.db") as watch:
+            wait_for(lambda: len(children(run.pid)) == 2 and len(watch.workers()) == 2, 60, "two workers")
+            produce(store, tmp_path, chunk, "first")
+            wait_for(lambda: committed(watch) >= 20_000, 60, "progress", poll=0.001)
+            leaving = children(run.pid)[0]
+            os.kill(leaving, signal.SIGTERM)
+            wait_for(lambda: leaving not in children(run.pid), 30, "the worker to exit")
+            assert [c for c in children(run.pid)] and all(l.worker != f"{host}:{leaving}" or l.expires_at == 0 for l in watch.leases())
+            wait_for(lambda: lag(watch) == 0, 60, "the other worker to finish every task")
+            assert {l.worker for l in watch.leases() if l.expires_at > time.time()} == {f"{host}:{children(run.pid)[0]}"}
+    finally:
+        run.send_signal(signal.SIGTERM)
+        code = run.wait(60)
+    err.seek(0)
+    log = err.read()
+    assert code == 0 and "error:" not in log and "dropped task" not in log, log[-4000:]
+    got = snapshot(store)
+    assert got["words"] == want["words"] and got["dead"] == want["dead"] and got["state"] == want["state"]
