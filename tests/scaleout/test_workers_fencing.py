@@ -49,8 +49,12 @@ def test_a_paused_worker_that_lost_its_leases_commits_nothing(tmp_path):
         produce(store, tmp_path, chunks[0], "first")
         for attempt in range(5):
             wait_for(lambda: committed(watch) >= 5_000 * (attempt + 1) or lag(watch) == 0, 60, "progress", poll=0.001)
-            holders = {lease.worker for lease in watch.leases() if lease.expires_at > time.time()}
-            pid = next(p for p in children(run.pid) if f"{host}:{p}" in holders)
+
+            def holder():
+                holders = {lease.worker for lease in watch.leases() if lease.expires_at > time.time()}
+                return next((p for p in children(run.pid) if f"{host}:{p}" in holders), None)
+
+            pid = wait_for(holder, 30, "a worker holding leases")
             os.kill(pid, signal.SIGSTOP)
             held = [(lease.service, lease.task, lease.epoch) for lease in watch.leases() if lease.worker == f"{host}:{pid}"]
 
