@@ -32,6 +32,8 @@ from .store import Store
 from .workers import Worker, all_tasks
 
 POLL = 0.02  # how often the supervisor looks at its workers and the store
+# A worker killed by a signal is replaced, unless workers keep dying (a crash at start-up):
+MAX_DEATHS, DEATH_WINDOW = 30, 30.0
 
 
 def _die_with_parent() -> None:
@@ -83,6 +85,7 @@ class Supervisor:
         self.finished: dict[str, Counters] = {}  # final counters of workers gone
         self.done = False
         self.failed = 0
+        self.deaths: list[float] = []  # when workers died by a signal (monotonic)
 
     def _spawn(self, index: int) -> int:
         sys.stdout.flush()
@@ -169,6 +172,16 @@ class Supervisor:
             store.remove_worker(worker, release=True)
             code = os.waitstatus_to_exitcode(status)
             if code < 0 and not self.stopping.is_set() and not self.done and not self.failed:
+                now = time.monotonic()
+                self.deaths = [t for t in self.deaths if now - t < DEATH_WINDOW] + [now]
+                if len(self.deaths) > MAX_DEATHS:
+                    print(
+                        f"error: {len(self.deaths)} workers died by a signal within {DEATH_WINDOW:.0f} s"
+                        f" (the last: {signal.Signals(-code).name}); stopping the run",
+                        file=self.log, flush=True,
+                    )  # fmt: skip
+                    self.failed = 1
+                    continue
                 new = self._spawn(index)
                 self._note(
                     f"worker {worker} was killed by {signal.Signals(-code).name}; the other workers take its"

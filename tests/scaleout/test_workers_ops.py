@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
+import sys
 
 from workers_util import PARTITIONS, PIPELINE, lag, lines, new_store, produce, require_toolchain, sscc, wait_for
 from sscc_runtime.store import Store
@@ -62,3 +64,27 @@ def test_status_shows_workers_their_tasks_and_lag_per_partition(tmp_path):
     assert all(r[-1] == "0" for r in lag_rows), lags
     after = sscc("status", "--store", str(store)).stdout
     assert "no worker has registered" in after and "free" in after
+
+
+def test_the_emitted_project_runs_workers_and_has_status_and_topic_create(tmp_path):
+    """`python -m NAME run --workers N`, `status` and `topic create` in a project from `sscc compile`."""
+    require_toolchain()
+    project = tmp_path / "project"
+    sscc("compile", str(PIPELINE), "-o", str(project))
+    env = dict(os.environ, PYTHONPATH=str(project))
+
+    def app(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "scaleout_kill", *args], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        return proc.stdout + proc.stderr
+
+    store = str(tmp_path / "store")
+    assert "created topic words with 8 partitions" in app("topic", "create", "words", "--partitions", "8", "--store", store)
+    (tmp_path / "lines.txt").write_text("".join(line + "\n" for line in lines(3_000)))
+    app("topic", "produce", "lines", "--partitions", "8", "--file", str(tmp_path / "lines.txt"), "--store", store)
+    assert "done after" in app("run", "--until-idle", "--workers", "3", "--store", store)
+    out = app("status", "--store", store)
+    assert "no worker has registered" in out and "clean    7" in out
+    with Store(tmp_path / "store" / "store.db") as db:
+        assert lag(db) == 0 and len({lease.worker for lease in db.leases()}) == 3
