@@ -55,56 +55,45 @@ class PositionConflict(RuntimeError):
     """Another runner moved the position: committing would duplicate records."""
 
 
-@dataclass(frozen=True)
-class Fence:
-    """Carried by every commit of a task run under a lease (docs/scale-out.md, "Fencing"): the
-    backend refuses the commit, in the same transaction, unless the task's lease still has this
-    epoch."""
-
-    service: str
-    task: int
-    epoch: int
-
-
 class Fenced(PositionConflict):
-    """The task's lease moved on to a newer epoch (another worker took it over): this commit
-    was refused and nothing of it is stored. The worker drops the task and never retries."""
-
-    def __init__(self, fence: Fence, current: int | None, owner: str | None):
-        self.fence, self.current, self.owner = fence, current, owner
-        super().__init__(
-            f"{fence.service}[task {fence.task}]: lease epoch is {current} (owner {owner}),"
-            f" this commit carries epoch {fence.epoch}: refused"
-        )
+    """The commit of a task whose lease another worker took (its epoch moved): the worker drops
+    that task and never retries the commit (docs/scale-out.md, the scale-out contract)."""
 
 
 @dataclass(frozen=True)
 class Lease:
-    """Who runs task `task` of `service`: `worker` until `expires_at` (unix seconds; 0 = released)."""
+    """Who runs task `task` of `service`: the owner, its epoch, when the lease runs out (epoch s)."""
 
     service: str
     task: int
-    worker: str | None
+    worker: str
     epoch: int
     expires_at: float
 
 
 class LeaseBackend(Protocol):
-    """Task leases with fencing epochs (docs/scale-out.md). A NATS backend maps a lease to a KV
-    entry updated by revision compare-and-set; Kafka to the consumer group's generation."""
-
     def acquire(self, service: str, task: int, worker: str, ttl: float) -> int | None:
-        """Take the lease if it is free, released or expired: the new epoch (previous + 1), or
-        None when another worker holds it."""
+        """Take a free, expired or own lease (bumping its epoch); the epoch, or None if held."""
 
     def renew(self, service: str, task: int, worker: str, epoch: int, ttl: float) -> bool:
-        """Extend a lease this worker holds at `epoch`; False when it moved on (then drop the task)."""
+        """Extend a lease still held with `epoch`; False if it was lost."""
 
     def release(self, service: str, task: int, worker: str, epoch: int) -> None:
-        """Give the lease up (expires_at = 0) if still held at `epoch`; the epoch stays."""
+        """Give a lease up at once (expires_at = 0)."""
 
-    def leases(self, service: str | None = None) -> list[Lease]:
-        """Every lease (of `service`), sorted by service and task."""
+    def leases(self, service: str) -> list[Lease]:
+        """Every lease of a service, by task."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """What a commit of a task carries on the embedded store (`commit(..., fence=)`): the store
+    refuses it (`Fenced`), inside the same transaction, unless the task's lease still has this
+    epoch. A broker backend may fence through the leases it holds instead (nats_backend)."""
+
+    service: str
+    task: int
+    epoch: int
 
 
 class TopicBackend(Protocol):

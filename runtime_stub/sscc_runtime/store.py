@@ -85,6 +85,8 @@ class Store(StoreLeases):
     loss at the cost of an fsync per commit. Either way a commit is all-or-nothing.
     """
 
+    FENCES_COMMITS = True  # commit(..., fence=) is checked in the commit's transaction (storeleases.py)
+
     def __init__(
         self,
         path: str | Path,

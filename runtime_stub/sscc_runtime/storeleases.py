@@ -50,7 +50,13 @@ def check_fence(db: sqlite3.Connection, fence: Fence) -> None:
         "SELECT epoch, worker FROM leases WHERE service = ? AND task = ?", (fence.service, fence.task)
     ).fetchone()
     if row is None or row[0] != fence.epoch:
-        raise Fenced(fence, row and row[0], row and row[1])
+        current, owner = (row[0], row[1]) if row else (None, None)
+        refused = Fenced(
+            f"{fence.service}[task {fence.task}]: lease epoch is {current} (owner {owner}),"
+            f" this commit carries epoch {fence.epoch}: refused"
+        )
+        refused.fence, refused.current, refused.owner = fence, current, owner
+        raise refused
 
 
 class StoreLeases:
@@ -107,6 +113,7 @@ class StoreLeases:
             )
 
     def leases(self, service: str | None = None) -> list[Lease]:
+        """Every lease (of `service`; of every service without one), by service and task."""
         query = "SELECT service, task, worker, epoch, expires_at FROM leases"
         rows = self._db.execute(
             query + (" WHERE service = ?" if service is not None else "") + " ORDER BY service, task",

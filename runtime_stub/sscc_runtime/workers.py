@@ -71,16 +71,18 @@ def all_tasks(store, services: Sequence[Service]) -> list[tuple[str, int]]:
 
 
 class FencedStore:
-    """A task's view of the store: every commit carries the task's lease epoch."""
+    """A task's view of the store: every commit carries the task's lease epoch (on a backend
+    that takes a `fence`; a broker backend fences through the leases it holds itself)."""
 
     def __init__(self, store: Store, fence: Fence):
         self._store, self.fence = store, fence
+        self._extra = {"fence": fence} if getattr(store, "FENCES_COMMITS", False) else {}
 
     def commit(self, outputs=(), positions=(), state_changes=()):
-        return self._store.commit(outputs, positions, state_changes, fence=self.fence)
+        return self._store.commit(outputs, positions, state_changes, **self._extra)
 
     def commit_soon(self, outputs=(), positions=(), state_changes=()):
-        return self._store.commit_soon(outputs, positions, state_changes, fence=self.fence)
+        return self._store.commit_soon(outputs, positions, state_changes, **self._extra)
 
     def __getattr__(self, name):
         return getattr(self._store, name)
