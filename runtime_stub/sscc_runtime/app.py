@@ -434,6 +434,7 @@ def _run_workers(args, project: Project, services, variables, stopping, signalle
     """`run --workers N`: a supervisor forking N workers (supervisor.py, workers.py)."""
     from .supervisor import Supervisor
 
+    opscmd.embedded_only(args, "run --workers")
     from . import clock
 
     horizon = clock.now_ms()

@@ -35,6 +35,14 @@ def add_parsers(commands, topics, store_help: str, positive) -> None:
     status.set_defaults(parser=status, command=show_status)
 
 
+def embedded_only(args: argparse.Namespace, what: str) -> None:
+    """`--workers`, `status` and `topic create` work on the embedded store only, so far."""
+    from .app import AppError
+
+    if getattr(args, "broker", None) or os.environ.get("SSCC_BROKER"):
+        raise AppError(f"{what} runs on the embedded store only so far (no --broker / $SSCC_BROKER); docs/scale-out.md")
+
+
 # ---------------------------------------------------------------------------- topic create
 
 
@@ -66,6 +74,7 @@ def _internal(topic: str) -> bool:
 def topic_create(args: argparse.Namespace, project) -> int:
     from .app import AppError, _topic_name, open_store
 
+    embedded_only(args, "topic create")
     topic = _topic_name(args.topic, project)
     known = {info.name: info.partitions for info in project.topics} if project else {}
     with open_store(args.store, create=True) as store:
@@ -111,6 +120,7 @@ def _ago(t: float, now: float) -> str:
 def show_status(args: argparse.Namespace, project) -> int:
     from .app import _table, open_store
 
+    embedded_only(args, "status")
     now = time.time()
     host = os.uname().nodename
     with open_store(args.store, create=False) as store:
