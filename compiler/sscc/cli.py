@@ -272,9 +272,10 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--no-http", is_flag=True, help="Refuse every HTTP request of operators (each is dead-lettered).")
 @click.option("--http-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds per HTTP request (default 30).")
 @click.option("--http-max-bytes", type=click.IntRange(min=1), metavar="N", help="Largest HTTP response body accepted (default 16 MiB).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N", help="Run N worker processes sharing the tasks through leases (docs/scale-out.md).")
 @_compile_options
 @_guard
-def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, no_opt, no_pass, strict):
+def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -303,6 +304,7 @@ def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_ra
     argv += ["--no-http"] if no_http else []
     argv += ["--http-timeout", repr(http_timeout)] if http_timeout else []
     argv += ["--http-max-bytes", str(http_max_bytes)] if http_max_bytes else []
+    argv += ["--workers", str(workers)] if workers else []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()
@@ -522,3 +524,29 @@ def cache_prune_cmd(max_size, older_than, dry_run):
     freed = sum(e.size for e in result.removed)
     click.echo(f"{root}: {verb} {len(result.removed)} entries, {human(freed)}; {human(result.before)} -> {human(result.after)}")
     sys.exit(EXIT_OK)
+
+
+@main.command("status", context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@_guard
+def status_cmd(args):
+    """Workers, their tasks and lag per partition: `sscc status [FILE] [--store DIR]` (docs/scale-out.md)."""
+    if args and not args[0].startswith("-") and os.path.isfile(args[0]):
+        # With the pipeline: its source partitions not started yet show too (the project's status).
+        from types import SimpleNamespace
+
+        from .backend.project import launch
+        from .backend.project.cache import compiled_project
+
+        options = SimpleNamespace(strict=False, disabled_passes=frozenset(), optimize=True, mode="compile")
+        sources = SourceCache()
+        project, package, result = compiled_project(args[0], options, sources)
+        if result is not None:
+            _report_compile(args[0], result, sources)
+        pipeline = launch.load(project, package)
+        if pipeline is not None:
+            sys.exit(launch.run(project, pipeline, ["status", *args[1:]]))
+        args = args[1:]
+    from .runtime_stub.sscc_runtime import app
+
+    sys.exit(app.main(["status", *args], prog="sscc"))

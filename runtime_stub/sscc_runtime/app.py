@@ -1,10 +1,12 @@
 """The command line of an emitted project (`python -m NAME run|topic ...`), also behind `sscc topic`.
 
-    run [--store DIR] [--until-idle] [--quiet] [--batch-records N] [-e KEY=VALUE]... [--env-file F]...
+    run [--store DIR] [--until-idle] [--quiet] [--workers N] [--batch-records N] [-e KEY=VALUE]... [--env-file F]...
         [--log-rate N] [--http-allow HOST[:PORT]]... [--no-http] [--http-timeout S] [--http-max-bytes N]
     topic produce TOPIC [--store DIR] [--file F] [--key-separator S] [--partitions N] [--partition P]
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
+    topic create TOPIC [--partitions N] [--store DIR]
+    status [--store DIR]                         (workers, their tasks, lag per partition)
     state list [--store DIR]
     state show STATE [--store DIR] [--key K] [--window W]   (STATE: `state` or `service.state`)
 
@@ -25,10 +27,10 @@ import threading
 import time
 from pathlib import Path
 
-from . import brokers, envvars, frames, http_client, produce, records, service, sqlcmd, statelog
+from . import brokers, envvars, frames, http_client, opscmd, produce, records, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
-from .loop import FreshStart, Loop
+from .loop import FreshStart, Loop, ServiceRunner
 from .oplog import DEFAULT_RATE, OperatorLog
 from .wasi import Environment
 from .progress import Progress
@@ -70,8 +72,13 @@ def main(
 ) -> int:
     """Run the command `argv` names; `args`: the same already parsed (sscc's warm `run`)."""
     args = args if args is not None else _parser(project, prog).parse_args(argv)
+    return guarded(lambda: args.command(args, project))
+
+
+def guarded(call) -> int:
+    """`call()`'s exit code; a failure is one `error: ...` line and exit 1 (also in a worker)."""
     try:
-        return args.command(args, project)
+        return call()
     except AppError as exc:
         return _error(str(exc))
     except KeyError as exc:  # the store's "no topic ..." and the like
@@ -152,6 +159,13 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             f" burst of 10 s worth; the rest are counted as dropped (default: {DEFAULT_RATE})",
         )
         run.add_argument(
+            "--workers",
+            type=_positive,
+            metavar="N",
+            help="run N worker processes that share the pipeline's tasks through leases and take"
+            " over from each other (docs/scale-out.md); default: one process, no leases",
+        )
+        run.add_argument(
             "--batch-records",
             type=_positive,
             metavar="N",
@@ -221,6 +235,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     listing = topics.add_parser("list", help="topics with partitions and record counts")
     listing.add_argument("--store", metavar="DIR", help=store_help)
     listing.set_defaults(parser=listing, command=_list)
+    opscmd.add_parsers(commands, topics, store_help, _positive)  # topic create, status
 
     state = commands.add_parser("state", help="inspect the services' keyed states")
     states = state.add_subparsers(required=True, metavar="COMMAND")
@@ -406,6 +421,8 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         if args.batch_records:
             services = [records.replace(s, batch_records=args.batch_records) for s in services]
         variables = envvars.collect(args)
+        if args.workers:
+            return _run_workers(args, project, services, variables, stopping, signalled)
         with open_backend(args, create=True) as store:
             # What operators see (only the variables given) and print (the run's log on stderr).
             log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
@@ -439,6 +456,42 @@ def _run(args: argparse.Namespace, project: Project) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return 0
+
+
+def _run_workers(args, project: Project, services, variables, stopping, signalled) -> int:
+    """`run --workers N`: a supervisor forking N workers (supervisor.py, workers.py)."""
+    from .supervisor import Supervisor
+
+    opscmd.embedded_only(args, "run --workers")
+    from . import clock
+
+    horizon = clock.now_ms()
+
+    def make_runner_factory():  # called in each worker, after the fork
+        log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
+        env = Environment(variables, log)
+        http = http_client.HttpClient(http_policy(args))
+
+        def make_runner(store, svc, task):
+            runner = ServiceRunner(store, svc, env, http, task=task)
+            if args.until_idle:  # batch mode fires what fell due up to the start of the run
+                runner.tickers.horizon_ms = horizon
+            return runner
+
+        return make_runner
+
+    with open_store(args.store, create=True) as store:
+        supervisor = Supervisor(
+            store.path, services, args.workers, until_idle=args.until_idle, stopping=stopping,
+            child=guarded, make_runner_factory=make_runner_factory, quiet=args.quiet,
+        )  # fmt: skip
+        progress = None if args.quiet else Progress(sys.stderr, project.name)
+        counters = supervisor.run(store, progress)
+    if supervisor.failed:
+        return 1
+    if progress:
+        progress.finish(counters, None if supervisor.done else next(iter(signalled), None))
     return 0
 
 

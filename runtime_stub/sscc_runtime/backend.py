@@ -85,6 +85,17 @@ class LeaseBackend(Protocol):
         """Every lease of a service, by task."""
 
 
+@dataclass(frozen=True)
+class Fence:
+    """What a commit of a task carries on the embedded store (`commit(..., fence=)`): the store
+    refuses it (`Fenced`), inside the same transaction, unless the task's lease still has this
+    epoch. A broker backend may fence through the leases it holds instead (nats_backend)."""
+
+    service: str
+    task: int
+    epoch: int
+
+
 class TopicBackend(Protocol):
     def ensure_topic(self, topic: str, partitions: int = 1) -> int:
         """Create the topic if missing; return its partition count."""
@@ -109,8 +120,10 @@ class TopicBackend(Protocol):
         outputs: Sequence[Output] = (),
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
+        fence: Fence | None = None,
     ) -> list[int]:
-        """Append outputs, move positions and apply state changes all-or-nothing; return base offsets."""
+        """Append outputs, move positions and apply state changes all-or-nothing; return base
+        offsets. With `fence`, refuse it all (`Fenced`) unless the task's lease has that epoch."""
 
 
 def starting_offset(spec: dict | None, first: int, end: int) -> int:

@@ -65,9 +65,13 @@ class ServiceRunner:
     """Runs one service: owns its guests, its consumer positions and its counters."""
 
     def __init__(
-        self, store: TopicBackend, service: Service, env: Environment | None = None, http: HttpClient | None = None
+        self, store: TopicBackend, service: Service, env: Environment | None = None, http: HttpClient | None = None,
+        task: int | None = None,
     ):
         self.store, self.service = store, service
+        # `task` p: read only partition p of each source that has one (a worker's task of a
+        # partition-parallel service, workers.py); None: every partition.
+        self.task = task
         self.counters = Counters()
         for source in service.sources:
             store.ensure_topic(source.topic, source.partitions)
@@ -175,7 +179,7 @@ class ServiceRunner:
         pairs = [
             (source, partition)
             for source in self.service.sources
-            for partition in range(self.store.partitions(source.topic))
+            for partition in self._source_partitions(source)
         ]
         first = self._cursor % len(pairs) if self._window is not None else 0
         for j in range(len(pairs)):
@@ -254,13 +258,13 @@ class ServiceRunner:
             self.store.bounds(source.topic, partition)[1]
             - self._position(source, partition)
             for source in self.service.sources
-            for partition in range(self.store.partitions(source.topic))
+            for partition in self._source_partitions(source)
         )
 
     def fresh_starts(self) -> list[FreshStart]:
         starts = []
         for source in self.service.sources:
-            for partition in range(self.store.partitions(source.topic)):
+            for partition in self._source_partitions(source):
                 key = (source.topic, partition)
                 if key in self._positions:
                     continue
@@ -272,6 +276,12 @@ class ServiceRunner:
                         FreshStart(self.service.name, *key, offset, offset - first)
                     )
         return starts
+
+    def _source_partitions(self, source: Source) -> range:
+        count = self.store.partitions(source.topic)
+        if self.task is None:
+            return range(count)
+        return range(self.task, self.task + 1) if self.task < count else range(0)
 
     def _position(self, source: Source, partition: int) -> int:
         key = (source.topic, partition)

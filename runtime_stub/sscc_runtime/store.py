@@ -17,6 +17,7 @@ take a batch's bytes with one `pread` per run of adjacent batches.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import sqlite3
@@ -25,9 +26,10 @@ from pathlib import Path
 from typing import Sequence
 
 from . import frames
-from .backend import Batch, Output, Position, PositionConflict, StateChange
+from .backend import Batch, Fence, Output, Position, PositionConflict, StateChange
+from .storeleases import SCHEMA_V3, StoreLeases, check_fence
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: leases and workers (storeleases.py); 1 and 2 are upgraded in place
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (
     name TEXT PRIMARY KEY,
@@ -76,12 +78,14 @@ INSERT OR IGNORE INTO log VALUES (0, 0);
 PAGE_SIZE = 4096
 
 
-class Store:
+class Store(StoreLeases):
     """SQLite implementation of backend.TopicBackend.
 
     synchronous="NORMAL" (default) survives any process crash; "FULL" also survives power
     loss at the cost of an fsync per commit. Either way a commit is all-or-nothing.
     """
+
+    FENCES_COMMITS = True  # commit(..., fence=) is checked in the commit's transaction (storeleases.py)
 
     def __init__(
         self,
@@ -93,6 +97,13 @@ class Store:
             raise ValueError("synchronous must be NORMAL or FULL")
         self.path = Path(path)
         self._timeout = busy_timeout_ms / 1000
+        # Writers of every process and thread queue on an flock of `<file>-lock` before BEGIN
+        # IMMEDIATE: the kernel wakes the next one when the lock is free, where SQLite's busy
+        # handler sleeps and polls (1, 2, 5 ... 100 ms), which cost two workers committing side
+        # by side most of their time (docs/scale-out.md). One open file per connection.
+        self._lock_path = self.path.with_name(self.path.name + "-lock")
+        self._main_lock = _open_lock(self._lock_path)
+        self._side_lock = -1
         self._side: sqlite3.Connection | None = None  # commit_soon's connection, opened on first use
         self._pending: _Pending | None = None
         self._db = sqlite3.connect(
@@ -101,12 +112,13 @@ class Store:
         self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
-        if self._schema_version() in (0, 1):  # only a new (or version 1) file takes the write lock
+        if self._schema_version() in (0, 1, 2):  # only a new (or older) file takes the write lock
             with self._write():
                 version = self._schema_version()
-                if version in (0, 1):
+                if version in (0, 1, 2):
                     # Version 1 kept every batch in `data`; its rows stay readable as they are.
-                    script = _SCHEMA_V2 if version == 1 else _SCHEMA + _SCHEMA_V2
+                    # Version 2 had no leases: a store without them simply has none yet.
+                    script = ("" if version else _SCHEMA) + (_SCHEMA_V2 if version < 2 else "") + SCHEMA_V3
                     for statement in script.split(";"):
                         self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -136,6 +148,10 @@ class Store:
         if self._log >= 0:
             os.close(self._log)
             self._log = -1
+        for fd in (self._main_lock, self._side_lock):
+            if fd >= 0:
+                os.close(fd)
+        self._main_lock = self._side_lock = -1
 
     def __enter__(self) -> "Store":
         return self
@@ -153,6 +169,15 @@ class Store:
                 "INSERT OR IGNORE INTO topics VALUES (?, ?)", (topic, partitions)
             )
         return self.partitions(topic)
+
+    def grow_topic(self, topic: str, partitions: int) -> None:
+        """More partitions for an existing topic (`topic create`); the new ones start empty.
+        A running process keeps the count it read until it restarts."""
+        with self._write():
+            self._db.execute(
+                "UPDATE topics SET partitions = ? WHERE name = ? AND partitions < ?", (partitions, topic, partitions)
+            )
+        self._partitions.pop(topic, None)
 
     def partitions(self, topic: str) -> int:
         if topic not in self._partitions:
@@ -281,15 +306,17 @@ class Store:
         outputs: Sequence[Output] = (),
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
+        fence: Fence | None = None,
     ) -> list[int]:
         self.settle()
-        return self._commit(self._db, outputs, positions, state_changes)
+        return self._commit(self._db, outputs, positions, state_changes, fence)
 
     def commit_soon(
         self,
         outputs: Sequence[Output] = (),
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
+        fence: Fence | None = None,
     ) -> None:
         """`commit`, done by a thread on a second connection while the caller goes on with its
         next batch (SQLite, `pwritev` and guest calls all release the GIL, so on two cores the
@@ -302,9 +329,10 @@ class Store:
                 self.path, isolation_level=None, timeout=self._timeout, check_same_thread=False
             )
             self._side.execute(f"PRAGMA synchronous={'FULL' if self._full else 'NORMAL'}")
+            self._side_lock = _open_lock(self._lock_path)
             self._committer = _Committer()
             self._committer.start()
-        job = _Pending(self._commit, (self._side, outputs, positions, state_changes))
+        job = _Pending(self._commit, (self._side, outputs, positions, state_changes, fence))
         self._pending = job
         self._committer.jobs.put(job)
 
@@ -325,9 +353,12 @@ class Store:
         outputs: Sequence[Output],
         positions: Sequence[Position],
         state_changes: Sequence[StateChange],
+        fence: Fence | None = None,
     ) -> list[int]:
         bases = []
-        with _Transaction(db):
+        with _Transaction(db, self._main_lock if db is self._db else self._side_lock):
+            if fence is not None:  # a zombie worker's commit goes no further (docs/scale-out.md)
+                check_fence(db, fence)
             for pos in positions:
                 row = db.execute(
                     "SELECT next_offset FROM positions WHERE service = ? AND topic = ? AND partition = ?",
@@ -402,7 +433,7 @@ class Store:
 
     def _write(self) -> "_Transaction":
         self.settle()
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._main_lock)
 
 
 class _Pending:
@@ -442,11 +473,26 @@ class _Committer(threading.Thread):
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (writers never deadlock)."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self._db = db
+    def __init__(self, db: sqlite3.Connection, lock: int = -1):
+        self._db, self._lock = db, lock
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        if self._lock >= 0:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if self._lock >= 0:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+            raise
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            if self._lock >= 0:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+
+
+def _open_lock(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)

@@ -255,7 +255,7 @@ def test_a_version_1_store_is_upgraded_in_place_and_its_rows_stay_readable(tmp_p
         assert append_values(store, "t", 0, [b"new0", b"new1"]) == 3
         assert values(store.read("t", 0, 1, 3)) == [b"old1", b"old2", b"new0"]
         assert values(store.read("t", 0, 0, 10)) == [b"old0", b"old1", b"old2", b"new0", b"new1"]
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3  # 1 -> 2 (record log) -> 3 (leases)
 
 
 def test_a_full_synchronous_store_commits_through_the_log(tmp_path):

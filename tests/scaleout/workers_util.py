@@ -1,0 +1,134 @@
+"""Shared by tests/scaleout/test_workers*.py: the kill pipeline, its input, reading a store back.
+
+`kill-pipeline.yaml`: `clean` (stateless, one task per partition of `lines`, 8 here) writes each
+kept line lower-cased to `words` (partition p to partition p) and dead-letters lines starting with
+`!`; `count` (stateful: one task until keyed state is sharded) counts words in a keyed value
+state. `snapshot` reads what a run left: `words` per partition in stored order, the dead letters
+of `clean` per source partition in offset order, and the final state, straight from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ROOT
+
+sys.path[:0] = [os.path.join(ROOT, "runtime_stub"), os.path.join(ROOT, "tests", "runtime")]
+
+import runtime_build  # noqa: E402
+import pytest  # noqa: E402
+from sscc_runtime import frames, statelog  # noqa: E402
+from sscc_runtime.store import Store  # noqa: E402
+
+PIPELINE = Path(__file__).resolve().parent / "kill-pipeline.yaml"
+PARTITIONS = 8
+SERVICES = ("clean", "count")
+
+
+def require_toolchain() -> None:
+    reason = runtime_build.missing_toolchain()
+    if reason:
+        pytest.skip(reason)
+
+
+def lines(n: int, seed: int = 7, start: int = 0) -> list[str]:
+    """Words from a 3,000-word vocabulary; every 997th line is rejected (`!`), every 1013th blank."""
+    rng = random.Random(seed * 1_000_003 + start)
+    out = []
+    for i in range(start, start + n):
+        out.append(f"!bad{i}" if i % 997 == 0 else "" if i % 1013 == 0 else f"W{rng.randrange(3000)}")
+    return out
+
+
+def sscc(*args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["sscc", *args], capture_output=True, text=True, timeout=timeout, env=env)
+    assert proc.returncode == 0, f"sscc {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def produce(store: Path, tmp: Path, chunk: list[str], name: str = "chunk") -> None:
+    path = tmp / f"{name}.txt"
+    path.write_text("".join(line + "\n" for line in chunk))
+    sscc("topic", "produce", "lines", "--store", str(store), "--file", str(path), "--partitions", str(PARTITIONS), "--quiet")
+
+
+def new_store(store: Path, tmp: Path, chunks: list[list[str]]) -> Path:
+    """A store whose `lines` holds the chunks (each produced on its own) and an empty `words`,
+    both with 8 partitions."""
+    sscc("topic", "create", "words", "--store", str(store), "--partitions", str(PARTITIONS))
+    for i, chunk in enumerate(chunks):
+        produce(store, tmp, chunk, f"chunk{i}")
+    return store
+
+
+def copy_store(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def snapshot(store: Path) -> dict:
+    with Store(store / "store.db") as db:
+        words = {
+            p: [(r.value, r.origin) for r in frames.iter_records(db.read("words", p, 0, 10**9).data)]
+            for p in range(PARTITIONS)
+        }
+        letters = [json.loads(r.value) for r in frames.iter_records(db.read("clean.dead-letters", 0, 0, 10**9).data)]
+        state = statelog.replay(statelog.read_all(db, "count.count-per-word.changelog"))
+        count_dead = db.bounds("count.dead-letters", 0) if "count.dead-letters" in db.topics() else (0, 0)
+    dead = {
+        p: sorted((d["offset"], d["kind"], d["reason"]) for d in letters if d["partition"] == p)
+        for p in range(PARTITIONS)
+    }
+    return {"words": words, "dead": dead, "state": state, "count_dead": count_dead[1] - count_dead[0]}
+
+
+def committed(db: Store) -> int:
+    """Records consumed and committed by both services, summed over partitions."""
+    total = 0
+    for service, topic in (("clean", "lines"), ("count", "words")):
+        total += sum(db.position(service, topic, p) or 0 for p in range(PARTITIONS))
+    return total
+
+
+def lag(db: Store) -> int:
+    total = 0
+    for service, topic in (("clean", "lines"), ("count", "words")):
+        for p in range(db.partitions(topic)):
+            total += db.bounds(topic, p)[1] - (db.position(service, topic, p) or 0)
+    return total
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def wait_for(condition, timeout: float, what: str, poll: float = 0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def expected_state(all_lines: list[str]) -> dict:
+    counts: dict[str, int] = {}
+    for line in all_lines:
+        if line.strip() and not line.startswith("!"):
+            word = line.strip().lower()
+            counts[word] = counts.get(word, 0) + 1
+    return counts
