@@ -263,9 +263,11 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--no-http", is_flag=True, help="Refuse every HTTP request of operators (each is dead-lettered).")
 @click.option("--http-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds per HTTP request (default 30).")
 @click.option("--http-max-bytes", type=click.IntRange(min=1), metavar="N", help="Largest HTTP response body accepted (default 16 MiB).")
+@click.option("--ui", metavar="[HOST:]PORT", help="Serve a live web page of the run and /metrics (host default 127.0.0.1; docs/ui.md).")
+@click.option("--metrics", metavar="[HOST:]PORT", help="Serve only Prometheus metrics at /metrics (docs/ui.md).")
 @_compile_options
 @_guard
-def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, no_opt, no_pass, strict):
+def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, ui, metrics, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -293,6 +295,8 @@ def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batc
     argv += ["--no-http"] if no_http else []
     argv += ["--http-timeout", repr(http_timeout)] if http_timeout else []
     argv += ["--http-max-bytes", str(http_max_bytes)] if http_max_bytes else []
+    argv += [f"--ui={ui}"] if ui else []
+    argv += [f"--metrics={metrics}"] if metrics else []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()

@@ -159,6 +159,19 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             f"(default: the description's, else {service.DEFAULT_BATCH_RECORDS})",
         )
         add_http_options(run)
+        run.add_argument(
+            "--ui",
+            type=_address,
+            metavar="[HOST:]PORT",
+            help="serve a live web page of the run (graph, rates, lag, dead letters, state) and /metrics"
+            " on HOST (default 127.0.0.1):PORT; PORT 0 picks a free one (docs/ui.md)",
+        )
+        run.add_argument(
+            "--metrics",
+            type=_address,
+            metavar="[HOST:]PORT",
+            help="serve only Prometheus metrics at http://HOST:PORT/metrics (docs/ui.md)",
+        )
         run.set_defaults(parser=run, command=_run)
 
     topic = commands.add_parser("topic", help="produce, consume or list topics")
@@ -296,6 +309,15 @@ def _host_port(text: str) -> str:
     return text
 
 
+def _address(text: str) -> tuple[str, int]:
+    """`[HOST:]PORT` of --ui / --metrics; the host defaults to 127.0.0.1 (`[::1]:8080` for IPv6)."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not port.isdigit() or int(port) > 65535 or (sep and not host):
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}")
+    return (host or "127.0.0.1", int(port))
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -394,6 +416,9 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             if log is not None and progress is not None:
                 log.before_line = progress.clear
             loop.on_counters = progress.update if progress else None
+            web = _start_web(args, project, services, store.path) if (args.ui or args.metrics) else None
+            if web is not None:  # the page and /metrics get a snapshot at each refresh (webserver.py)
+                loop.on_counters = _both(loop.on_counters, web.publish)
             starts = loop.fresh_starts()
             if not args.quiet:
                 for line in skipped_notes(starts, services):
@@ -403,6 +428,9 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             finally:
                 if log is not None:
                     log.close()
+                if web is not None:
+                    web.publish(loop.counters())
+                    web.stop(loop.stopped_by or next(iter(signalled), None) or "done")
             if progress:
                 progress.finish(
                     counters, loop.stopped_by or next(iter(signalled), None)
@@ -411,6 +439,28 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _start_web(args: argparse.Namespace, project: Project, services: list, path: Path):
+    """The --ui page (with /metrics) or --metrics alone, on a thread of this process."""
+    try:
+        from . import webserver
+    except ImportError as exc:
+        raise AppError(
+            f"--ui and --metrics need starlette, uvicorn and prometheus_client ({exc.name} is missing):"
+            " pip install 'sscc[ui]' (or starlette uvicorn prometheus_client)"
+        ) from None
+    web = webserver.start(
+        project.name, services, project.description, lambda: Store(path), args.ui or args.metrics, page=bool(args.ui)
+    )
+    print(f"{'ui' if args.ui else 'metrics'}: {web.url}", file=sys.stderr, flush=True)
+    if args.ui and args.metrics:
+        print("note: --metrics is ignored with --ui: the page serves /metrics too", file=sys.stderr)
+    return web
+
+
+def _both(first, second):
+    return second if first is None else (lambda counters: (first(counters), second(counters)))
 
 
 def batch_mode(svc: service.Service) -> service.Service:
