@@ -97,6 +97,8 @@ class Model:
             '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
         ]
         topics: dict[str, str] = {}
+        states: dict[str, str] = {}  # changelog -> node
+        reads: list[tuple[str, str, str]] = []  # (changelog, reading node, reference name)
 
         def topic(name: str, dead: bool = False) -> str:
             if name not in topics:
@@ -118,7 +120,8 @@ class Model:
 
             for stage_info in described["stages"]:
                 ops = ARROW.join(
-                    o["name"] + (f" ({o['kind']})" if o.get("kind") else "") for o in stage_info["operators"]
+                    o["name"] + (f" ({o['kind']})" if o.get("kind") not in ("", o["name"]) else "")
+                    for o in stage_info["operators"]
                 )
                 label = _q(_wrap(ops) + STATS_LINE)
                 body.append(f'    {stage_info["id"]} [id={_q("stage:" + stage_info["id"])}, label={label}];')
@@ -164,6 +167,18 @@ class Model:
                 for t in prev:
                     edges.append(f"  {t} -> {sink_node};")
                 edges.append(f"  {sink_node} -> {topic(sink.topic)};")
+            # Keyed states: written by the stage that updates them (dotted), read by `from:`.
+            writer = next(
+                (st["id"] for st in described["stages"] if any(o.get("kind") == "update-state" for o in st["operators"])),
+                node(svc.stages[-1]) if svc.stages else None,
+            )
+            for state in svc.states:
+                sid = states.setdefault(state.changelog, f"state{len(states)}")
+                body.append(f'    {sid} [shape=note, fillcolor="#fef7e0", label={_q("state " + state.name)}];')
+                if writer:
+                    edges.append(f"  {writer} -> {sid} [style=dotted];")
+            for ref in svc.refs:
+                reads.append((ref.changelog, node(svc.stages[0]) if svc.stages else heads[0], ref.name))
             anchor = tails[0] if tails else entry
             dead = topic(svc.dead_letters, dead=True)
             edges.append(
@@ -177,6 +192,9 @@ class Model:
             lines += body
             lines.append("  }")
             lines += edges
+        for changelog, reader, name in reads:
+            if changelog in states:  # the owner runs in this pipeline
+                lines.append(f'  {states[changelog]} -> {reader} [style=dotted, label={_q("from: " + name)}];')
         lines.append("}")
         return "\n".join(lines) + "\n"
 

@@ -23,6 +23,7 @@ from ...ir.types import describe as describe_type
 from .. import stages as stage_plan
 from . import depfile, files
 from .describe import describe, topic_names, topic_partitions
+from .graph import graph as stage_graph
 from .names import distribution_name, module_file, package_name, python_version
 from .render import render
 
@@ -133,6 +134,7 @@ def _project_files(fe: FrontEnd, ir: IR, plans, modules: dict[str, bytes], packa
         f"{package}/__main__.py": render("__main__.py.j2", context).encode(),
         f"{package}/pipeline.py": render("pipeline.py.j2", context).encode(),
         f"{package}/services.json": (json.dumps(describe(ir, plans, pipe), indent=2, ensure_ascii=False) + "\n").encode(),
+        f"{package}/graph.json": (json.dumps(stage_graph(plans), indent=1, ensure_ascii=False) + "\n").encode(),
         "plan.json": (to_json(ir) + "\n").encode(),
     }
     for rel, data in modules.items():
