@@ -416,13 +416,15 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             if log is not None and progress is not None:
                 log.before_line = progress.clear
             loop.on_counters = progress.update if progress else None
-            web = _start_web(args, project, services, store.path) if (args.ui or args.metrics) else None
-            if web is not None:  # the page and /metrics get a snapshot at each refresh (webserver.py)
-                loop.on_counters = _both(loop.on_counters, web.publish)
             starts = loop.fresh_starts()
             if not args.quiet:
                 for line in skipped_notes(starts, services):
                     print(line, file=sys.stderr)
+            # After the starting positions are fixed: what is produced once the URL shows is read.
+            web = _start_web(args, project, services, store.path) if (args.ui or args.metrics) else None
+            if web is not None:  # the page and /metrics get a snapshot at each refresh (webserver.py)
+                loop.on_counters = _both(loop.on_counters, web.publish)
+                web.publish(loop.counters())
             try:
                 counters = loop.run()
             finally:
