@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from . import __version__
+from . import __version__, status
 from .diagnostics import Diagnostic, SourceCache, render_summary, render_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -229,7 +229,8 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
         raise click.BadParameter(f"`{out_dir}` exists and is not a directory", param_hint="-o")
     sources = SourceCache()
     try:
-        result = compile_project(file, out_dir, options, sources, depfile_path=depfile)
+        with status.shown(f"{file}: checking"):  # a terminal sees the steps (status.py)
+            result = compile_project(file, out_dir, options, sources, depfile_path=depfile)
     except OSError as exc:
         click.echo(f"error: cannot write the project to {out_dir}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_ERRORS)
@@ -278,7 +279,8 @@ def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batc
     options = _options(no_opt, no_pass, strict) if no_pass else SimpleNamespace(strict=strict, disabled_passes=frozenset(), optimize=not no_opt, mode="compile")
     sources = SourceCache()
     try:
-        project, package, result = compiled_project(file, options, sources)
+        with status.shown(f"{file}: checking"):
+            project, package, result = compiled_project(file, options, sources)
     except OSError as exc:
         click.echo(f"error: cannot write the project cache: {exc}", err=True)
         sys.exit(EXIT_ERRORS)

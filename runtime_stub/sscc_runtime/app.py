@@ -539,14 +539,17 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
             if existing is None:  # created by the first append: a produce that fails at once leaves no topic
                 store.ensure_topic(topic, partitions)
             store.append(topic, partition, data, count)
+            if bar:
+                bar[0].update(producer.written + count)
 
         producer = produce.Producer(produce.Framing(partitions, separator, stamp, args.partition), append)
+        bar: list = []  # a big file on a terminal: a progress bar (richprogress.py)
         try:
             if args.file:
                 with open(args.file, "rb") as lines:
-                    count = produce.produce(lines, producer)
+                    count = _produce_shown(lines, producer, bar, args, topic)
             else:
-                count = produce.produce(sys.stdin.buffer, producer)
+                count = _produce_shown(sys.stdin.buffer, producer, bar, args, topic)
             if existing is None:  # an empty input still creates the topic (with --partitions N)
                 store.ensure_topic(topic, partitions)
         except produce.ProduceError as exc:
@@ -562,6 +565,21 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
     if not args.quiet:
         print(f"produced {_records(count)} to {topic}", file=sys.stderr)
     return 0
+
+
+def _produce_shown(source, producer: produce.Producer, bar: list, args: argparse.Namespace, topic: str) -> int:
+    """produce.produce, with a bar on a terminal when `source` is a big regular file."""
+    if not args.quiet and sys.stderr.isatty():
+        from . import richprogress
+
+        shown = richprogress.file_bar(sys.stderr, source, topic)
+        if shown is not None:
+            bar.append(shown)
+    try:
+        return produce.produce(source, producer)
+    finally:
+        for shown in bar:
+            shown.close()
 
 
 def _records(n: int) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ... import __version__
+from ... import __version__, status
 from ...diagnostics import SourceCache
 from ...driver import FrontEnd, Options, front_end, optimized_ir
 from ...ir.nodes import IR, Topic
@@ -62,6 +62,7 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
     if fe.pipeline is None or fe.kind != "dataflow" or not fe.ok:
         return result
     result.inputs = input_files(fe)
+    status.note(f"{path}: optimizing the IR")
     ir = optimized_ir(fe, options)
     plans = stage_plan.plan(ir)
     for plan in plans:
@@ -105,7 +106,8 @@ def _build_modules(ir: IR, plans, fe: FrontEnd) -> Optional[dict[str, bytes]]:
     from ..rust import build_service  # imported late: the Rust backend is only needed to compile
 
     modules: dict[str, bytes] = {}
-    for plan in plans:
+    for i, plan in enumerate(plans, 1):
+        status.note(f"service {plan.name} ({i}/{len(plans)}): Rust -> wasm")
         wasm = build_service(ir, plan, fe.path, fe.diags)
         if wasm is None:
             return None
