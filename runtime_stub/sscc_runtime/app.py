@@ -450,7 +450,7 @@ def _start_web(args: argparse.Namespace, project: Project, services: list, path:
     except ImportError as exc:
         raise AppError(
             f"--ui and --metrics need starlette, uvicorn and prometheus_client ({exc.name} is missing):"
-            " pip install 'sscc[ui]' (or starlette uvicorn prometheus_client)"
+            " pip install starlette uvicorn prometheus_client (the [ui] extra of sscc and of an emitted project)"
         ) from None
     web = webserver.start(
         project.name, services, project.description, lambda: Store(path), args.ui or args.metrics, page=bool(args.ui)
