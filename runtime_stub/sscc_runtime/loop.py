@@ -44,7 +44,7 @@ class Counters:
     started: float = field(default_factory=time.monotonic)
     # Per stage (wasm call) [in, out, dead], keyed by (module, export), counted per batch; dead
     # letters per (stage name, operator); batch latency as counts per LATENCY_BUCKETS bound
-    # (+Inf last) and their sum. Read by the web page and /metrics (webui.py) from a snapshot.
+    # (+Inf last) and their sum. Read by the web page and /metrics (webserver.py) from a snapshot.
     stages: dict = field(default_factory=dict)
     dead_by_operator: dict = field(default_factory=dict)
     latency: list = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
