@@ -73,3 +73,42 @@ def test_compile_shows_its_steps_on_a_terminal_and_the_same_lines_into_a_pipe(tm
     assert piped.stderr == (
         f"{pipeline}: compiled to {tmp_path / 'pipe'}; run it with: cd {tmp_path / 'pipe'} && python -m order_totals run\n"
     )
+
+
+def test_run_on_a_terminal_redraws_its_progress_then_prints_the_plain_summary(tmp_path):
+    import select
+    import signal
+    import time
+
+    from ui_helpers import EXAMPLES, WAIT_S, require_toolchain
+
+    require_toolchain()
+    example = EXAMPLES / "word-join"
+    store = tmp_path / "store"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(["sscc", "run", "dataflow.yaml", "--store", str(store)], cwd=example,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + WAIT_S
+    try:
+        # a refresh comes about once a second: the headline, and a row per service (three here)
+        while b"word-count-source-b" not in out and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                out += os.read(master, 65536)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = out.decode("utf-8", "replace")
+    assert "word-count-source-b" in text and "rec/s" in text and "lag" in text, text[-3000:]
+    last = text.replace("\r\n", "\n").rstrip("\n").rsplit("\n", 1)[-1]
+    assert "word-join: stopped by SIGTERM after" in last, last
