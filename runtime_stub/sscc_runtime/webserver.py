@@ -99,6 +99,7 @@ class View:
         self._size_cache: dict[str, tuple[int, int]] = {}  # changelog -> (end offset, keys)
         self.started = time.time()
         self.finished: str | None = None  # set when the run has stopped
+        self.closing = False  # the server is shutting down: event streams end
 
     @property
     def store(self):
@@ -338,7 +339,6 @@ class WebServer:
     def __init__(self, model: Model, open_store: Callable, page: bool):
         self.board = Board(model)
         self.view = View(model, self.board, open_store)
-        self.view.closing = False
         self.page = page
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
