@@ -421,10 +421,9 @@ def _run(args: argparse.Namespace, project: Project) -> int:
                 for line in skipped_notes(starts, services):
                     print(line, file=sys.stderr)
             # After the starting positions are fixed: what is produced once the URL shows is read.
-            web = _start_web(args, project, services, store.path) if (args.ui or args.metrics) else None
+            web = _start_web(args, project, services, store.path, loop) if (args.ui or args.metrics) else None
             if web is not None:  # the page and /metrics get a snapshot at each refresh (webserver.py)
                 loop.on_counters = _both(loop.on_counters, web.publish)
-                web.publish(loop.counters())
             try:
                 counters = loop.run()
             finally:
@@ -443,7 +442,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
-def _start_web(args: argparse.Namespace, project: Project, services: list, path: Path):
+def _start_web(args: argparse.Namespace, project: Project, services: list, path: Path, loop: Loop):
     """The --ui page (with /metrics) or --metrics alone, on a thread of this process."""
     try:
         from . import webserver
@@ -453,7 +452,8 @@ def _start_web(args: argparse.Namespace, project: Project, services: list, path:
             " pip install starlette uvicorn prometheus_client (the [ui] extra of sscc and of an emitted project)"
         ) from None
     web = webserver.start(
-        project.name, services, project.description, lambda: Store(path), args.ui or args.metrics, page=bool(args.ui)
+        project.name, services, project.description, lambda: Store(path), args.ui or args.metrics, page=bool(args.ui),
+        counters=loop.counters(),  # the first snapshot, there before the first request
     )
     print(f"{'ui' if args.ui else 'metrics'}: {web.url}", file=sys.stderr, flush=True)
     if args.ui and args.metrics:

@@ -390,8 +390,11 @@ class WebServer:
             self._thread.join(timeout=5)
 
 
-def start(name: str, services: list, description, open_store: Callable, address: tuple[str, int], page: bool) -> WebServer:
+def start(
+    name: str, services: list, description, open_store: Callable, address: tuple[str, int], page: bool, counters: dict
+) -> WebServer:
     model = Model.load(name, services, description)
     server = WebServer(model, open_store, page)
+    server.publish(counters)
     server.start(*address)
     return server
