@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from . import __version__
+from . import __version__, status
 from .diagnostics import Diagnostic, SourceCache, render_summary, render_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -237,7 +237,8 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
         raise click.BadParameter(f"`{out_dir}` exists and is not a directory", param_hint="-o")
     sources = SourceCache()
     try:
-        result = compile_project(file, out_dir, options, sources, depfile_path=depfile)
+        with status.shown(f"{file}: checking"):  # a terminal sees the steps (status.py)
+            result = compile_project(file, out_dir, options, sources, depfile_path=depfile)
     except OSError as exc:
         click.echo(f"error: cannot write the project to {out_dir}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_ERRORS)
@@ -273,9 +274,11 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--http-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds per HTTP request (default 30).")
 @click.option("--http-max-bytes", type=click.IntRange(min=1), metavar="N", help="Largest HTTP response body accepted (default 16 MiB).")
 @click.option("--workers", type=click.IntRange(min=1), metavar="N", help="Run N worker processes sharing the tasks through leases (docs/scale-out.md).")
+@click.option("--ui", metavar="[HOST:]PORT", help="Serve a live web page of the run and /metrics (host default 127.0.0.1; docs/ui.md).")
+@click.option("--metrics", metavar="[HOST:]PORT", help="Serve only Prometheus metrics at /metrics (docs/ui.md).")
 @_compile_options
 @_guard
-def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, no_opt, no_pass, strict):
+def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, ui, metrics, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -286,7 +289,8 @@ def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_ra
     options = _options(no_opt, no_pass, strict) if no_pass else SimpleNamespace(strict=strict, disabled_passes=frozenset(), optimize=not no_opt, mode="compile")
     sources = SourceCache()
     try:
-        project, package, result = compiled_project(file, options, sources)
+        with status.shown(f"{file}: checking"):
+            project, package, result = compiled_project(file, options, sources)
     except OSError as exc:
         click.echo(f"error: cannot write the project cache: {exc}", err=True)
         sys.exit(EXIT_ERRORS)
@@ -305,6 +309,8 @@ def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_ra
     argv += ["--http-timeout", repr(http_timeout)] if http_timeout else []
     argv += ["--http-max-bytes", str(http_max_bytes)] if http_max_bytes else []
     argv += ["--workers", str(workers)] if workers else []
+    argv += [f"--ui={ui}"] if ui else []
+    argv += [f"--metrics={metrics}"] if metrics else []
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()

@@ -173,6 +173,19 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             f"(default: the description's, else {service.DEFAULT_BATCH_RECORDS})",
         )
         add_http_options(run)
+        run.add_argument(
+            "--ui",
+            type=_address,
+            metavar="[HOST:]PORT",
+            help="serve a live web page of the run (graph, rates, lag, dead letters, state) and /metrics"
+            " on HOST (default 127.0.0.1):PORT; PORT 0 picks a free one (docs/ui.md)",
+        )
+        run.add_argument(
+            "--metrics",
+            type=_address,
+            metavar="[HOST:]PORT",
+            help="serve only Prometheus metrics at http://HOST:PORT/metrics (docs/ui.md)",
+        )
         run.set_defaults(parser=run, command=_run)
 
     topic = commands.add_parser("topic", help="produce, consume or list topics")
@@ -327,6 +340,15 @@ def _host_port(text: str) -> str:
     return text
 
 
+def _address(text: str) -> tuple[str, int]:
+    """`[HOST:]PORT` of --ui / --metrics; the host defaults to 127.0.0.1 (`[::1]:8080` for IPv6)."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not port.isdigit() or int(port) > 65535 or (sep and not host):
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}")
+    return (host or "127.0.0.1", int(port))
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -444,11 +466,21 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             if not args.quiet:
                 for line in skipped_notes(starts, services):
                     print(line, file=sys.stderr)
+            # After the starting positions are fixed: what is produced once the URL shows is read.
+            if (args.ui or args.metrics) and not hasattr(store, "path"):
+                # the page reads state and lag through its own embedded-store connection
+                opscmd.embedded_only(args, "run --ui/--metrics")
+            web = _start_web(args, project, services, store.path, loop) if (args.ui or args.metrics) else None
+            if web is not None:  # the page and /metrics get a snapshot at each refresh (webserver.py)
+                loop.on_counters = _both(loop.on_counters, web.publish)
             try:
                 counters = loop.run()
             finally:
                 if log is not None:
                     log.close()
+                if web is not None:
+                    web.publish(loop.counters())
+                    web.stop(loop.stopped_by or next(iter(signalled), None) or "done")
             if progress:
                 progress.finish(
                     counters, loop.stopped_by or next(iter(signalled), None)
@@ -493,6 +525,29 @@ def _run_workers(args, project: Project, services, variables, stopping, signalle
     if progress:
         progress.finish(counters, None if supervisor.done else next(iter(signalled), None))
     return 0
+
+
+def _start_web(args: argparse.Namespace, project: Project, services: list, path: Path, loop: Loop):
+    """The --ui page (with /metrics) or --metrics alone, on a thread of this process."""
+    try:
+        from . import webserver
+    except ImportError as exc:
+        raise AppError(
+            f"--ui and --metrics need starlette, uvicorn and prometheus_client ({exc.name} is missing):"
+            " pip install starlette uvicorn prometheus_client (the [ui] extra of sscc and of an emitted project)"
+        ) from None
+    web = webserver.start(
+        project.name, services, project.description, lambda: Store(path), args.ui or args.metrics, page=bool(args.ui),
+        counters=loop.counters(),  # the first snapshot, there before the first request
+    )
+    print(f"{'ui' if args.ui else 'metrics'}: {web.url}", file=sys.stderr, flush=True)
+    if args.ui and args.metrics:
+        print("note: --metrics is ignored with --ui: the page serves /metrics too", file=sys.stderr)
+    return web
+
+
+def _both(first, second):
+    return second if first is None else (lambda counters: (first(counters), second(counters)))
 
 
 def batch_mode(svc: service.Service) -> service.Service:
@@ -569,14 +624,17 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
             if existing is None:  # created by the first append: a produce that fails at once leaves no topic
                 store.ensure_topic(topic, partitions)
             store.append(topic, partition, data, count)
+            if bar:
+                bar[0].update(producer.written + count)
 
         producer = produce.Producer(produce.Framing(partitions, separator, stamp, args.partition), append)
+        bar: list = []  # a big file on a terminal: a progress bar (richprogress.py)
         try:
             if args.file:
                 with open(args.file, "rb") as lines:
-                    count = produce.produce(lines, producer)
+                    count = _produce_shown(lines, producer, bar, args, topic)
             else:
-                count = produce.produce(sys.stdin.buffer, producer)
+                count = _produce_shown(sys.stdin.buffer, producer, bar, args, topic)
             if existing is None:  # an empty input still creates the topic (with --partitions N)
                 store.ensure_topic(topic, partitions)
         except produce.ProduceError as exc:
@@ -592,6 +650,21 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
     if not args.quiet:
         print(f"produced {_records(count)} to {topic}", file=sys.stderr)
     return 0
+
+
+def _produce_shown(source, producer: produce.Producer, bar: list, args: argparse.Namespace, topic: str) -> int:
+    """produce.produce, with a bar on a terminal when `source` is a big regular file."""
+    if not args.quiet and sys.stderr.isatty():
+        from . import richprogress
+
+        shown = richprogress.file_bar(sys.stderr, source, topic)
+        if shown is not None:
+            bar.append(shown)
+    try:
+        return produce.produce(source, producer)
+    finally:
+        for shown in bar:
+            shown.close()
 
 
 def _records(n: int) -> str:

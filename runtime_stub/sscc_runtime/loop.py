@@ -9,6 +9,7 @@ round over every source partition of every service found nothing to read.
 
 from __future__ import annotations
 
+import bisect
 import signal
 import sys
 import threading
@@ -26,6 +27,10 @@ from .wasm_host import Guest, WindowReport
 from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
 
+# Upper bounds (seconds) of the batch-latency histogram buckets (read, stages, commit hand-off).
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
 @dataclass
 class Counters:
     """What the progress line shows; `lag` is filled in when the line is made."""
@@ -37,6 +42,23 @@ class Counters:
     lag: int = 0
     late: int = 0  # records of a windowed service past every window (also dead-lettered)
     started: float = field(default_factory=time.monotonic)
+    # Per stage (wasm call) [in, out, dead], keyed by (module, export), counted per batch; dead
+    # letters per (stage name, operator); batch latency as counts per LATENCY_BUCKETS bound
+    # (+Inf last) and their sum. Read by the web page and /metrics (webserver.py) from a snapshot.
+    stages: dict = field(default_factory=dict)
+    dead_by_operator: dict = field(default_factory=dict)
+    latency: list = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
+
+    def stage(self, stage: Stage) -> list:
+        tally = self.stages.get((stage.module, stage.export))
+        if tally is None:
+            tally = self.stages[(stage.module, stage.export)] = [0, 0, 0]
+        return tally
+
+    def observe(self, seconds: float) -> None:
+        self.latency[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
 
     def rate(self) -> float:
         return self.records_in / max(time.monotonic() - self.started, 1e-9)
@@ -220,7 +242,7 @@ class ServiceRunner:
         data, count = flush_input(windows)
         flushed, n, _ = self._run(spec.flush[:1], data, count, -1, where, dead, changes)
         drop = spec.flush[0]
-        self._run([drop], *flush_input(windows, run=False), -1, where, dead, changes)
+        self._run([drop], *flush_input(windows, run=False), -1, where, dead, changes, tally=False)
         flushed, n, _ = self._run(spec.flush[1:], flushed, n, -1, where, dead, changes)
         outputs = []
         for sink in self.service.sinks:
@@ -302,6 +324,7 @@ class ServiceRunner:
 
     def _batch(self, source: Source, partition: int) -> int:
         service = self.service
+        began = time.perf_counter()
         start = self._position(source, partition)
         batch = self.store.read(source.topic, partition, start, service.batch_records)
         if batch.count == 0:
@@ -343,6 +366,7 @@ class ServiceRunner:
         self._positions[where] = end
         self.counters.records_in += batch.count
         self.counters.batches += 1
+        self.counters.observe(time.perf_counter() - began)
         return batch.count
 
     def _run(
@@ -354,9 +378,11 @@ class ServiceRunner:
         where: tuple[str, int],
         dead: list,
         changes: dict | None = None,
+        tally: bool = True,
     ) -> tuple[bytes, int, int]:
         """Run a chain of stages; failed records are appended to `dead` as dead-letter tuples.
         `base_offset` stays the topic offset of the first record until a stage has run.
+        `tally`: count the records in the per-stage counters (not for a repeated call).
         """
         for stage in stages:
             if not count:
@@ -375,8 +401,17 @@ class ServiceRunner:
             if changes is not None:
                 for index, change in out.changes.items():
                     changes.setdefault(index, []).append(change)
+            if tally:
+                counts = self.counters.stage(stage)
+                counts[0] += count
+                counts[1] += out.count
+                counts[2] += len(out.errors)
             if out.errors:
+                by_operator = self.counters.dead_by_operator
                 for error in out.errors:
+                    if tally:
+                        op = (stage.name, error.operator or stage.name)
+                        by_operator[op] = by_operator.get(op, 0) + 1
                     dead.append(
                         deadletter.record(
                             frames.record_at(data, error.pos),

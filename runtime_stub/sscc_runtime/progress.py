@@ -2,7 +2,9 @@
 
 One line for the whole pipeline, refreshed by the loop about once a second: records in and out,
 dead-lettered, the rate over the last interval and the lag (records not read yet). On a
-terminal the line rewrites itself with `\\r`; into a pipe or file each refresh is a plain line,
+terminal rich redraws it in place, with a row per service when there are several
+(richprogress.py; without rich the line rewrites itself with `\\r`); into a pipe or file each
+refresh is a plain line,
 so logs stay readable, and only when a count changed: an idle run adds nothing to its log.
 """
 
@@ -26,13 +28,19 @@ def totals(counters: dict[str, Counters]) -> tuple[int, int, int, int]:
 
 
 class Progress:
-    def __init__(self, stream: TextIO, name: str, tty: bool | None = None):
+    def __init__(self, stream: TextIO, name: str, tty: bool | None = None, rich: bool | None = None):
         self.stream, self.name = stream, name
         self.tty = stream.isatty() if tty is None else tty
         self.started = time.monotonic()
         self._last = (self.started, 0)  # (when, records in) of the previous refresh
         self._shown = False  # a \r line is on the terminal and needs clearing
         self._printed: tuple | None = None  # the counts of the last plain line
+        self._view = None  # on a terminal with rich: a table redrawn in place (richprogress.py)
+        if rich or (rich is None and tty is None and self.tty):  # a real terminal, or asked for
+            from . import richprogress
+
+            if richprogress.available():
+                self._view = richprogress.RunView(stream, force_terminal=bool(rich))
 
     def update(self, counters: dict[str, Counters]) -> None:
         now = time.monotonic()
@@ -47,6 +55,9 @@ class Progress:
             f"{self.name} {_clock(now - self.started)}  in {records_in:,}  out {records_out:,}"
             f"  dead {dead:,}  {rate:,.0f} rec/s  lag {lag:,}"
         )
+        if self._view is not None:
+            self._view.show(line, counters)
+            return
         if self.tty:
             self.stream.write(f"\r{line}\x1b[K")
             self._shown = True
@@ -57,6 +68,8 @@ class Progress:
 
     def clear(self) -> None:
         """Before another line is written to the stream: take a `\\r` progress line away."""
+        if self._view is not None:
+            self._view.clear()
         if self._shown:
             self.stream.write("\r\x1b[K")
             self._shown = False
@@ -74,8 +87,7 @@ class Progress:
         late = sum(c.late for c in counters.values())
         if late:  # windowed services: records past every window (they are among the dead)
             line += f"  late {late:,}"
-        if self._shown:
-            self.stream.write("\r\x1b[K")
+        self.clear()
         self.stream.write(line + "\n")
         self.stream.flush()
 

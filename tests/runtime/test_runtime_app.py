@@ -3,6 +3,7 @@ on a terminal and in a pipe, batch mode's starting offsets, and the note about s
 (tests/test_cli_run.py runs the commands themselves end to end.)"""
 
 import io
+import re
 import sqlite3
 import time
 
@@ -32,6 +33,23 @@ def test_progress_rewrites_one_line_on_a_terminal():
     assert "in 30  out 40  dead 1" in first and "lag 5" in first, "sums over services"
     assert "in 1,020  out 2,020" in second and second.endswith("\x1b[K")
     assert summary.startswith("\x1b[K") and "demo: done after" in text and text.endswith("lag 0\n")
+
+
+def test_progress_on_a_terminal_with_rich_shows_a_row_per_service_then_the_plain_summary():
+    out = io.StringIO()
+    progress = Progress(out, "demo", tty=True, rich=True)
+    progress.update({"a": _counters(10, 20, 1, 5), "b": _counters(20, 20)})
+    progress.clear()  # an operator's line: the table goes away first
+    out.write("operator line\n")
+    progress.update({"a": _counters(1_000, 2_000, 1), "b": _counters(20, 20)})
+    progress.finish({"a": _counters(1_000, 2_000, 1), "b": _counters(20, 20)}, None)
+    text = out.getvalue()
+    assert "\x1b[" in text, "drawn with terminal control sequences"
+    assert "in 30  out 40  dead 1" in text and "1,020" in text
+    assert any(line.lstrip().startswith("a ") and "1,000" in line for line in text.splitlines()), "a row per service"
+    assert "operator line\n" in text
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # the table erased, then the summary
+    assert text.endswith("lag 0\n") and plain.splitlines()[-1].startswith("demo: done after")
 
 
 def test_progress_prints_plain_lines_into_a_pipe():

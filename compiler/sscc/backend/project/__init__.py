@@ -3,6 +3,7 @@
     pyproject.toml, README.md, plan.json, .sscc-files
     <pkg>/__init__.py, __main__.py, pipeline.py   wiring from templates/project/*.j2, black-formatted
     <pkg>/services.json                            the runtime's service description (format 1)
+    <pkg>/graph.json                               the IR operators of each stage, for `run --ui` (graph.py)
     <pkg>/wasm/<service>.wasm                      operator modules (backend/rust)
     <pkg>/sscc_runtime/                            the runtime, copied from runtime_stub/
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ... import __version__
+from ... import __version__, status
 from ...diagnostics import SourceCache
 from ...driver import FrontEnd, Options, front_end, optimized_ir
 from ...ir.nodes import IR, Topic
@@ -23,6 +23,7 @@ from ...ir.types import describe as describe_type
 from .. import stages as stage_plan
 from . import depfile, files
 from .describe import describe, topic_names, topic_partitions
+from .graph import graph as stage_graph
 from .names import distribution_name, module_file, package_name, python_version
 from .render import render
 
@@ -61,6 +62,7 @@ def build(path: str, options: Options, sources: Optional[SourceCache] = None) ->
     if fe.pipeline is None or fe.kind != "dataflow" or not fe.ok:
         return result
     result.inputs = input_files(fe)
+    status.note(f"{path}: optimizing the IR")
     ir = optimized_ir(fe, options)
     plans = stage_plan.plan(ir)
     for plan in plans:
@@ -104,7 +106,8 @@ def _build_modules(ir: IR, plans, fe: FrontEnd) -> Optional[dict[str, bytes]]:
     from ..rust import build_service  # imported late: the Rust backend is only needed to compile
 
     modules: dict[str, bytes] = {}
-    for plan in plans:
+    for i, plan in enumerate(plans, 1):
+        status.note(f"service {plan.name} ({i}/{len(plans)}): Rust -> wasm")
         wasm = build_service(ir, plan, fe.path, fe.diags)
         if wasm is None:
             return None
@@ -133,6 +136,7 @@ def _project_files(fe: FrontEnd, ir: IR, plans, modules: dict[str, bytes], packa
         f"{package}/__main__.py": render("__main__.py.j2", context).encode(),
         f"{package}/pipeline.py": render("pipeline.py.j2", context).encode(),
         f"{package}/services.json": (json.dumps(describe(ir, plans, pipe), indent=2, ensure_ascii=False) + "\n").encode(),
+        f"{package}/graph.json": (json.dumps(stage_graph(plans), indent=1, ensure_ascii=False) + "\n").encode(),
         "plan.json": (to_json(ir) + "\n").encode(),
     }
     for rel, data in modules.items():

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ... import status
 from . import sandbox
 from .codegen import LIB_NAME, ONCE_CELL_CFG, Crate
 from .toolchain import TARGET, Toolchain
@@ -99,6 +100,11 @@ def build(crate: Crate, toolchain: Toolchain, cache_dir: Optional[str] = None) -
         sandbox.check_available()  # raises SandboxUnavailable: no build runs unsandboxed by accident
     root.mkdir(parents=True, exist_ok=True)
     with open(root / "build.lock", "w") as lock:
+        if status.active():  # say why nothing moves while another sscc builds
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                status.note("waiting for another sscc's Rust build (the build cache is locked)")
         fcntl.flock(lock, fcntl.LOCK_EX)
         if wasm_path.exists():  # another process built it while we waited
             return BuildResult(wasm_path.read_bytes(), cached=True, key=key)
@@ -145,7 +151,10 @@ def _cargo_build(crate: Crate, toolchain: Toolchain, root: Path, key: str) -> Bu
         env = dict(os.environ, **variables)
         env.pop("RUSTFLAGS", None)
     try:
-        proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=CARGO_TIMEOUT_S)
+        if status.active():  # a terminal shows cargo's steps as they happen
+            proc = _run_showing_steps(cmd, src, env)
+        else:
+            proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=CARGO_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return BuildResult(None, output=f"cargo did not finish within {CARGO_TIMEOUT_S} s", key=key)
     except OSError as e:
@@ -157,6 +166,33 @@ def _cargo_build(crate: Crate, toolchain: Toolchain, root: Path, key: str) -> Bu
         return BuildResult(wasm, key=key)
     rendered = "".join(m.rendered for m in messages)
     return BuildResult(None, messages=messages, output=(rendered + proc.stderr).strip(), key=key)
+
+
+def _run_showing_steps(cmd: list, src: Path, env: dict) -> subprocess.CompletedProcess:
+    """subprocess.run(cmd, capture_output=True, text=True, timeout=CARGO_TIMEOUT_S), with cargo's
+    `Compiling <crate>` lines (stderr) passed to the status line as they come."""
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, cwd=src, env=env, stdout=out, stderr=subprocess.PIPE, text=True)
+        timer = threading.Timer(CARGO_TIMEOUT_S, proc.kill)
+        timer.start()
+        err = []
+        try:
+            for line in proc.stderr:
+                err.append(line)
+                step = re.sub(r"\s*\(/[^)]*\)$", "", line.strip())  # no crate paths on a one-line status
+                if step.split(" ", 1)[0] in ("Compiling", "Finished", "Blocking"):
+                    status.note(f"cargo: {step}")
+            proc.wait()
+        finally:
+            timed_out = not timer.is_alive() and proc.returncode is not None and proc.returncode < 0
+            timer.cancel()
+        if timed_out:
+            raise subprocess.TimeoutExpired(cmd, CARGO_TIMEOUT_S)
+        out.seek(0)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), "".join(err))
 
 
 def _minor_version(version: str) -> int:
