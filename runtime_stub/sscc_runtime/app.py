@@ -8,7 +8,9 @@
     state list [--store DIR]
     state show STATE [--store DIR] [--key K] [--window W]   (STATE: `state` or `service.state`)
 
-The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file.
+The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file;
+every command also takes `--broker URL` ($SSCC_BROKER), `-X KEY=VALUE` and `--broker-config FILE`
+to use a broker instead (brokers.py, docs/backends.md), and `topic create TOPIC --partitions N`.
 Exit codes: 0 ok (also when stopped by SIGINT/SIGTERM), 1 runtime error (one `error: ...` line,
 never a traceback; SSCC_DEBUG=1 shows it), 2 usage.
 """
@@ -25,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import envvars, frames, http_client, produce, records, service, sqlcmd, statelog
+from . import brokers, envvars, frames, http_client, produce, records, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -77,6 +79,7 @@ def main(
     except KeyError as exc:  # the store's "no topic ..." and the like
         return _error(str(exc.args[0]) if exc.args else repr(exc))
     except (
+        brokers.BrokerError,
         service.DescriptionError,
         GuestFault,
         PositionConflict,
@@ -133,6 +136,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     if project is not None:
         run = commands.add_parser("run", help="run the pipeline's services")
         run.add_argument("--store", metavar="DIR", help=store_help)
+        add_broker_options(run)
         run.add_argument(
             "--until-idle",
             action="store_true",
@@ -167,6 +171,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     produce = topics.add_parser("produce", help="append lines as records")
     produce.add_argument("topic")
     produce.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(produce)
     produce.add_argument(
         "--file", metavar="F", help="read lines from F instead of stdin"
     )
@@ -196,9 +201,17 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     produce.add_argument("--quiet", action="store_true", help="print nothing")
     produce.set_defaults(parser=produce, command=_produce)
 
+    create = topics.add_parser("create", help="create a topic (no error if it exists with that many partitions)")
+    create.add_argument("topic")
+    create.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(create)
+    create.add_argument("--partitions", type=_positive, default=1, metavar="N", help="partitions (default: 1)")
+    create.set_defaults(parser=create, command=_create)
+
     consume = topics.add_parser("consume", help="print records, one value per line")
     consume.add_argument("topic")
     consume.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(consume)
     consume.add_argument(
         "--from-beginning",
         action="store_true",
@@ -220,16 +233,19 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
 
     listing = topics.add_parser("list", help="topics with partitions and record counts")
     listing.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(listing)
     listing.set_defaults(parser=listing, command=_list)
 
     state = commands.add_parser("state", help="inspect the services' keyed states")
     states = state.add_subparsers(required=True, metavar="COMMAND")
     slist = states.add_parser("list", help="states with their number of keys and changes")
     slist.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(slist)
     slist.set_defaults(parser=slist, command=_state_list)
     show = states.add_parser("show", help="print a state as a KEY VALUE table")
     show.add_argument("state", help="the state's name, or service.state when two services share it")
     show.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(show)
     show.add_argument("--key", help="only this key")
     show.add_argument(
         "--window",
@@ -240,10 +256,29 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     drop = states.add_parser("drop", help="delete a state's data (e.g. after changing its type)")
     drop.add_argument("state", help="STATE or SERVICE.STATE")
     drop.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(drop)
     drop.add_argument("--yes", action="store_true", help="really delete (without it, only say what would go)")
     drop.set_defaults(parser=drop, command=_state_drop)
-    sqlcmd.add_parser(commands, store_help, _sql)
+    add_broker_options(sqlcmd.add_parser(commands, store_help, _sql))
     return parser
+
+
+def add_broker_options(parser: argparse.ArgumentParser) -> None:
+    """`--broker URL` instead of the embedded store, and the client's settings (brokers.py)."""
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="use a broker instead of the embedded store: kafka://HOST:PORT[,HOST:PORT] (default: $SSCC_BROKER)",
+    )
+    parser.add_argument(
+        "-X",
+        dest="broker_settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a client setting for the broker (SASL, TLS, ...), repeatable; wins over --broker-config",
+    )
+    parser.add_argument("--broker-config", metavar="FILE", help="client settings for the broker as a properties file")
 
 
 def add_http_options(run: argparse.ArgumentParser) -> None:
@@ -337,6 +372,28 @@ def open_store(arg: str | None, create: bool) -> Store:
     return Store(path)
 
 
+def _open(args: argparse.Namespace, create: bool, project: "Project | None" = None):
+    """The broker of `--broker` / $SSCC_BROKER (brokers.py), else the embedded store."""
+    # an explicit --store wins over $SSCC_BROKER (an explicit --broker with it is an error)
+    explicit = getattr(args, "broker", None)
+    url = brokers.url_from(explicit) if explicit or not getattr(args, "store", None) else None
+    if url is None:
+        if getattr(args, "broker_settings", None) or getattr(args, "broker_config", None):
+            raise AppError("-X and --broker-config need a broker (--broker URL or $SSCC_BROKER)")
+        return open_store(args.store, create)
+    if getattr(args, "store", None):
+        raise AppError("--store and --broker exclude each other (the topics live in one or the other)")
+    try:
+        config = brokers.settings(args.broker_config, args.broker_settings)
+        return brokers.open_broker(url, config, project.name if project else "sscc")
+    except brokers.BrokerError as exc:
+        raise AppError(str(exc)) from None
+
+
+def _where(store) -> str:
+    return getattr(store, "url", None) or f"the store at {store.path.parent}"
+
+
 def _topic_name(topic: str, project: Project | None) -> str:
     """A pipeline topic may be named by its id or by its store name."""
     if not topic.strip() or any(ord(c) < 32 or ord(c) == 127 for c in topic):
@@ -349,7 +406,7 @@ def _topic_name(topic: str, project: Project | None) -> str:
 
 def _existing_partitions(store: Store, topic: str) -> int:
     if topic not in store.topics():
-        raise AppError(f"no topic {topic!r} in the store at {store.path.parent}")
+        raise AppError(f"no topic {topic!r} in {_where(store)}")
     return store.partitions(topic)
 
 
@@ -377,7 +434,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         if args.batch_records:
             services = [records.replace(s, batch_records=args.batch_records) for s in services]
         variables = envvars.collect(args)
-        with open_store(args.store, create=True) as store:
+        with _open(args, create=True, project=project) as store:
             # What operators see (only the variables given) and print (the run's log on stderr).
             log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
             env = Environment(variables, log)
@@ -471,7 +528,7 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
     stamp = args.timestamp_separator.encode() if args.timestamp_separator else None
     if stamp == b"":
         raise AppError("--timestamp-separator must not be empty")
-    with open_store(args.store, create=True) as store:
+    with _open(args, create=True, project=project) as store:
         existing = store.topics().get(topic)
         if existing is not None and args.partitions and args.partitions != existing:
             raise AppError(
@@ -516,6 +573,19 @@ def _records(n: int) -> str:
     return f"{n:,} record{'s' if n != 1 else ''}"
 
 
+# ---------------------------------------------------------------------------- topic create
+
+
+def _create(args: argparse.Namespace, project: Project | None) -> int:
+    topic = _topic_name(args.topic, project)
+    with _open(args, create=True, project=project) as store:
+        existing = store.topics().get(topic)
+        if existing is not None and existing != args.partitions:
+            raise AppError(f"topic {topic!r} exists with {existing} partitions")
+        store.ensure_topic(topic, args.partitions)
+    return 0
+
+
 # ---------------------------------------------------------------------------- topic consume
 
 
@@ -529,7 +599,7 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
     }
     out = sys.stdout.buffer
     try:
-        with open_store(args.store, create=False) as store:
+        with _open(args, create=False) as store:
             partitions = _existing_partitions(store, topic)
             offsets = [
                 store.bounds(topic, p)[0 if args.from_beginning else 1]
@@ -570,10 +640,11 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
 def _list(args: argparse.Namespace, project: Project | None) -> int:
     where = store_dir(args.store)
     rows: list[tuple[str, str, str]] = []
-    if where.exists() and not where.is_dir():
+    broker = brokers.url_from(args.broker) is not None and not (args.store and not args.broker)
+    if not broker and where.exists() and not where.is_dir():
         raise AppError(f"store {where} is not a directory")
-    if (where / STORE_FILE).exists():
-        with open_store(args.store, create=False) as store:
+    if broker or (where / STORE_FILE).exists():
+        with _open(args, create=False) as store:
             for name, partitions in store.topics().items():
                 records = sum(
                     end - first
@@ -644,7 +715,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 def _state_list(args: argparse.Namespace, project: Project | None) -> int:
-    with open_store(args.store, create=False) as store:
+    with _open(args, create=False) as store:
         rows = []
         for service_name, state_name, topic in _changelogs(store):
             first, end = store.bounds(topic, 0)
@@ -652,7 +723,7 @@ def _state_list(args: argparse.Namespace, project: Project | None) -> int:
             keys = sum(len(values) for values in live.values())
             rows.append((service_name, state_name, f"{keys:,}", f"{end - first:,}"))
     if not rows:
-        print(f"note: no state in the store at {store_dir(args.store)} yet", file=sys.stderr)
+        print(f"note: no state in {_where(store)} yet", file=sys.stderr)
         return 0
     _table(("SERVICE", "STATE", "KEYS", "CHANGES"), rows)
     return 0
@@ -663,7 +734,7 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
     found = [c for c in _changelogs(store) if state in (c[1], f"{c[0]}.{c[1]}")]
     if not found:
         known = ", ".join(f"{c[0]}.{c[1]}" for c in _changelogs(store)) or "none"
-        raise AppError(f"no state {state!r} in the store at {store_dir(where)} (states: {known})")
+        raise AppError(f"no state {state!r} in {_where(store)} (states: {known})")
     if len(found) > 1:
         names = ", ".join(f"{c[0]}.{c[1]}" for c in found)
         raise AppError(f"state {state!r} is ambiguous ({names}); name it as service.state")
@@ -671,7 +742,7 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
 
 
 def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
-    with open_store(args.store, create=False) as store:
+    with _open(args, create=False) as store:
         service_name, state_name, changelog = _find_state(store, args.state, args.store)
         first, end = store.bounds(changelog, 0)
         if not args.yes:
@@ -687,7 +758,7 @@ def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
 
 
 def _state_show(args: argparse.Namespace, project: Project | None) -> int:
-    with open_store(args.store, create=False) as store:
+    with _open(args, create=False) as store:
         found = [_find_state(store, args.state, args.store)]
         data = statelog.read_all(store, found[0][2])
     name = f"{found[0][0]}.{found[0][1]}"
@@ -709,7 +780,7 @@ def _state_show(args: argparse.Namespace, project: Project | None) -> int:
 
 def _sql(args: argparse.Namespace, project: Project | None) -> int:
     """The state tables of the store, queried with SQLite (sqlcmd.py)."""
-    with open_store(args.store, create=False) as store:
+    with _open(args, create=False) as store:
         changelogs = _changelogs(store)
         db = sqlite3.connect(":memory:")
         try:

@@ -67,10 +67,15 @@ class ServiceRunner:
     def __init__(
         self, store: TopicBackend, service: Service, env: Environment | None = None, http: HttpClient | None = None
     ):
-        self.store, self.service = store, service
         self.counters = Counters()
         for source in service.sources:
             store.ensure_topic(source.topic, source.partitions)
+        if hasattr(store, "for_service"):
+            # A consumer-group backend (kafka_backend.py): the service's own view, its group
+            # subscribed to its sources, says which partitions this worker owns (`owned`).
+            store = store.for_service(service.name, [s.topic for s in service.sources])
+        self.store, self.service = store, service
+        self._epoch = None  # the backend's assignment epoch the positions below belong to
         self._sink_partitions = [
             store.ensure_topic(s.topic, s.partitions) for s in service.sinks
         ]
@@ -175,8 +180,10 @@ class ServiceRunner:
         pairs = [
             (source, partition)
             for source in self.service.sources
-            for partition in range(self.store.partitions(source.topic))
+            for partition in self._source_partitions(source.topic)
         ]
+        if not pairs:  # another worker owns every partition
+            return 0
         first = self._cursor % len(pairs) if self._window is not None else 0
         for j in range(len(pairs)):
             if stopping.is_set():
@@ -254,13 +261,30 @@ class ServiceRunner:
             self.store.bounds(source.topic, partition)[1]
             - self._position(source, partition)
             for source in self.service.sources
-            for partition in range(self.store.partitions(source.topic))
+            for partition in self._source_partitions(source.topic)
         )
+
+    def _source_partitions(self, topic: str):
+        """The partitions of a source this runner reads: all of them, or with a consumer-group
+        backend those assigned to this worker. A new assignment drops the cached positions
+        (another worker may have moved them) and reloads the state from the changelog."""
+        owned = getattr(self.store, "owned", None)
+        if owned is None:
+            return range(self.store.partitions(topic))
+        partitions, epoch = owned(topic)
+        if epoch != self._epoch:
+            if self._epoch is not None:
+                self._positions.clear()
+                if self.service.states:
+                    for guest in self._guests.values():
+                        guest.restore()
+            self._epoch = epoch
+        return partitions
 
     def fresh_starts(self) -> list[FreshStart]:
         starts = []
         for source in self.service.sources:
-            for partition in range(self.store.partitions(source.topic)):
+            for partition in self._source_partitions(source.topic):
                 key = (source.topic, partition)
                 if key in self._positions:
                     continue
