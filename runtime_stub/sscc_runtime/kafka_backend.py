@@ -641,7 +641,7 @@ def produce_frames(producer, topic: str, partition: int, data: bytes, window_key
             ts = 0
         callback = last if stop >= end else None  # one Python callback per batch, not per record
         try:
-            produce(topic, value, key, partition, callback, ts if ts > 0 else 0)
+            produce(topic, value, key, partition, on_delivery=callback, timestamp=ts if ts > 0 else 0)
         except BufferError:  # the local queue is full: let it drain
             producer.poll(0.05)
             continue
@@ -651,7 +651,7 @@ def produce_frames(producer, topic: str, partition: int, data: bytes, window_key
 def _produce(producer, topic, partition, key, value, ts, callback) -> None:
     while True:
         try:
-            producer.produce(topic, value, key, partition, callback, ts)
+            producer.produce(topic, value, key, partition, on_delivery=callback, timestamp=ts)
             return
         except BufferError:
             producer.poll(0.05)
