@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 import time
 import uuid
 from typing import Sequence
@@ -74,7 +75,7 @@ class KafkaBackend:
         self._group_template = config.pop("sscc.group.id", "sscc.{app}.{service}")
         self._txn_id = config.pop("transactional.id", None) or os.environ.get("SSCC_TRANSACTIONAL_ID")
         self._client = {"bootstrap.servers": servers, **config}
-        self._admin = AdminClient(self._client)
+        self._admin = AdminClient({**self._client, "logger": _quiet})
         self._partitions: dict[str, int] = {}
         self._producer: ck.Producer | None = None  # transactional, made on the first commit
         self._plain: ck.Producer | None = None  # idempotent, for `topic produce` (append)
@@ -160,7 +161,8 @@ class KafkaBackend:
         self.close()
 
     def settle(self) -> bool:
-        return False  # commits are synchronous
+        """Wait for every view's transaction in flight (`ServiceView.commit_soon`)."""
+        return any([view.settle() for view in self.views.values()])
 
     # topics ---------------------------------------------------------------------------
 
@@ -279,6 +281,11 @@ class KafkaBackend:
         positions: Sequence[Position] = (),
         state_changes: Sequence[StateChange] = (),
     ) -> list[int]:
+        if threading.current_thread() is threading.main_thread():
+            self.settle()  # one transaction at a time: the producer's
+        return self._transaction(outputs, positions, state_changes)
+
+    def _transaction(self, outputs, positions, state_changes) -> list[int]:
         """ONE Kafka transaction: outputs, state rows, then every position as the offsets of
         its service's group. A fenced producer raises Fenced; any other failure aborts."""
         producer = self.producer()
@@ -424,6 +431,7 @@ class ServiceView:
         return got[0].offset if got and got[0].offset >= 0 else None
 
     def commit(self, outputs=(), positions=(), state_changes=()) -> list[int]:
+        self.backend.settle()
         for pos in positions:
             key = (pos.topic, pos.partition)
             if pos.service == self.service and pos.topic in self.topics and (
@@ -433,11 +441,55 @@ class ServiceView:
                 return []
         return self.backend.commit(outputs, positions, state_changes)
 
+    def commit_soon(self, outputs=(), positions=(), state_changes=()) -> None:
+        """`commit` on a thread while the loop runs the next batch: the transaction's produce
+        calls and its commit round trips overlap the guest (which releases the GIL). One in
+        flight per worker (one transactional producer); `settle` waits for it."""
+        self.backend.settle()
+        for pos in positions:  # checked now: the assignment belongs to this thread
+            key = (pos.topic, pos.partition)
+            if pos.service == self.service and pos.topic in self.topics and (
+                key not in self.assigned or self._read_epoch.get(key, self.epoch) != self.epoch
+            ):
+                self.backend.dropped += 1
+                return
+        job = _Job(self.backend._transaction, (outputs, positions, state_changes))
+        self._pending = job
+        job.start()
+
+    def settle(self) -> bool:
+        job, self._pending = self._pending, None
+        if job is None:
+            return False
+        job.join()
+        if job.error is not None:
+            raise job.error
+        return True
+
+    _pending = None
+
     def close(self) -> None:
         try:
-            self.consumer.close()  # leaves the group at once: the others rebalance now
-        except (KafkaException, RuntimeError):
-            pass
+            self.settle()
+        finally:
+            try:
+                self.consumer.close()  # leaves the group at once: the others rebalance now
+            except (KafkaException, RuntimeError):
+                pass
+
+
+class _Job(threading.Thread):
+    """One transaction committed off the loop's thread; `error` is what it raised."""
+
+    def __init__(self, commit, args):
+        super().__init__(name="sscc-kafka-commit", daemon=True)
+        self.commit, self.args, self.error = commit, args, None
+
+    def run(self) -> None:
+        try:
+            self.commit(*self.args)
+        except BaseException as exc:  # handed to the loop by settle()
+            self.error = exc
 
 
 class _Fetcher:
@@ -625,7 +677,11 @@ def to_frames(msgs: list, window_keys: bool = False) -> bytes:
 
 def produce_frames(producer, topic: str, partition: int, data: bytes, window_keys: bool, last=None) -> None:
     """Every frame of a batch as a Kafka record of `topic`/`partition`; `last(err, msg)` hears
-    the delivery of the batch's last record."""
+    the delivery of the batch's last record. A changelog batch (`window_keys`) is cut to the last
+    change of each (window, key) first, as Kafka Streams' record cache does: replaying it gives the
+    same state, and a word count writes one record per word and batch, not one per word seen."""
+    if window_keys:
+        return _produce_changes(producer, topic, partition, data, last)
     unpack = frames.HEADER.unpack_from
     pos, end = 0, len(data)
     produce = producer.produce
@@ -636,9 +692,6 @@ def produce_frames(producer, topic: str, partition: int, data: bytes, window_key
             key, value = None, data[body:stop]
         else:
             key, value = data[body : body + key_len], data[body + key_len : stop]
-        if window_keys:
-            key = _WINDOW.pack(ts, origin) + (b"\x00" if key is None else b"\x01" + key)
-            ts = 0
         callback = last if stop >= end else None  # one Python callback per batch, not per record
         try:
             produce(topic, value, key, partition, on_delivery=callback, timestamp=ts if ts > 0 else 0)
@@ -646,6 +699,29 @@ def produce_frames(producer, topic: str, partition: int, data: bytes, window_key
             producer.poll(0.05)
             continue
         pos = stop
+
+
+def _produce_changes(producer, topic: str, partition: int, data: bytes, last=None) -> None:
+    """Change records with their window in the Kafka key; only the last per (window, key) when
+    the batch clears no window (a clear record has no state key and orders what is around it)."""
+    unpack, pack = frames.HEADER.unpack_from, _WINDOW.pack
+    pos, end = 0, len(data)
+    records: list[tuple[bytes, bytes]] = []
+    keyed = True
+    while pos < end:
+        length, ts, origin, key_len = unpack(data, pos)
+        body, stop = pos + 24, pos + 4 + length
+        if key_len == frames.NO_KEY:
+            keyed = False
+            records.append((pack(ts, origin) + b"\x00", data[body:stop]))
+        else:
+            records.append((pack(ts, origin) + b"\x01" + data[body : body + key_len], data[body + key_len : stop]))
+        pos = stop
+    if keyed:
+        latest = dict(records)  # insertion order: first change of each key; value: its last
+        records = list(latest.items())
+    for i, (key, value) in enumerate(records):
+        _produce(producer, topic, partition, key, value, 0, last if i == len(records) - 1 else None)
 
 
 def _produce(producer, topic, partition, key, value, ts, callback) -> None:
