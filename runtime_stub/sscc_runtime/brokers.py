@@ -8,9 +8,7 @@ file (`--broker-config FILE`) and `-X key=value` pairs, `-X` last.
 
 from __future__ import annotations
 
-import importlib
 import os
-from urllib.parse import parse_qsl, urlsplit
 
 # scheme -> (module of this package, factory in it); a factory takes
 # (servers: str, config: dict[str, str], app: str) and returns the backend.
@@ -30,6 +28,8 @@ def url_from(arg: str | None) -> str | None:
 
 def parse(url: str) -> tuple[str, str, dict[str, str]]:
     """(scheme, servers, settings from the query string) of `scheme://host:port[,host:port][?k=v]`."""
+    from urllib.parse import parse_qsl, urlsplit  # only when a broker is used (start-up)
+
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in FACTORIES:
@@ -76,5 +76,7 @@ def open_broker(url: str, config: dict[str, str] | None = None, app: str = "sscc
     """The backend for `url`; `app` names consumer groups and transactional ids."""
     scheme, servers, query = parse(url)
     module, factory = FACTORIES[scheme]
+    import importlib
+
     backend = importlib.import_module(f".{module}", __package__)
     return getattr(backend, factory)(servers, {**query, **(config or {})}, app)

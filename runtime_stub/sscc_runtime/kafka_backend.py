@@ -386,6 +386,8 @@ class ServiceView:
         consumer.assign(parts)
         self.assigned = {(tp.topic, tp.partition) for tp in parts}
         self.epoch += 1
+        if self._joined:  # another worker may have committed window snapshots meanwhile
+            self.backend._state = None
         self._joined = True
 
     def _on_revoke(self, consumer, parts) -> None:

@@ -277,7 +277,11 @@ class ServiceRunner:
                 self._positions.clear()
                 if self.service.states:
                     for guest in self._guests.values():
-                        guest.restore()
+                        guest.reset()
+                if self._window is not None:  # the engine and the round as last committed
+                    self._window = Windowing(self.store, self.service, now_ms())
+                    saved = self.store.state_get(self.service.name, SNAPSHOT_STATE, CURSOR_KEY)
+                    self._cursor = self._cursor_after = int(saved or 0)
             self._epoch = epoch
         return partitions
 
