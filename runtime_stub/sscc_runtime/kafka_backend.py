@@ -532,6 +532,20 @@ class _Fetcher:
             eof.pop(key, None)
         return len(msgs)
 
+    def _trim(self, key, offset: int) -> int:
+        """Drop buffered records before `offset` (fetched before a seek); how many are left."""
+        entry = self.buf.get(key)
+        if not entry:
+            return 0
+        msgs, index = entry
+        while index < len(msgs) and msgs[index].offset() < offset:
+            index += 1
+        if index >= len(msgs):
+            del self.buf[key]
+            return 0
+        entry[1] = index
+        return len(msgs) - index
+
     def _have(self, key) -> int:
         entry = self.buf.get(key)
         return len(entry[0]) - entry[1] if entry else 0
@@ -581,7 +595,7 @@ class _Fetcher:
         deadline = time.monotonic() + WAIT_S
         more = None
         while True:
-            have = self._have(key)
+            have = self._trim(key, offset)
             if have >= max_records or (have and self._eof_valid(key)):
                 break
             if not have and self._eof_valid(key):
