@@ -213,6 +213,9 @@ class KafkaBackend:
         future = self._admin.delete_topics([topic])[topic]
         _check(lambda: future.result(WAIT_S), f"delete topic {topic!r}")
         self._partitions.pop(topic, None)
+        if self._probe is not None:  # librdkafka crashed reading on with a consumer that had read it
+            self._probe.consumer.close()
+            self._probe = None
 
     def bounds(self, topic: str, partition: int) -> tuple[int, int]:
         """(first offset, end); the end is where reading the last batch reaches end of partition,

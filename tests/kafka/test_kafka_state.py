@@ -61,3 +61,19 @@ def test_a_killed_stateful_worker_is_taken_over_without_losing_counts(tansu):
     print(f"\nstate after kill -9 and takeover: nothing lost, {extra} words counted twice"
           " (tansu replays an aborted transaction's changelog records)")
     assert extra <= 200 * 9  # at most the batch in flight (200 sentences of up to 9 words)
+
+
+def test_state_list_and_drop_on_kafka(tansu):
+    require_toolchain()
+    create(tansu.servers, "sentences", 1)
+    produce(tansu.servers, "sentences", [(None, b"a b a", 0), (None, b"b c", 0)], 1)
+    run = subprocess.run(["sscc", "run", str(WC), "--broker", tansu.url, "--until-idle", "--quiet"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert counts(tansu.url) == Counter({"a": 2, "b": 2, "c": 1})
+    listing = subprocess.run(["sscc", "state", "list", "--broker", tansu.url], capture_output=True, text=True, check=True).stdout
+    assert listing.splitlines()[1].split()[:3] == ["count-words", "count-per-word", "3"]
+    drop = subprocess.run(["sscc", "state", "drop", "count-words.count-per-word", "--broker", tansu.url, "--yes"],
+                          capture_output=True, text=True, timeout=120)
+    assert drop.returncode == 0 and "dropped state count-words.count-per-word" in drop.stderr, drop.stderr
+    listing = subprocess.run(["sscc", "state", "list", "--broker", tansu.url], capture_output=True, text=True, check=True)
+    assert listing.stdout == "" and "no state" in listing.stderr
