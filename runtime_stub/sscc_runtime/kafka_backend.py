@@ -308,6 +308,11 @@ class KafkaBackend:
                 self._states()
                 for change in state_changes:
                     _produce(producer, STATE_TOPIC, 0, _state_key(change.service, change.state, change.key), change.value, 0, None)
+            if positions and not state_changes and not any(out.count for out in outputs):
+                # tansu keeps the offsets of a transaction only when it wrote a record too
+                # (docs/backends.md): a tombstone of no key the state table ever holds.
+                self._partitions.get(STATE_TOPIC) or self.ensure_topic(STATE_TOPIC, 1)
+                _produce(producer, STATE_TOPIC, 0, b"\x00offsets", None, 0, None)
             by_group: dict[str, list[TopicPartition]] = {}
             for pos in positions:
                 by_group.setdefault(pos.service, []).append(TopicPartition(pos.topic, pos.partition, pos.next_offset))

@@ -100,3 +100,33 @@ def test_defect_cooperative_sticky_leaves_partitions_unassigned(tansu):
     second.close()
     # Kafka: the two members split the 4 partitions. tansu: some stay with nobody.
     assert owned != {0, 1, 2, 3}
+
+
+def test_defect_offsets_of_a_transaction_without_records_are_not_kept(tansu):
+    create(tansu.servers, "t")
+    producer = ck.Producer({"bootstrap.servers": tansu.servers, "transactional.id": "defect-4"})
+    producer.init_transactions(10)
+    member = ck.Consumer({"bootstrap.servers": tansu.servers, "group.id": "g4"})
+    committed = []
+    for offset in (7, 9):
+        producer.begin_transaction()
+        producer.send_offsets_to_transaction([TopicPartition("t", 0, offset)], member.consumer_group_metadata(), 10)
+        producer.commit_transaction(10)
+        reader = ck.Consumer({"bootstrap.servers": tansu.servers, "group.id": "g4"})
+        committed.append(reader.committed([TopicPartition("t", 0)], timeout=10)[0].offset)
+        reader.close()
+    member.close()
+    # Kafka: [7, 9]. tansu keeps the second transaction's offsets only if it also wrote a record.
+    assert committed == [7, 7]
+
+
+def test_sscc_keeps_offsets_of_a_commit_without_records(tansu):
+    from sscc.runtime_stub.sscc_runtime.backend import Position
+    from sscc.runtime_stub.sscc_runtime.kafka_backend import KafkaBackend
+
+    create(tansu.servers, "t")
+    with KafkaBackend(tansu.servers, {}) as backend:
+        for offset in (7, 9, 12):
+            backend.commit(positions=[Position("svc", "t", 0, None, offset)])
+            with KafkaBackend(tansu.servers, {}) as other:
+                assert other.position("svc", "t", 0) == offset
