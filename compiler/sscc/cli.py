@@ -252,7 +252,9 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @main.command("run")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--store", metavar="DIR", help="Store directory (default: $SSCC_STORE, else ./.sscc).")
-@click.option("--broker", metavar="URL", help="Run on a broker instead: nats://HOST:PORT[,HOST:PORT...] (default: $SSCC_BROKER; docs/backends.md).")
+@click.option("--broker", metavar="URL", help="Run on a broker instead of the embedded store: kafka://HOST:PORT or nats://HOST:PORT[,...] (default: $SSCC_BROKER; docs/backends.md).")
+@click.option("-X", "broker_settings", multiple=True, metavar="KEY=VALUE", help="A broker client setting (SASL, TLS, ...); repeatable.")
+@click.option("--broker-config", metavar="FILE", help="Broker client settings as a properties file.")
 @click.option("--until-idle", is_flag=True, help="Batch mode: process what the topics hold, then stop.")
 @click.option("--quiet", is_flag=True, help="No progress line, no summary, no operator output (println!).")
 @click.option("-e", "--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="A variable operators read with std::env::var (repeatable; they see no other).")
@@ -278,7 +280,7 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--metrics", metavar="[HOST:]PORT", help="Serve only Prometheus metrics at /metrics (docs/ui.md).")
 @_compile_options
 @_guard
-def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, ui, metrics, no_opt, no_pass, strict):
+def run_cmd(file, store, broker, broker_settings, broker_config, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, ui, metrics, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -299,6 +301,7 @@ def run_cmd(file, store, broker, until_idle, quiet, env_pairs, env_files, log_ra
     argv = [sys.executable, "-m", package, "run"]
     argv += ["--store", store] if store else []
     argv += ["--broker", broker] if broker else []
+    argv += [f"-X{pair}" for pair in broker_settings] + (["--broker-config", broker_config] if broker_config else [])
     argv += ["--until-idle"] if until_idle else []
     argv += ["--quiet"] if quiet else []
     argv += ["--batch-records", str(batch_records)] if batch_records else []

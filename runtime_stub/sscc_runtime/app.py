@@ -10,7 +10,9 @@
     state list [--store DIR]
     state show STATE [--store DIR] [--key K] [--window W]   (STATE: `state` or `service.state`)
 
-The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file.
+The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file;
+every command also takes `--broker URL` ($SSCC_BROKER), `-X KEY=VALUE` and `--broker-config FILE`
+to use a broker instead (brokers.py, docs/backends.md), and `topic create TOPIC --partitions N`.
 Exit codes: 0 ok (also when stopped by SIGINT/SIGTERM), 1 runtime error (one `error: ...` line,
 never a traceback; SSCC_DEBUG=1 shows it), 2 usage.
 """
@@ -84,6 +86,7 @@ def guarded(call) -> int:
     except KeyError as exc:  # the store's "no topic ..." and the like
         return _error(str(exc.args[0]) if exc.args else repr(exc))
     except (
+        brokers.BrokerError,
         service.DescriptionError,
         GuestFault,
         PositionConflict,
@@ -140,6 +143,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     if project is not None:
         run = commands.add_parser("run", help="run the pipeline's services")
         run.add_argument("--store", metavar="DIR", help=store_help)
+        add_broker_options(run)
         run.add_argument(
             "--until-idle",
             action="store_true",
@@ -194,6 +198,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     produce = topics.add_parser("produce", help="append lines as records")
     produce.add_argument("topic")
     produce.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(produce)
     produce.add_argument(
         "--file", metavar="F", help="read lines from F instead of stdin"
     )
@@ -226,6 +231,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     consume = topics.add_parser("consume", help="print records, one value per line")
     consume.add_argument("topic")
     consume.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(consume)
     consume.add_argument(
         "--from-beginning",
         action="store_true",
@@ -247,6 +253,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
 
     listing = topics.add_parser("list", help="topics with partitions and record counts")
     listing.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(listing)
     listing.set_defaults(parser=listing, command=_list)
     opscmd.add_parsers(commands, topics, store_help, _positive)  # topic create, status
 
@@ -254,10 +261,12 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     states = state.add_subparsers(required=True, metavar="COMMAND")
     slist = states.add_parser("list", help="states with their number of keys and changes")
     slist.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(slist)
     slist.set_defaults(parser=slist, command=_state_list)
     show = states.add_parser("show", help="print a state as a KEY VALUE table")
     show.add_argument("state", help="the state's name, or service.state when two services share it")
     show.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(show)
     show.add_argument("--key", help="only this key")
     show.add_argument(
         "--window",
@@ -268,26 +277,29 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     drop = states.add_parser("drop", help="delete a state's data (e.g. after changing its type)")
     drop.add_argument("state", help="STATE or SERVICE.STATE")
     drop.add_argument("--store", metavar="DIR", help=store_help)
+    add_broker_options(drop)
     drop.add_argument("--yes", action="store_true", help="really delete (without it, only say what would go)")
     drop.set_defaults(parser=drop, command=_state_drop)
-    sqlcmd.add_parser(commands, store_help, _sql)
-    _add_broker_options(parser)
+    add_broker_options(sqlcmd.add_parser(commands, store_help, _sql))
     return parser
 
 
-def _add_broker_options(parser: argparse.ArgumentParser) -> None:
-    """`--broker URL` beside every `--store` (docs/backends.md)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                _add_broker_options(sub)
-        elif "--store" in action.option_strings:
-            parser.add_argument(
-                "--broker",
-                metavar="URL",
-                help=f"run on a broker instead of the store directory: nats://HOST:PORT[,HOST:PORT...]"
-                f" (default: ${brokers.ENV}; docs/backends.md)",
-            )
+def add_broker_options(parser: argparse.ArgumentParser) -> None:
+    """`--broker URL` instead of the embedded store, and the client's settings (brokers.py)."""
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="use a broker instead of the embedded store: kafka://HOST:PORT[,...] or nats://HOST:PORT[,...] (default: $SSCC_BROKER; docs/backends.md)",
+    )
+    parser.add_argument(
+        "-X",
+        dest="broker_settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a client setting for the broker (SASL, TLS, ...), repeatable; wins over --broker-config",
+    )
+    parser.add_argument("--broker-config", metavar="FILE", help="client settings for the broker as a properties file")
 
 
 def add_http_options(run: argparse.ArgumentParser) -> None:
@@ -390,17 +402,26 @@ def open_store(arg: str | None, create: bool) -> Store:
     return Store(path)
 
 
-def open_backend(args: argparse.Namespace, create: bool):
-    """The broker `--broker`/$SSCC_BROKER names, else the store directory."""
-    url = brokers.chosen(getattr(args, "broker", None))
+def _open(args: argparse.Namespace, create: bool, project: "Project | None" = None):
+    """The broker of `--broker` / $SSCC_BROKER (brokers.py), else the embedded store."""
+    # an explicit --store wins over $SSCC_BROKER (an explicit --broker with it is an error)
+    explicit = getattr(args, "broker", None)
+    url = brokers.url_from(explicit) if explicit or not getattr(args, "store", None) else None
     if url is None:
+        if getattr(args, "broker_settings", None) or getattr(args, "broker_config", None):
+            raise AppError("-X and --broker-config need a broker (--broker URL or $SSCC_BROKER)")
         return open_store(args.store, create)
-    return brokers.open_broker(url)
+    if getattr(args, "store", None):
+        raise AppError("--store and --broker exclude each other (the topics live in one or the other)")
+    try:
+        config = brokers.settings(args.broker_config, args.broker_settings)
+        return brokers.open_broker(url, config, project.name if project else "sscc")
+    except brokers.BrokerError as exc:
+        raise AppError(str(exc)) from None
 
 
 def _where(store) -> str:
-    """Where a backend keeps its data, for messages."""
-    return f"the broker {store.where}" if hasattr(store, "where") else f"the store at {store.path.parent}"
+    return getattr(store, "url", None) or f"the store at {store.path.parent}"
 
 
 def _topic_name(topic: str, project: Project | None) -> str:
@@ -445,7 +466,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         variables = envvars.collect(args)
         if args.workers:
             return _run_workers(args, project, services, variables, stopping, signalled)
-        with open_backend(args, create=True) as store:
+        with _open(args, create=True, project=project) as store:
             # What operators see (only the variables given) and print (the run's log on stderr).
             log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
             env = Environment(variables, log)
@@ -608,7 +629,7 @@ def _produce(args: argparse.Namespace, project: Project | None) -> int:
     stamp = args.timestamp_separator.encode() if args.timestamp_separator else None
     if stamp == b"":
         raise AppError("--timestamp-separator must not be empty")
-    with open_backend(args, create=True) as store:
+    with _open(args, create=True, project=project) as store:
         existing = store.topics().get(topic)
         if existing is not None and args.partitions and args.partitions != existing:
             raise AppError(
@@ -671,6 +692,19 @@ def _records(n: int) -> str:
     return f"{n:,} record{'s' if n != 1 else ''}"
 
 
+# ---------------------------------------------------------------------------- topic create
+
+
+def _create(args: argparse.Namespace, project: Project | None) -> int:
+    topic = _topic_name(args.topic, project)
+    with _open(args, create=True, project=project) as store:
+        existing = store.topics().get(topic)
+        if existing is not None and existing != args.partitions:
+            raise AppError(f"topic {topic!r} exists with {existing} partitions")
+        store.ensure_topic(topic, args.partitions)
+    return 0
+
+
 # ---------------------------------------------------------------------------- topic consume
 
 
@@ -684,7 +718,7 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
     }
     out = sys.stdout.buffer
     try:
-        with open_backend(args, create=False) as store:
+        with _open(args, create=False) as store:
             partitions = _existing_partitions(store, topic)
             offsets = [
                 store.bounds(topic, p)[0 if args.from_beginning else 1]
@@ -725,11 +759,11 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
 def _list(args: argparse.Namespace, project: Project | None) -> int:
     where = store_dir(args.store)
     rows: list[tuple[str, str, str]] = []
-    broker = brokers.chosen(getattr(args, "broker", None))
-    if where.exists() and not where.is_dir() and not broker:
+    broker = brokers.url_from(args.broker) is not None and not (args.store and not args.broker)
+    if not broker and where.exists() and not where.is_dir():
         raise AppError(f"store {where} is not a directory")
     if broker or (where / STORE_FILE).exists():
-        with open_backend(args, create=False) as store:
+        with _open(args, create=False) as store:
             for name, partitions in store.topics().items():
                 records = sum(
                     end - first
@@ -800,7 +834,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 
 def _state_list(args: argparse.Namespace, project: Project | None) -> int:
-    with open_backend(args, create=False) as store:
+    with _open(args, create=False) as store:
         rows = []
         for service_name, state_name, topic in _changelogs(store):
             first, end = store.bounds(topic, 0)
@@ -827,7 +861,7 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
 
 
 def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
-    with open_backend(args, create=False) as store:
+    with _open(args, create=False) as store:
         service_name, state_name, changelog = _find_state(store, args.state, args.store)
         first, end = store.bounds(changelog, 0)
         if not args.yes:
@@ -843,7 +877,7 @@ def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
 
 
 def _state_show(args: argparse.Namespace, project: Project | None) -> int:
-    with open_backend(args, create=False) as store:
+    with _open(args, create=False) as store:
         found = [_find_state(store, args.state, args.store)]
         data = statelog.read_all(store, found[0][2])
     name = f"{found[0][0]}.{found[0][1]}"
@@ -865,7 +899,7 @@ def _state_show(args: argparse.Namespace, project: Project | None) -> int:
 
 def _sql(args: argparse.Namespace, project: Project | None) -> int:
     """The state tables of the store, queried with SQLite (sqlcmd.py)."""
-    with open_backend(args, create=False) as store:
+    with _open(args, create=False) as store:
         changelogs = _changelogs(store)
         db = sqlite3.connect(":memory:")
         try:

@@ -90,13 +90,18 @@ class ServiceRunner:
         self, store: TopicBackend, service: Service, env: Environment | None = None, http: HttpClient | None = None,
         task: int | None = None,
     ):
-        self.store, self.service = store, service
         # `task` p: read only partition p of each source that has one (a worker's task of a
         # partition-parallel service, workers.py); None: every partition.
         self.task = task
         self.counters = Counters()
         for source in service.sources:
             store.ensure_topic(source.topic, source.partitions)
+        if hasattr(store, "for_service"):
+            # A consumer-group backend (kafka_backend.py): the service's own view, its group
+            # subscribed to its sources, says which partitions this worker owns (`owned`).
+            store = store.for_service(service.name, [s.topic for s in service.sources])
+        self.store, self.service = store, service
+        self._epoch = None  # the backend's assignment epoch the positions below belong to
         self._sink_partitions = [
             store.ensure_topic(s.topic, s.partitions) for s in service.sinks
         ]
@@ -203,6 +208,8 @@ class ServiceRunner:
             for source in self.service.sources
             for partition in self._source_partitions(source)
         ]
+        if not pairs:  # another worker owns every partition
+            return 0
         first = self._cursor % len(pairs) if self._window is not None else 0
         for j in range(len(pairs)):
             if stopping.is_set():
@@ -283,6 +290,31 @@ class ServiceRunner:
             for partition in self._source_partitions(source)
         )
 
+    def _source_partitions(self, source: Source):
+        """The partitions of a source this runner reads: all of them, the task's one (a worker's
+        task, workers.py), or with a consumer-group backend those assigned to this worker. A new
+        assignment drops the cached positions (another worker may have moved them) and reloads
+        the state from the changelog."""
+        owned = getattr(self.store, "owned", None)
+        if owned is None:
+            count = self.store.partitions(source.topic)
+            if self.task is None:
+                return range(count)
+            return range(self.task, self.task + 1) if self.task < count else range(0)
+        partitions, epoch = owned(source.topic)
+        if epoch != self._epoch:
+            if self._epoch is not None:
+                self._positions.clear()
+                if self.service.states:
+                    for guest in self._guests.values():
+                        guest.reset()
+                if self._window is not None:  # the engine and the round as last committed
+                    self._window = Windowing(self.store, self.service, now_ms())
+                    saved = self.store.state_get(self.service.name, SNAPSHOT_STATE, CURSOR_KEY)
+                    self._cursor = self._cursor_after = int(saved or 0)
+            self._epoch = epoch
+        return partitions
+
     def fresh_starts(self) -> list[FreshStart]:
         starts = []
         for source in self.service.sources:
@@ -298,12 +330,6 @@ class ServiceRunner:
                         FreshStart(self.service.name, *key, offset, offset - first)
                     )
         return starts
-
-    def _source_partitions(self, source: Source) -> range:
-        count = self.store.partitions(source.topic)
-        if self.task is None:
-            return range(count)
-        return range(self.task, self.task + 1) if self.task < count else range(0)
 
     def _position(self, source: Source, partition: int) -> int:
         key = (source.topic, partition)

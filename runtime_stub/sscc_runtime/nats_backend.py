@@ -58,13 +58,17 @@ _HEADER = frames.HEADER
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 
 
-def open_backend(url) -> "NatsBackend":
-    """brokers.py's factory for `nats://HOST:PORT[,HOST:PORT...][?replicas=N&dedup=SECONDS]`."""
-    options = dict(url.options)
+def open_backend(servers: str, config: dict[str, str], app: str) -> "NatsBackend":
+    """brokers.py's factory for `nats://HOST:PORT[,HOST:PORT...][?replicas=N&dedup=SECONDS]`
+    (the options may also come as -X / --broker-config settings)."""
+    from .brokers import BrokerError
+
+    url = f"nats://{servers}"
+    options = dict(config)
     unknown = set(options) - {"replicas", "dedup"}
     if unknown:
-        raise ValueError(f"broker {url}: unknown option {sorted(unknown)[0]!r} (replicas, dedup)")
-    servers = [f"nats://{s}" for s in url.servers]
+        raise BrokerError(f"broker {url}: unknown option {sorted(unknown)[0]!r} (replicas, dedup)")
+    servers = [f"nats://{s.strip()}" for s in servers.split(",") if s.strip()]
     replicas = int(options.get("replicas") or (3 if len(servers) >= 3 else 1))
     dedup = float(options.get("dedup") or DEFAULT_DUPLICATE_WINDOW_S)
     return NatsBackend(servers, replicas=replicas, duplicate_window=dedup, where=str(url))

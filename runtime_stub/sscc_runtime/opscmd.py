@@ -18,7 +18,7 @@ import json
 import os
 import time
 
-from . import statelog
+from . import brokers, statelog
 
 
 def add_parsers(commands, topics, store_help: str, positive) -> None:
@@ -30,6 +30,9 @@ def add_parsers(commands, topics, store_help: str, positive) -> None:
         help="partition count (default: the pipeline's, else 1); more than it has grows the topic",
     )  # fmt: skip
     create.set_defaults(parser=create, command=topic_create)
+    from .app import add_broker_options
+
+    add_broker_options(create)
     status = commands.add_parser("status", help="workers, the tasks they hold, lag per partition")
     status.add_argument("--store", metavar="DIR", help=store_help)
     status.set_defaults(parser=status, command=show_status)
@@ -74,7 +77,11 @@ def _internal(topic: str) -> bool:
 def topic_create(args: argparse.Namespace, project) -> int:
     from .app import AppError, _topic_name, open_store
 
-    embedded_only(args, "topic create")
+    if brokers.url_from(getattr(args, "broker", None)) and not args.store:
+        from .app import _create  # on a broker: create it with that many partitions (no re-sharding rule yet)
+
+        args.partitions = args.partitions or 1
+        return _create(args, project)
     topic = _topic_name(args.topic, project)
     known = {info.name: info.partitions for info in project.topics} if project else {}
     with open_store(args.store, create=True) as store:

@@ -35,7 +35,7 @@ class QueryError(Exception):
     pass
 
 
-def add_parser(commands, store_help: str, command: Callable) -> None:
+def add_parser(commands, store_help: str, command: Callable):
     sql = commands.add_parser("sql", help="run an SQL query over the state tables of a store")
     sql.add_argument("query", help='e.g. "select * from count_per_word order by count desc limit 3"')
     sql.add_argument("--store", metavar="DIR", help=store_help)
@@ -48,6 +48,7 @@ def add_parser(commands, store_help: str, command: Callable) -> None:
         help=f"stop a query that runs longer (default {QUERY_TIMEOUT_S:g}; 0 = no limit)",
     )
     sql.set_defaults(parser=sql, command=command)
+    return sql
 
 
 def load(

@@ -531,6 +531,12 @@ class Guest:
         """Load the committed state into the current instance (start-up)."""
         self._fresh(self._instance)
 
+    def reset(self) -> None:
+        """A fresh instance holding only the committed state: a consumer-group backend gave this
+        worker other partitions, and what the old instance held may be another worker's past."""
+        self._instance = _Instance(self._module, self.limits, self._fast, self._query, self._send, self._env, self._service)
+        self._fresh(self._instance)
+
     @property
     def expires(self) -> bool:
         """Whether the module has states with a `ttl`."""
