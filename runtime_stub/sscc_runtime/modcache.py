@@ -73,7 +73,7 @@ def module_digest(path: Path) -> str:
     seen = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     memo = path.parent / CACHE_DIR / f"{path.stem}.sha256"
     try:
-        stamp, written, digest = memo.read_text(encoding="ascii").split()
+        stamp, written, digest = memo.read_text(encoding="utf-8").split()
         if stamp == seen and st.st_mtime_ns + SETTLED_NS < int(written) and len(digest) == 64:
             return digest
     except (OSError, ValueError):
@@ -81,7 +81,7 @@ def module_digest(path: Path) -> str:
     digest = sha256(path.read_bytes()).hexdigest()
     try:
         tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{seen} {time.time_ns()} {digest}\n", encoding="ascii")
+        tmp.write_text(f"{seen} {time.time_ns()} {digest}\n", encoding="utf-8")
         os.replace(tmp, memo)
     except OSError:
         pass  # no cache directory yet (written with the first artifact), or read-only
