@@ -102,11 +102,15 @@ def exit_now(code: int) -> None:
     The interpreter's own teardown (collecting every module's objects, wasmtime's ctypes
     bindings, the engine and its stores) took ~20 ms of a ~150 ms start-up and does nothing a
     finished run needs: the project's run has closed its store. With a non-daemon thread still
-    running, or output that cannot be flushed (a closed pipe), the ordinary exit runs instead."""
+    running, output that cannot be flushed (a closed pipe), or a profiler, tracer or coverage
+    tool watching (`python -m cProfile`: it writes its results after SystemExit), the ordinary
+    exit runs instead."""
     import atexit
     import threading
 
     main_thread = threading.main_thread()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
         sys.exit(code)
     atexit._run_exitfuncs()
