@@ -97,26 +97,8 @@ def _warm_modules():
 
 
 def exit_now(code: int) -> None:
-    """End the process after a warm run: atexit handlers, flushed output, then `os._exit`.
+    """End the process as the project's own `python -m PROJECT` does (sscc_runtime/quickexit.py:
+    atexit handlers, flushed output, `os._exit`; the interpreter's teardown was ~20 ms)."""
+    from .runtime_stub.sscc_runtime.quickexit import exit_now as leave
 
-    The interpreter's own teardown (collecting every module's objects, wasmtime's ctypes
-    bindings, the engine and its stores) took ~20 ms of a ~150 ms start-up and does nothing a
-    finished run needs: the project's run has closed its store. With a non-daemon thread still
-    running, output that cannot be flushed (a closed pipe), or a profiler, tracer or coverage
-    tool watching (`python -m cProfile`: it writes its results after SystemExit), the ordinary
-    exit runs instead."""
-    import atexit
-    import threading
-
-    main_thread = threading.main_thread()
-    if sys.getprofile() is not None or sys.gettrace() is not None:
-        sys.exit(code)
-    if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
-        sys.exit(code)
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        sys.exit(code)  # Python's own exit reports it as usual
-    os._exit(code)
+    leave(code)
