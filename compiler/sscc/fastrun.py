@@ -99,6 +99,8 @@ def _warm_modules():
 def exit_now(code: int) -> None:
     """End the process as the project's own `python -m PROJECT` does (sscc_runtime/quickexit.py:
     atexit handlers, flushed output, `os._exit`; the interpreter's teardown was ~20 ms)."""
-    from .runtime_stub.sscc_runtime.quickexit import exit_now as leave
-
+    try:
+        from .runtime_stub.sscc_runtime.quickexit import exit_now as leave
+    except ImportError:  # an installation without the runtime as a package: exit as usual
+        sys.exit(code)
     leave(code)
