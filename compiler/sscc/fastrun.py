@@ -93,6 +93,14 @@ def _warm_modules():
         from .backend.project import cache, launch
     finally:
         sys.dont_write_bytecode = before
+    cached = getattr(__spec__, "cached", None)  # this module's own, imported before we could act
+    if before and cached and not os.path.exists(cached):
+        import py_compile
+
+        try:
+            py_compile.compile(__file__, cfile=cached, doraise=True)
+        except (OSError, py_compile.PyCompileError):
+            pass  # a read-only installation: compiled from source, as before
     return cache, launch
 
 
