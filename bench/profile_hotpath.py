@@ -101,9 +101,9 @@ class Timers:
 
 
 def produce(project: Project, store, topic: str, values: list[bytes]) -> None:
-    """As `topic produce` stores lines: PRODUCE_BATCH records per append."""
+    """As `topic produce` stores lines: produce.BATCH records per append."""
     rt = project.rt
-    batch = rt.app.PRODUCE_BATCH
+    batch = sys.modules[f"{project.package}.sscc_runtime.produce"].BATCH
     store.ensure_topic(topic, 1)
     now = int(time.time() * 1000)
     for i in range(0, len(values), batch):

@@ -13,10 +13,8 @@ response body. An HTTP error status (404, 500) is a response like any other, not
 
 from __future__ import annotations
 
-import socket
 import struct
 import time
-import urllib.parse
 from .records import record as dataclass
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -150,7 +148,7 @@ class HttpClient:
                 return response.status, _headers(response), self._read(response, deadline)
             response.drain_conn()
             response.release_conn()
-            url = urllib.parse.urljoin(url, response.headers["location"])
+            url = urljoin(url, response.headers["location"])
             if response.status == 303 or (response.status in (301, 302) and method not in ("GET", "HEAD")):
                 method, body = "GET", b""
                 headers = [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-length")]
@@ -161,7 +159,7 @@ class HttpClient:
     @staticmethod
     def _target(url: str) -> tuple[str, str, int]:
         try:
-            parts = urllib.parse.urlsplit(url)
+            parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:
             raise HttpFailure(f"invalid URL: {exc}") from None
@@ -198,7 +196,7 @@ class HttpClient:
             text = str(exc)
             reason = "connection refused" if "refused" in text.lower() else f"cannot connect: {_last(text)}"
             raise HttpFailure(reason) from None
-        except (E.ConnectTimeoutError, E.ReadTimeoutError, socket.timeout, TimeoutError):
+        except (E.ConnectTimeoutError, E.ReadTimeoutError, TimeoutError):
             raise HttpFailure(f"timed out after {self.policy.timeout_s:g} s") from None
         except E.SSLError as exc:
             raise HttpFailure(f"TLS error: {_last(str(exc))}") from None
@@ -231,7 +229,7 @@ class HttpClient:
                 parts.append(chunk)
             done = True
             return b"".join(parts)
-        except (E.ReadTimeoutError, socket.timeout, TimeoutError):
+        except (E.ReadTimeoutError, TimeoutError):
             raise HttpFailure(f"timed out after {self.policy.timeout_s:g} s") from None
         except (E.HTTPError, OSError) as exc:
             raise HttpFailure(f"reading the response failed: {_last(str(exc))}") from None
@@ -251,6 +249,20 @@ def _headers(response) -> list[tuple[str, str]]:
     return items
 
 
+def urlsplit(url: str):
+    """urllib.parse.urlsplit, imported on first use: importing urllib.parse (and socket, whose
+    `socket.timeout` is TimeoutError anyway) cost every run's start-up a few ms; most make no request."""
+    from urllib.parse import urlsplit as split
+
+    return split(url)
+
+
+def urljoin(base: str, url: str) -> str:
+    from urllib.parse import urljoin as join
+
+    return join(base, url)
+
+
 def _last(text: str) -> str:
     """urllib3 nests reasons as `...: [Errno 111] Connection refused`; keep the last one."""
     return text.rsplit("): ", 1)[-1].strip() or text
@@ -259,8 +271,10 @@ def _last(text: str) -> str:
 def _redact(url: str) -> str:
     """The URL as dead letters show it: without user:password and without the query (API keys)."""
     try:
-        parts = urllib.parse.urlsplit(url)
+        parts = urlsplit(url)
     except ValueError:
         return url[:200]
     netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:200]
+    from urllib.parse import urlunsplit
+
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:200]

@@ -104,3 +104,33 @@ def test_a_read_only_directory_still_runs(tmp_path):
     (path.parent / modcache.CACHE_DIR).write_text("a file where the cache directory would go")
     engine = _engine()
     assert _call(engine, modcache.load(engine, path, SETTINGS)) == 9
+
+
+def test_the_module_digest_memo_is_used_only_for_a_settled_file(tmp_path):
+    """The SHA-256 of a module's bytes is memoised under its size, mtime and inode, but only
+    trusted for a file written well before the memo (a same-size rewrite within one clock tick
+    would otherwise be served the old digest). A memo is seen being used by planting a wrong
+    digest in it."""
+    import hashlib
+    import os
+
+    path = tmp_path / "m.wasm"
+    _write_module(path, 4)
+    (tmp_path / modcache.CACHE_DIR).mkdir()
+    real = hashlib.sha256(path.read_bytes()).hexdigest()
+    memo = tmp_path / modcache.CACHE_DIR / "m.sha256"
+    assert modcache.module_digest(path) == real and memo.is_file()
+
+    def plant(digest: str) -> None:
+        stamp, written, _ = memo.read_text().split()
+        memo.write_text(f"{stamp} {written} {digest}\n")
+
+    plant("0" * 64)
+    assert modcache.module_digest(path) == real  # just written: the file is not settled, hashed again
+    old = path.stat().st_mtime_ns - 10 * 10**9
+    os.utime(path, ns=(old, old))
+    assert modcache.module_digest(path) == real  # another stamp: hashed, memo rewritten
+    plant("1" * 64)
+    assert modcache.module_digest(path) == "1" * 64  # settled and unchanged: the memo answers
+    _write_module(path, 5)  # a rewrite: new mtime, so hashed again
+    assert modcache.module_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()

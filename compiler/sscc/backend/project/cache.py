@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import fcntl
 import functools
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from . import identity
+from .sha import sha256  # not hashlib: its OpenSSL costs start-up time
 
 if TYPE_CHECKING:  # the front end is imported only when a compile is needed: a cached
     from ...diagnostics import SourceCache  # `sscc run` starts without it (~0.4 s saved)
@@ -43,7 +43,7 @@ def _options_key(options: "Options") -> list:
 
 def project_dir(path: str, options: "Options") -> Path:
     key = json.dumps([os.path.realpath(path), _options_key(options)])
-    return cache_root() / hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_root() / sha256(key.encode()).hexdigest()[:16]
 
 
 def hashed_sources() -> list[tuple[str, Path]]:
@@ -61,7 +61,7 @@ def _sscc_hash() -> str:
 
 
 def _inputs_hash(inputs: list[str], options: "Options") -> Optional[str]:
-    digest = hashlib.sha256(json.dumps([_sscc_hash(), _options_key(options)]).encode())
+    digest = sha256(json.dumps([_sscc_hash(), _options_key(options)]).encode())
     for path in inputs:
         try:
             digest.update(os.path.realpath(path).encode() + b"\0" + Path(path).read_bytes())

@@ -9,12 +9,13 @@ hashed again only when that fingerprint changes (an edit in an editable install,
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
 from pathlib import Path
 from typing import Optional
+
+from .sha import sha256  # not hashlib: its OpenSSL costs start-up time
 
 # The packages whose files make a compiled project: the compiler itself, the templates, the
 # runtime and guest crate copied into projects, the grammars of the front end.
@@ -54,14 +55,14 @@ def source_files(roots: list[Path]) -> list[tuple[str, str, os.stat_result]]:
 
 
 def fingerprint(files: list[tuple[str, str, os.stat_result]]) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     for name, _, st in files:
         digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
     return digest.hexdigest()
 
 
 def content_hash(files: list[tuple[str, str, os.stat_result]]) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     for name, path, _ in files:
         with open(path, "rb") as fh:
             digest.update(name.encode() + b"\0" + fh.read())
@@ -70,7 +71,7 @@ def content_hash(files: list[tuple[str, str, os.stat_result]]) -> str:
 
 def memo_path(cache_root: Path, roots: list[Path]) -> Path:
     """One memo per installation (the cache root is shared by every sscc of a user)."""
-    where = hashlib.sha256("\0".join(map(str, roots)).encode()).hexdigest()[:16]
+    where = sha256("\0".join(map(str, roots)).encode()).hexdigest()[:16]
     return cache_root / "identity" / f"{where}.json"
 
 

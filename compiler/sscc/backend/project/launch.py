@@ -54,7 +54,7 @@ def parse(pipeline: ModuleType, argv: list[str]) -> Optional[argparse.Namespace]
     sink = io.StringIO()
     try:
         with redirect_stdout(sink), redirect_stderr(sink):
-            return app._parser(pipeline.PROJECT, None).parse_args(argv)
+            return app._parser(pipeline.PROJECT, None, run_only=argv[:1] == ["run"]).parse_args(argv)
     except SystemExit:
         return None
     except Exception:  # noqa: BLE001 - a project of another shape: not for the fast path
