@@ -82,6 +82,8 @@ def topic_create(args: argparse.Namespace, project) -> int:
 
         args.partitions = args.partitions or 1
         return _create(args, project)
+    if getattr(args, "broker_settings", None) or getattr(args, "broker_config", None):
+        raise AppError("-X and --broker-config need a broker (--broker URL or $SSCC_BROKER)")
     topic = _topic_name(args.topic, project)
     known = {info.name: info.partitions for info in project.topics} if project else {}
     with open_store(args.store, create=True) as store:
