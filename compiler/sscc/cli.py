@@ -389,3 +389,6 @@ def _app_command(name: str, doc: str):
 topic_cmd = _app_command("topic", "Produce, consume or list topics of the embedded store: `sscc topic COMMAND --help`.")
 state_cmd = _app_command("state", "Inspect the keyed states of the embedded store: `sscc state list|show --help`.")
 sql_cmd = _app_command("sql", 'Query the state tables of the embedded store: `sscc sql "select ..." [--store DIR]`.')
+reset_cmd = _app_command(
+    "reset", "Move a service's committed positions: `sscc reset SERVICE --to-beginning|--to-end|--to-offset N [--yes]`."
+)

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import envvars, frames, http_client, produce, records, service, sqlcmd, statelog
+from . import envvars, frames, http_client, produce, records, reset, runlock, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -243,7 +243,32 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
     drop.add_argument("--yes", action="store_true", help="really delete (without it, only say what would go)")
     drop.set_defaults(parser=drop, command=_state_drop)
     sqlcmd.add_parser(commands, store_help, _sql)
+    _reset_parser(commands, store_help)
     return parser
+
+
+def _reset_parser(commands, store_help: str) -> None:
+    move = commands.add_parser(
+        "reset",
+        help="move a service's committed positions (re-read or skip records)",
+        description="Move where SERVICE reads its source topics next. Its keyed states and window"
+        " progress are not rewound (--drop-state deletes them). Refused while a run uses the store.",
+    )
+    move.add_argument("service")
+    to = move.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to-beginning", dest="to", action="store_const", const="beginning", help="the first stored record")
+    to.add_argument("--to-end", dest="to", action="store_const", const="end", help="after the last stored record")
+    to.add_argument("--to-offset", type=int, metavar="N", help="offset N (of every partition chosen)")
+    move.add_argument("--topic", metavar="T", help="only this source topic (default: every one)")
+    move.add_argument("--partition", type=int, metavar="P", help="only partition P")
+    move.add_argument(
+        "--drop-state",
+        action="store_true",
+        help="also delete the service's keyed states and window progress, so the next run rebuilds them",
+    )
+    move.add_argument("--store", metavar="DIR", help=store_help)
+    move.add_argument("--yes", action="store_true", help="really move (without it, only say what would change)")
+    move.set_defaults(parser=move, command=_reset)
 
 
 def add_http_options(run: argparse.ArgumentParser) -> None:
@@ -377,7 +402,8 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         if args.batch_records:
             services = [records.replace(s, batch_records=args.batch_records) for s in services]
         variables = envvars.collect(args)
-        with open_store(args.store, create=True) as store:
+        # The run lock (shared): `reset` and `state drop` refuse while a run holds the store.
+        with open_store(args.store, create=True) as store, runlock.RunLock(store.path):
             # What operators see (only the variables given) and print (the run's log on stderr).
             log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
             env = Environment(variables, log)
@@ -396,7 +422,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             loop.on_counters = progress.update if progress else None
             starts = loop.fresh_starts()
             if not args.quiet:
-                for line in skipped_notes(starts, services):
+                for line in skipped_notes(starts, services, _command(args)):
                     print(line, file=sys.stderr)
             try:
                 counters = loop.run()
@@ -430,8 +456,17 @@ def batch_mode(svc: service.Service) -> service.Service:
     return records.replace(svc, sources=sources)
 
 
+def _command(args: argparse.Namespace) -> str:
+    """How the user calls this command line: `sscc` (also when sscc runs the project in its own
+    process) or the project's `python -m NAME`."""
+    if sys.modules.get("sscc") is not None:
+        return "sscc"
+    prog = getattr(getattr(args, "parser", None), "prog", "") or "sscc"
+    return prog.rsplit(" ", 1)[0] if " run" in prog else prog
+
+
 def skipped_notes(
-    starts: list[FreshStart], services: list[service.Service]
+    starts: list[FreshStart], services: list[service.Service], command: str = "sscc"
 ) -> list[str]:
     """One note per (service, topic) whose first start skipped records already stored."""
     spec = {
@@ -447,11 +482,8 @@ def skipped_notes(
     notes = []
     for (svc, topic), count in skipped.items():
         position = spec[(svc, topic)].get("position", "End")
-        hint = (
-            "run with --until-idle (batch mode) or set default_starting_offset to Beginning to process them"
-            if position == "End"
-            else "set default_starting_offset to process them"
-        )
+        # The position is committed now: only a reset (with the run stopped) re-reads them.
+        hint = f"to process them, stop the run, `{command} reset {svc} --to-beginning --yes`, run again"
         notes.append(
             f"note: service {svc} starts reading {topic} at {position}:"
             f" {count:,} existing record{'s' if count != 1 else ''} skipped; {hint}"
@@ -673,6 +705,7 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
 def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
     with open_store(args.store, create=False) as store:
         service_name, state_name, changelog = _find_state(store, args.state, args.store)
+        busy = runlock.Exclusive(store.path, "drop a state") if args.yes else None
         first, end = store.bounds(changelog, 0)
         if not args.yes:
             print(
@@ -681,7 +714,8 @@ def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
                 file=sys.stderr,
             )
             return 1
-        dropped = store.drop_state(service_name, state_name, changelog, statelog.SCHEMA_STATE)
+        with busy:
+            dropped = store.drop_state(service_name, state_name, changelog, statelog.SCHEMA_STATE)
     print(f"dropped state {service_name}.{state_name} ({dropped:,} change records)", file=sys.stderr)
     return 0
 
@@ -702,6 +736,74 @@ def _state_show(args: argparse.Namespace, project: Project | None) -> int:
     rows = [(key, json.dumps(value, ensure_ascii=False)) for key, value in sorted(values.items())]
     _table(("KEY", "VALUE"), rows)
     return 0
+
+
+# ---------------------------------------------------------------------------- reset
+
+
+def _reset(args: argparse.Namespace, project: Project | None) -> int:
+    """Move a service's positions (reset.py); refuses while a run holds the store."""
+    if args.to_offset is not None:
+        args.to = "offset"
+    if args.to == "offset" and args.to_offset < 0:
+        raise AppError(f"--to-offset must be >= 0, got {args.to_offset}")
+    topic = _topic_name(args.topic, project) if args.topic is not None else None
+    sources, changelogs = _pipeline_service(project, args.service)
+    with open_store(args.store, create=False) as store, runlock.Exclusive(store.path, "reset a service"):
+        try:
+            moves = reset.plan(store, args.service, args.to, args.to_offset, topic, args.partition, sources)
+        except reset.ResetError as exc:
+            raise AppError(str(exc)) from None
+        states = sorted({c[2] for c in _changelogs(store) if c[0] == args.service} | set(changelogs))
+        state_names = [name[len(args.service) + 1 : -len(statelog.CHANGELOG_SUFFIX)] for name in states]
+        windowed = any(store.state_get(args.service, reset.WINDOW_STATE, k) is not None for k in reset.WINDOW_KEYS)
+        lines = [reset.describe(m) for m in moves]
+        if not args.yes:
+            print(f"would move the positions of service {args.service}:", file=sys.stderr)
+            print("\n".join(lines), file=sys.stderr)
+            if args.drop_state and (states or windowed):
+                print(f"and delete {_what_state(state_names, windowed)}", file=sys.stderr)
+            print("run again with --yes to do it", file=sys.stderr)
+            return 1
+        if args.drop_state:
+            for name, changelog in zip(state_names, states):
+                if changelog in store.topics():
+                    store.drop_state(args.service, name, changelog, statelog.SCHEMA_STATE)
+            reset.drop_window(store, args.service)
+        reset.apply(store, args.service, moves)
+    print(f"moved the positions of service {args.service}:", file=sys.stderr)
+    print("\n".join(lines), file=sys.stderr)
+    if args.drop_state and (states or windowed):
+        print(f"deleted {_what_state(state_names, windowed)}; the next run rebuilds them from what it reads", file=sys.stderr)
+    elif states or windowed:
+        print(
+            f"note: {_what_state(state_names, windowed)} not rewound: records read again update them again"
+            " (counted twice), skipped ones never do; --drop-state deletes them with the move",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _what_state(states: list[str], windowed: bool) -> str:
+    parts = [f"state{'s' if len(states) != 1 else ''} {', '.join(states)}"] if states else []
+    return " and ".join(parts + (["the window progress (watermark, open windows)"] if windowed else []))
+
+
+def _pipeline_service(project: Project | None, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(source topics, state changelogs) of service `name` in the project's description; an
+    emitted project knows its services, so a name it does not have is an error there."""
+    if project is None:
+        return (), ()
+    described = json.loads(project.description.read_text(encoding="utf-8")).get("services", [])
+    for svc in described:
+        if svc.get("name") == name:
+            sources = tuple(src["topic"] for src in svc.get("sources", []) if "topic" in src)
+            changelogs = tuple(
+                st.get("changelog") or f"{name}.{st['name']}{statelog.CHANGELOG_SUFFIX}" for st in svc.get("states", [])
+            )
+            return sources, changelogs
+    known = ", ".join(str(svc.get("name")) for svc in described)
+    raise AppError(f"the pipeline has no service {name!r} (services: {known})")
 
 
 # ---------------------------------------------------------------------------- sql

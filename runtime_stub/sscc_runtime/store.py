@@ -269,6 +269,18 @@ class Store:
         ).fetchone()
         return None if row is None else row[0]
 
+    def positions(self, service: str) -> list[tuple[str, int, int]]:
+        """(topic, partition, next offset) of every committed position of `service` (`reset`)."""
+        return list(self._db.execute(
+            "SELECT topic, partition, next_offset FROM positions WHERE service = ? ORDER BY topic, partition",
+            (service,),
+        ))
+
+    def services(self) -> list[str]:
+        """Every service with a committed position (schedule cursors `svc#schedule` left out)."""
+        rows = self._db.execute("SELECT DISTINCT service FROM positions ORDER BY service")
+        return [name for (name,) in rows if "#" not in name]
+
     def state_get(self, service: str, state: str, key: bytes) -> bytes | None:
         row = self._db.execute(
             "SELECT value FROM state WHERE service = ? AND state = ? AND key = ?",
