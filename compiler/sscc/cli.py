@@ -1,6 +1,7 @@
 """The command line only: parse arguments, call the driver, print, choose the exit code.
 
-Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage, 3 internal error.
+Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage, 3 internal error,
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import __version__
 from .diagnostics import Diagnostic, SourceCache, render_summary, render_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, the shell's convention
 
 
 def _guard(fn):
@@ -24,8 +26,13 @@ def _guard(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C (during a build: cargo is killed with its sandbox; the build cache and the
+            # project cache only ever hold finished entries, so the next build starts cleanly)
+            click.echo("\nsscc: interrupted; nothing half-built was kept, the next run builds again", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a clean message
             if os.environ.get("SSCC_DEBUG"):
                 raise

@@ -9,7 +9,7 @@
     state show STATE [--store DIR] [--key K] [--window W]   (STATE: `state` or `service.state`)
 
 The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file.
-Exit codes: 0 ok (also when stopped by SIGINT/SIGTERM), 1 runtime error (one `error: ...` line,
+Exit codes: 0 ok (also when stopped by SIGTERM), 130 stopped by SIGINT (Ctrl-C), 1 runtime error (one `error: ...` line,
 never a traceback; SSCC_DEBUG=1 shows it), 2 usage.
 """
 
@@ -392,6 +392,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         stopping.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stopped_by = None
     try:
         description = project.description
         services = service.load(
@@ -429,14 +430,15 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             finally:
                 if log is not None:
                     log.close()
+            stopped_by = loop.stopped_by or next(iter(signalled), None)
             if progress:
-                progress.finish(
-                    counters, loop.stopped_by or next(iter(signalled), None)
-                )
+                progress.finish(counters, stopped_by)
+            if loop.interrupted and not args.quiet:
+                print("interrupted: the batch in progress was not committed; the next run processes it", file=sys.stderr)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    return 130 if stopped_by == "SIGINT" else 0  # Ctrl-C: the shell's convention; SIGTERM: a clean stop
 
 
 def batch_mode(svc: service.Service) -> service.Service:

@@ -22,7 +22,9 @@ from .schedules import Tickers
 from .service import Service, Source, Stage
 from .wasi import Environment
 from .http_client import HttpClient
-from .wasm_host import Guest, WindowReport
+from . import wasm_host
+from .sigwatch import SignalWatcher
+from .wasm_host import Guest, Interrupted, WindowReport
 from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
 
@@ -425,6 +427,9 @@ class Loop:
         self.stopping = stopping or threading.Event()
         # "SIGINT" / "SIGTERM" when a signal stopped it
         self.stopped_by: str | None = None
+        # Ctrl-C interrupted a guest call: that batch was not committed (the next run redoes it)
+        self.interrupted = False
+        self._watcher: SignalWatcher | None = None
 
     def fresh_starts(self) -> list[FreshStart]:
         """Resolve (and commit) the starting position of every source partition that has none
@@ -432,12 +437,17 @@ class Loop:
         return [start for runner in self.runners for start in runner.fresh_starts()]
 
     def run(self) -> dict[str, Counters]:
+        wasm_host.clear_interrupt()
         previous = self._install_signals()
         last = time.monotonic()
         reporting = self.on_progress or self.on_counters
         try:
             while not self.stopping.is_set():
-                read = sum(runner.step(self.stopping) for runner in self.runners)
+                try:
+                    read = sum(runner.step(self.stopping) for runner in self.runners)
+                except Interrupted:  # Ctrl-C inside a guest call: that batch is dropped, not committed
+                    self.interrupted = True
+                    break
                 if reporting and time.monotonic() - last >= self.every:
                     self.report()
                     last = time.monotonic()
@@ -454,6 +464,9 @@ class Loop:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if self._watcher is not None:
+                self._watcher.close()
+                self._watcher = None
             if sys.exc_info()[0] is None:
                 self._settle()
             else:  # already failing: let the commit in flight finish, keep the first error
@@ -495,11 +508,19 @@ class Loop:
         previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, self._on_signal)
+        # SIGINT reaches a guest call in progress through this thread (sigwatch.py)
+        self._watcher = SignalWatcher(self._interrupt)
         return previous
 
     def _on_signal(self, signum: int, _frame) -> None:
-        self.stopped_by = signal.Signals(signum).name
+        self.stopped_by = self.stopped_by or signal.Signals(signum).name
         self.stopping.set()
+
+    def _interrupt(self) -> None:
+        """The first Ctrl-C (from the watcher thread): stop, and stop the guest call in progress."""
+        self.stopped_by = "SIGINT"
+        self.stopping.set()
+        wasm_host.interrupt_guests()
 
 
 def _owner_state(changelog: str) -> str:

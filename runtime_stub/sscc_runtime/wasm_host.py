@@ -127,6 +127,36 @@ def engine(interruptible: bool = True) -> wasmtime.Engine:
     return _ENGINES[interruptible]
 
 
+# Set by interrupt_guests() (Ctrl-C, loop.py): a guest call stopped by it raises Interrupted, and
+# every call armed after it traps at once, so nothing runs a batch to its end any more.
+_INTERRUPTED = threading.Event()
+_MAX_TICKS = [1]  # the longest deadline any instance was armed with, in ticks
+
+
+class Interrupted(Exception):
+    """A guest call was stopped by interrupt_guests(): its batch must not be committed."""
+
+
+def interrupt_guests() -> None:
+    """Make every guest call of this process trap at its next epoch check (any thread may call
+    this; it is what lets Ctrl-C stop a long batch within about a tick). Guests of an engine
+    without epoch interruption (`timeout_ms: 0`) cannot be interrupted."""
+    _INTERRUPTED.set()
+    eng = _ENGINES.get(True)
+    if eng is not None:
+        for _ in range(_MAX_TICKS[0] + 1):  # past every deadline armed so far
+            eng.increment_epoch()
+
+
+def clear_interrupt() -> None:
+    """A new run in this process (tests run several)."""
+    _INTERRUPTED.clear()
+
+
+def interrupted() -> bool:
+    return _INTERRUPTED.is_set()
+
+
 def _tick(eng: wasmtime.Engine) -> None:
     while True:
         time.sleep(TICK_MS / 1000)
@@ -183,6 +213,8 @@ class _Instance:
     """One instance in its own Store (limits and deadline are per store)."""
 
     def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool, sql=None, http=None, env=None, service=""):
+        if _INTERRUPTED.is_set():  # its guest calls would trap at once
+            raise Interrupted("interrupted")
         self._limits, self._fast = limits, fast
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
@@ -215,6 +247,7 @@ class _Instance:
             try:
                 self._export("_initialize")()
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                _raise_if_interrupted(exc)
                 raise GuestFault(f"initializing the module failed: {exc}") from exc
         version = self._export("sscc_abi_version")()
         if version != ABI_VERSION:
@@ -258,6 +291,7 @@ class _Instance:
         try:
             self._expire(now_ms)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            _raise_if_interrupted(exc)
             raise GuestFault(f"expiring state rows failed: {exc}") from exc
         self._memory.refresh()
         return self._changes()
@@ -345,6 +379,7 @@ class _Instance:
             self._memory.write(ptr, data)
             status = self._export("sscc_state_load")(index, ptr, len(data))
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            _raise_if_interrupted(exc)
             raise GuestFault(f"loading state {index} into the guest failed: {exc}") from exc
         self._memory.refresh()
         if status != 0:
@@ -386,6 +421,7 @@ class _Instance:
             try:
                 self._in_ptr = self._reserve(len(data)) & 0xFFFFFFFF
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                _raise_if_interrupted(exc)
                 raise GuestFault(
                     f"a {len(data)}-byte batch does not fit the guest's {self._limits.memory_mb} MiB limit"
                 ) from exc
@@ -396,6 +432,7 @@ class _Instance:
         try:
             status = stage(self._in_ptr, len(data), base_offset)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            _raise_if_interrupted(exc)
             self._memory.refresh()
             raise self._trapped(export, exc) from None
         self._memory.refresh()
@@ -422,7 +459,9 @@ class _Instance:
         self._armed_at, self._host_s = time.monotonic(), 0.0
         if self._limits.timeout_ms > 0:
             ticks = -(-self._limits.timeout_ms // TICK_MS)
-            fastcall.set_deadline(self._store, ticks, self._fast)
+            _MAX_TICKS[0] = max(_MAX_TICKS[0], ticks)
+            # interrupted: trap at the first check instead of running a whole batch
+            fastcall.set_deadline(self._store, 0 if _INTERRUPTED.is_set() else ticks, self._fast)
 
     def _control(self) -> _Control:
         return _Control._make(
@@ -460,6 +499,12 @@ class _Instance:
             control.cur_index, control.cur_origin, "trap", operator, message, control.cur_pos
         )
         return _Trapped(self._outputs(control), error, control.cur_pos)
+
+
+def _raise_if_interrupted(exc: Exception) -> None:
+    """An epoch trap after interrupt_guests() is the interrupt, not the record's timeout."""
+    if _INTERRUPTED.is_set() and getattr(exc, "trap_code", None) == wasmtime.TrapCode.INTERRUPT:
+        raise Interrupted("interrupted") from None
 
 
 def _own_rows(data: bytes) -> list[tuple[int, bytes]]:
