@@ -74,6 +74,14 @@ def main(
         return args.command(args, project)
     except AppError as exc:
         return _error(str(exc))
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "disk I/O" not in str(exc):
+            return _error(str(exc))  # locked, read-only, ...: not damage
+        where = store_dir(getattr(args, "store", None)) / STORE_FILE
+        return _error(
+            f"the store {where} is damaged (SQLite: {exc}); restore it from a copy"
+            f" ({STORE_FILE} and {STORE_FILE}-log together), or move both away to start a new store"
+        )
     except KeyError as exc:  # the store's "no topic ..." and the like
         return _error(str(exc.args[0]) if exc.args else repr(exc))
     except (
@@ -577,10 +585,14 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
                     )
                     if not batch.count:
                         continue
-                    for record in frames.iter_records(batch.data):
-                        if args.keys:
-                            out.write((record.key or b"") + separator)
-                        out.write(record.value + b"\n")
+                    try:
+                        for record in frames.iter_records(batch.data):
+                            if args.keys:
+                                out.write((record.key or b"") + separator)
+                            out.write(record.value + b"\n")
+                    except ValueError as exc:
+                        bad = frames.first_bad(batch.data, batch.count) or (0, str(exc))
+                        raise store.damaged(topic, partition, batch.base_offset + bad[0], bad[1]) from None
                     offsets[partition] = batch.base_offset + batch.count
                     read += batch.count
                 out.flush()

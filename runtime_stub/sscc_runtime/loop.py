@@ -17,14 +17,14 @@ from .records import field, record as dataclass  # records.py: dataclass's metho
 from typing import Callable, Sequence
 
 from . import clock, deadletter, frames, statelog, statesql
-from .backend import Output, Position, StateChange, TopicBackend, starting_offset
+from .backend import Output, Position, StateChange, StoreDamaged, TopicBackend, starting_offset
 from .schedules import Tickers
 from .service import Service, Source, Stage
 from .wasi import Environment
 from .http_client import HttpClient
 from . import wasm_host
 from .sigwatch import SignalWatcher
-from .wasm_host import Guest, Interrupted, WindowReport
+from .wasm_host import Guest, Interrupted, MalformedInput, WindowReport
 from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
 
@@ -305,9 +305,12 @@ class ServiceRunner:
         if self._mirror is not None:
             self._refresh_refs()
         self._clock(changes)
-        data, count, base = self._run(
-            chain, batch.data, batch.count, batch.base_offset, where, dead, changes
-        )
+        try:
+            data, count, base = self._run(
+                chain, batch.data, batch.count, batch.base_offset, where, dead, changes
+            )
+        except MalformedInput:
+            raise self._corrupt(source, partition, batch) from None
         outputs = []
         for sink, partitions in zip(service.sinks, self._sink_partitions):
             out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
@@ -336,6 +339,16 @@ class ServiceRunner:
         self.counters.records_in += batch.count
         self.counters.batches += 1
         return batch.count
+
+    def _corrupt(self, source: Source, partition: int, batch) -> Exception:
+        """The stored batch a guest could not frame: the first bad record's offset (docs/runtime.md)."""
+        bad = frames.first_bad(batch.data, batch.count)
+        index, detail = bad if bad is not None else (0, "a guest found malformed frames")
+        offset = batch.base_offset + index
+        damaged = getattr(self.store, "damaged", None)
+        if damaged is not None:
+            return damaged(source.topic, partition, offset, detail)
+        return StoreDamaged(f"the stored records of {source.topic}[{partition}] at offset {offset:,} are corrupt ({detail})")
 
     def _run(
         self,
@@ -448,8 +461,10 @@ class Loop:
                 except Interrupted:  # Ctrl-C inside a guest call: that batch is dropped, not committed
                     self.interrupted = True
                     break
-                if reporting and time.monotonic() - last >= self.every:
-                    self.report()
+                if time.monotonic() - last >= self.every:
+                    self._verify()  # the store's files still there and whole (store.Store.verify)
+                    if reporting:
+                        self.report()
                     last = time.monotonic()
                 if read == 0 and self._settle():
                     continue  # the last commit may feed another service: look once more
@@ -469,6 +484,7 @@ class Loop:
                 self._watcher = None
             if sys.exc_info()[0] is None:
                 self._settle()
+                self._verify()
             else:  # already failing: let the commit in flight finish, keep the first error
                 try:
                     self._settle()
@@ -490,6 +506,11 @@ class Loop:
         """Wait for a commit still in flight; whether there was one."""
         settle = getattr(self._store, "settle", None)
         return bool(settle()) if settle is not None else False
+
+    def _verify(self) -> None:
+        verify = getattr(self._store, "verify", None)
+        if verify is not None:
+            verify()
 
     def report(self) -> None:
         for runner in self.runners:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import frames
-from .backend import Batch, Output, Position, PositionConflict, StateChange
+from .backend import Batch, Output, Position, PositionConflict, StateChange, StoreDamaged
 
 SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -101,6 +101,14 @@ class Store:
         self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self.log_path = self.path.with_name(self.path.name + "-log")
+        if self._schema_version() == 0 and _size(self.log_path):
+            self._db.close()
+            raise StoreDamaged(
+                f"{self.path} is empty but its record log {self.log_path.name} holds"
+                f" {_size(self.log_path):,} bytes: the database file was truncated or replaced;"
+                " restore both files from a copy, or move them away to start a new store"
+            )
         if self._schema_version() in (0, 1):  # only a new (or version 1) file takes the write lock
             with self._write():
                 version = self._schema_version()
@@ -116,9 +124,43 @@ class Store:
                 f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}"
             )
         self._partitions: dict[str, int] = {}
-        self.log_path = self.path.with_name(self.path.name + "-log")
         self._log = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._full = synchronous == "FULL"
+        # verify(): the files this store opened, and the largest size seen of the database
+        found = os.stat(self.path)
+        self._db_id, self._db_size = (found.st_dev, found.st_ino), found.st_size
+
+    def verify(self) -> None:
+        """Raise StoreDamaged when the store's files were deleted, replaced or truncated while this
+        process had them open (a run calls this about once a second and when it ends): SQLite and
+        the log keep writing to a deleted file without an error, and the run would say `done`."""
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreDamaged(
+                f"{self.path} was deleted while the run was using it: what it committed is gone with it"
+            ) from None
+        if (found.st_dev, found.st_ino) != self._db_id:
+            raise StoreDamaged(f"{self.path} was replaced by another file while the run was using it")
+        if found.st_size < self._db_size:
+            raise StoreDamaged(
+                f"{self.path} shrank from {self._db_size:,} to {found.st_size:,} bytes while the run was"
+                " using it: it was truncated; restore the store from a copy"
+            )
+        self._db_size = found.st_size
+        try:
+            log = os.stat(self.log_path)
+        except FileNotFoundError:
+            log = None
+        if log is None or not os.path.samestat(log, os.fstat(self._log)):
+            raise StoreDamaged(f"{self.log_path} was deleted or replaced while the run was using it")
+        end = self._db.execute("SELECT end_pos FROM log").fetchone()[0]
+        size = os.fstat(self._log).st_size
+        if size < end:
+            raise StoreDamaged(
+                f"{self.log_path} holds {size:,} bytes but the store's batches reach byte {end:,}:"
+                " it was truncated; restore the store from a copy"
+            )
 
     def _schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -237,23 +279,34 @@ class Store:
         rows.close()
         if not pieces:
             return Batch(offset, 0, b"")
-        parts = [blob if pos is None else self._read_log(pos, blob) for pos, blob in pieces]
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        # Only the first and the last batch are walked: skip into the first, cut the last.
-        begin = frames.skip(data, skip) if skip else 0
-        end = size
-        if last_take < last_count:
-            end = frames.skip(data, last_take, begin if last_at == 0 else last_at)
+        try:
+            parts = [blob if pos is None else self._read_log(pos, blob) for pos, blob in pieces]
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            # Only the first and the last batch are walked: skip into the first, cut the last.
+            begin = frames.skip(data, skip) if skip else 0
+            end = size
+            if last_take < last_count:
+                end = frames.skip(data, last_take, begin if last_at == 0 else last_at)
+        except (ValueError, StoreDamaged) as exc:
+            raise self.damaged(topic, partition, start, str(exc)) from None
         if begin or end != size:
             data = data[begin:end]
         return Batch(start, total, data)
+
+    def damaged(self, topic: str, partition: int, offset: int, detail: str) -> StoreDamaged:
+        """A stored batch that cannot be read: where it is, and what to do."""
+        return StoreDamaged(
+            f"{self.log_path}: the stored records of {topic}[{partition}] at offset {offset:,} are"
+            f" corrupt ({detail}); restore the store from a copy, or move a reader past them with"
+            " `reset SERVICE --to-offset N`"
+        )
 
     def _read_log(self, pos: int, length: int) -> bytes:
         data = os.pread(self._log, length, pos)
         while len(data) < length:  # a regular file returns short reads only at its end
             more = os.pread(self._log, length - len(data), pos + len(data))
             if not more:
-                raise RuntimeError(
+                raise StoreDamaged(
                     f"{self.log_path} ends at byte {pos + len(data)}; the store's rows point to"
                     f" {pos + length} (was the log file removed or truncated?)"
                 )
@@ -415,6 +468,13 @@ class Store:
     def _write(self) -> "_Transaction":
         self.settle()
         return _Transaction(self._db)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 class _Pending:

@@ -133,6 +133,10 @@ _INTERRUPTED = threading.Event()
 _MAX_TICKS = [1]  # the longest deadline any instance was armed with, in ticks
 
 
+class MalformedInput(GuestFault):
+    """A stage call's input did not frame: from a topic, a corrupt store (the loop says where)."""
+
+
 class Interrupted(Exception):
     """A guest call was stopped by interrupt_guests(): its batch must not be committed."""
 
@@ -438,7 +442,7 @@ class _Instance:
         self._memory.refresh()
         control = self._control()
         if status != 0:
-            raise GuestFault(f"{export} found malformed frames in its input")
+            raise MalformedInput(f"{export} found malformed frames in its input")
         return self._outputs(control)
 
     def _bind(self, export: str) -> fastcall.Export:
