@@ -270,9 +270,12 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--no-http", is_flag=True, help="Refuse every HTTP request of operators (each is dead-lettered).")
 @click.option("--http-timeout", type=click.FloatRange(min=0, min_open=True), metavar="S", help="Seconds per HTTP request (default 30).")
 @click.option("--http-max-bytes", type=click.IntRange(min=1), metavar="N", help="Largest HTTP response body accepted (default 16 MiB).")
+@click.option("--max-memory", multiple=True, metavar="[SERVICE=]MIB", help="Guest memory per service in MiB (default 256); a record needing more alone is dead-lettered.")
+@click.option("--max-time", multiple=True, metavar="[SERVICE=]S", help="Seconds one record may take in an operator (default 10; 0 = no limit).")
+@click.option("--max-record-bytes", multiple=True, metavar="[SERVICE=]N", help="Largest record read or written (default 16 MiB); larger ones are dead-lettered.")
 @_compile_options
 @_guard
-def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, no_opt, no_pass, strict):
+def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, max_memory, max_time, max_record_bytes, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -300,6 +303,9 @@ def run_cmd(file, store, until_idle, quiet, env_pairs, env_files, log_rate, batc
     argv += ["--no-http"] if no_http else []
     argv += ["--http-timeout", repr(http_timeout)] if http_timeout else []
     argv += ["--http-max-bytes", str(http_max_bytes)] if http_max_bytes else []
+    # limits per record (docs/abi.md §7): checked by the project's own parser
+    argv += [f"--max-memory={v}" for v in max_memory] + [f"--max-time={v}" for v in max_time]
+    argv += [f"--max-record-bytes={v}" for v in max_record_bytes]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()

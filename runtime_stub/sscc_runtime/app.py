@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import envvars, frames, http_client, produce, records, reset, runlock, service, sqlcmd, statelog
+from . import envvars, frames, http_client, limitargs, produce, records, reset, runlock, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop
@@ -167,6 +167,7 @@ def _parser(project: Project | None, prog: str | None) -> argparse.ArgumentParse
             f"(default: the description's, else {service.DEFAULT_BATCH_RECORDS})",
         )
         add_http_options(run)
+        limitargs.add_arguments(run)
         run.set_defaults(parser=run, command=_run)
 
     topic = commands.add_parser("topic", help="produce, consume or list topics")
@@ -410,6 +411,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             services = [batch_mode(s) for s in services]
         if args.batch_records:
             services = [records.replace(s, batch_records=args.batch_records) for s in services]
+        services = limitargs.apply(services, args)
         variables = envvars.collect(args)
         # The run lock (shared): `reset` and `state drop` refuse while a run holds the store.
         with open_store(args.store, create=True) as store, runlock.RunLock(store.path):

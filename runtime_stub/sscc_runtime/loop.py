@@ -96,6 +96,7 @@ class ServiceRunner:
             store.commit(state_changes=[statelog.schema_row(service.name, st) for st in service.states])
             for guest in self._guests.values():
                 guest.states = len(service.states)
+                guest.state_names = [state.name for state in service.states]
                 guest.committed_state = self._committed_state
                 guest.restore()
         # A windowed service: the engine (restored from the last commit) and this batch's report.
@@ -305,15 +306,18 @@ class ServiceRunner:
         if self._mirror is not None:
             self._refresh_refs()
         self._clock(changes)
+        data, count, base = batch.data, batch.count, batch.base_offset
+        if len(data) > service.limits.record_bytes:  # only then can a record be over the limit
+            data, count, base = self._oversized(data, count, base, where, dead, "")
         try:
-            data, count, base = self._run(
-                chain, batch.data, batch.count, batch.base_offset, where, dead, changes
-            )
+            data, count, base = self._run(chain, data, count, base, where, dead, changes)
         except MalformedInput:
             raise self._corrupt(source, partition, batch) from None
         outputs = []
         for sink, partitions in zip(service.sinks, self._sink_partitions):
             out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
+            if len(out) > service.limits.record_bytes:
+                out, n, _ = self._oversized(out, n, -1, where, dead, sink.topic)
             outputs.append(Output(sink.topic, partition % partitions, out, n))
             self.counters.records_out += n
         if self._window is not None:
@@ -339,6 +343,50 @@ class ServiceRunner:
         self.counters.records_in += batch.count
         self.counters.batches += 1
         return batch.count
+
+    KEEP_OF_OVERSIZED = 1024  # bytes of an oversized record's value its dead letter keeps
+
+    def _oversized(
+        self, data: bytes, count: int, base_offset: int, where: tuple[str, int], dead: list, sink: str
+    ) -> tuple[bytes, int, int]:
+        """Dead-letter the records over `limits.record_bytes` (key + value) of a batch read from
+        a topic (`sink` empty) or about to be written to `sink`; the rest goes on. Records keep
+        their source offsets: when some are cut out of a batch read from a topic, the kept frames
+        carry them in `origin` and the batch goes on with base offset -1."""
+        limit = self.service.limits.record_bytes
+        starts = frames.positions(data)
+        ends = starts[1:] + [len(data)]
+        over = [i for i, (a, b) in enumerate(zip(starts, ends)) if b - a - frames.HEADER_SIZE > limit]
+        if not over:
+            return data, count, base_offset
+        into = f" for topic {sink}" if sink else ""
+        for i in over:
+            failed = frames.record_at(data, starts[i])
+            size = ends[i] - starts[i] - frames.HEADER_SIZE
+            dead.append(
+                deadletter.record(
+                    failed,
+                    service=self.service.name,
+                    stage="",
+                    operator="",
+                    kind="limit",
+                    reason=f"the record{into} is {size:,} bytes, over the limit of {limit:,} bytes per record"
+                    " (limits.record_bytes, run --max-record-bytes)",
+                    topic=where[0],
+                    partition=where[1],
+                    offset=base_offset + i if base_offset >= 0 else failed.origin,
+                    keep_bytes=self.KEEP_OF_OVERSIZED,
+                )
+            )
+        cut = set(over)
+        kept = bytearray()
+        for i, (a, b) in enumerate(zip(starts, ends)):
+            if i not in cut:
+                at = len(kept)
+                kept += data[a:b]
+                if base_offset >= 0:  # the offset the guest would have derived from its index
+                    frames.HEADER.pack_into(kept, at, *_origin(frames.HEADER.unpack_from(kept, at), base_offset + i))
+        return bytes(kept), count - len(over), -1 if base_offset >= 0 else base_offset
 
     def _corrupt(self, source: Source, partition: int, batch) -> Exception:
         """The stored batch a guest could not frame: the first bad record's offset (docs/runtime.md)."""
@@ -542,6 +590,11 @@ class Loop:
         self.stopped_by = "SIGINT"
         self.stopping.set()
         wasm_host.interrupt_guests()
+
+
+def _origin(header: tuple, offset: int) -> tuple:
+    """A frame header (frame_len, timestamp, origin, key_len) with its origin set."""
+    return (header[0], header[1], offset, header[3])
 
 
 def _owner_state(changelog: str) -> str:

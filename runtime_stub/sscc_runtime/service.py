@@ -184,7 +184,7 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
         )
     )
     limits = _expect(data.get("limits", {}), dict, f"{where}.limits")
-    _only(limits, {"timeout_ms", "memory_mb"}, f"{where}.limits")
+    _only(limits, {"timeout_ms", "memory_mb", "record_bytes"}, f"{where}.limits")
     return Service(
         name=name,
         sources=sources,
@@ -203,6 +203,9 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             ),
             memory_mb=_count(
                 limits.get("memory_mb", Limits.memory_mb), f"{where}.limits.memory_mb"
+            ),
+            record_bytes=_count(
+                limits.get("record_bytes", Limits.record_bytes), f"{where}.limits.record_bytes"
             ),
         ),
         batch_records=_count(data.get("batch_records", DEFAULT_BATCH_RECORDS), f"{where}.batch_records"),
