@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import wasmtime
 
-from . import fastcall, frames, modcache, wasi
+from . import fastcall, frames, linemap, modcache, wasi
 from .fastcall import GuestFault
 from .http_client import HttpClient, HttpFailure
 from .statesql import SqlError
@@ -606,6 +606,8 @@ class Guest:
 
         self.uncommitted = None  # () -> {index: [(change records, count), ...]} of the batch so far
         self._carry: dict[int, list[bytes]] | None = None  # earlier parts' changes (_in_parts)
+        # panic locations (`src/lib.rs:L:C`) back in the pipeline file, when the compiler left a map
+        self._lines = linemap.LineMap.load(self.path)
         # Runs the requests of sdf-http (docs/http.md); the run loop sets the run's own client.
         self.http: HttpClient | None = None
         self._instance = _Instance(self._module, limits, fast, self._query, self._send, self._env, self._service)
@@ -803,6 +805,8 @@ class Guest:
             if retry:
                 done, cut = error.index, trapped.pos
             else:
+                if self._lines is not None and "src/" in error.message:
+                    error = error._replace(message=self._lines.rewrite(error.message))
                 errors.append(error._replace(index=error.index + shift, pos=error.pos + byte_shift))
                 done = error.index + 1
                 cut = frames.skip(data, 1, trapped.pos)
