@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import names as naming
 from . import envvars, frames, http_client, limitargs, produce, records, reset, runlock, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
@@ -381,6 +382,30 @@ def _topic_name(topic: str, project: Project | None) -> str:
     return topic
 
 
+def _owned_topic(store: Store, topic: str) -> str:
+    """A topic a service owns may be named without its pipeline's namespace (names.py):
+    `count-words.dead-letters` for `test/word-count/count-words.dead-letters`, when only one
+    topic in the store ends so."""
+    known = store.topics()
+    if topic in known:
+        return topic
+    found = [name for name in known if name.endswith(naming.SEPARATOR + topic)]
+    if len(found) > 1:
+        raise AppError(f"topic {topic!r} is ambiguous in this store ({', '.join(sorted(found))}); give the whole name")
+    return found[0] if found else topic
+
+
+def _service_key(store: Store, service_name: str) -> str:
+    """The store name of a service given by its own name (names.py), when only one has it."""
+    known = store.services()
+    if service_name in known:
+        return service_name
+    found = [key for key in known if naming.matches(key, service_name)]
+    if len(found) > 1:
+        raise AppError(f"service {service_name!r} is ambiguous in this store ({', '.join(found)}); give the whole name")
+    return found[0] if found else service_name
+
+
 def _existing_partitions(store: Store, topic: str) -> int:
     if topic not in store.topics():
         raise AppError(f"no topic {topic!r} in the store at {store.path.parent}")
@@ -492,8 +517,9 @@ def skipped_notes(
             key = (start.service, start.topic)
             skipped[key] = skipped.get(key, 0) + start.skipped
     notes = []
-    for (svc, topic), count in skipped.items():
-        position = spec[(svc, topic)].get("position", "End")
+    for (key, topic), count in skipped.items():
+        position = spec[(key, topic)].get("position", "End")
+        svc = naming.title(key)
         # The position is committed now: only a reset (with the run stopped) re-reads them.
         hint = f"to process them, stop the run, `{command} reset {svc} --to-beginning --yes`, run again"
         notes.append(
@@ -574,6 +600,7 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
     out = sys.stdout.buffer
     try:
         with open_store(args.store, create=False) as store:
+            topic = _owned_topic(store, topic)
             partitions = _existing_partitions(store, topic)
             offsets = [
                 store.bounds(topic, p)[0 if args.from_beginning else 1]
@@ -650,7 +677,8 @@ def _changelogs(store: Store) -> list[tuple[str, str, str]]:
     out = []
     for name in store.topics():
         if name.endswith(statelog.CHANGELOG_SUFFIX):
-            service_name, _, state_name = name[: -len(statelog.CHANGELOG_SUFFIX)].partition(".")
+            # a state name has no dot; a service's store name may (names.py: namespace/pipeline/service)
+            service_name, _, state_name = name[: -len(statelog.CHANGELOG_SUFFIX)].rpartition(".")
             if state_name:
                 out.append((service_name, state_name, name))
     return sorted(out)
@@ -708,7 +736,7 @@ def _state_list(args: argparse.Namespace, project: Project | None) -> int:
 
 def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, str]:
     """(service, state, changelog topic) of STATE or SERVICE.STATE."""
-    found = [c for c in _changelogs(store) if state in (c[1], f"{c[0]}.{c[1]}")]
+    found = [c for c in _changelogs(store) if state in (c[1], f"{c[0]}.{c[1]}", f"{naming.title(c[0])}.{c[1]}")]
     if not found:
         known = ", ".join(f"{c[0]}.{c[1]}" for c in _changelogs(store)) or "none"
         raise AppError(f"no state {state!r} in the store at {store_dir(where)} (states: {known})")
@@ -764,8 +792,9 @@ def _reset(args: argparse.Namespace, project: Project | None) -> int:
     if args.to == "offset" and args.to_offset < 0:
         raise AppError(f"--to-offset must be >= 0, got {args.to_offset}")
     topic = _topic_name(args.topic, project) if args.topic is not None else None
-    sources, changelogs = _pipeline_service(project, args.service)
+    key, sources, changelogs = _pipeline_service(project, args.service)
     with open_store(args.store, create=False) as store, runlock.Exclusive(store.path, "reset a service"):
+        args.service = key or _service_key(store, args.service)
         try:
             moves = reset.plan(store, args.service, args.to, args.to_offset, topic, args.partition, sources)
         except reset.ResetError as exc:
@@ -805,20 +834,21 @@ def _what_state(states: list[str], windowed: bool) -> str:
     return " and ".join(parts + (["the window progress (watermark, open windows)"] if windowed else []))
 
 
-def _pipeline_service(project: Project | None, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(source topics, state changelogs) of service `name` in the project's description; an
-    emitted project knows its services, so a name it does not have is an error there."""
+def _pipeline_service(project: Project | None, name: str) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """(store name, source topics, state changelogs) of service `name` in the project's
+    description; an emitted project knows its services, so a name it does not have is an error."""
     if project is None:
-        return (), ()
+        return None, (), ()
     described = json.loads(project.description.read_text(encoding="utf-8")).get("services", [])
     for svc in described:
-        if svc.get("name") == name:
+        if naming.matches(str(svc.get("name")), name):
+            name = svc["name"]
             sources = tuple(src["topic"] for src in svc.get("sources", []) if "topic" in src)
             changelogs = tuple(
                 st.get("changelog") or f"{name}.{st['name']}{statelog.CHANGELOG_SUFFIX}" for st in svc.get("states", [])
             )
-            return sources, changelogs
-    known = ", ".join(str(svc.get("name")) for svc in described)
+            return name, sources, changelogs
+    known = ", ".join(naming.title(str(svc.get("name"))) for svc in described)
     raise AppError(f"the pipeline has no service {name!r} (services: {known})")
 
 

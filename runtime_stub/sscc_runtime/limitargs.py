@@ -37,9 +37,11 @@ def apply(services: list[Service], args: argparse.Namespace) -> list[Service]:
     changes: dict[str, dict] = {name: {} for name in names}
     for flag, (field, _, _) in FLAGS.items():
         for target, value in getattr(args, flag[2:].replace("-", "_"), None) or []:
-            if target is not None and target not in names:
-                raise ValueError(f"{flag} {target}=...: no service {target!r} (services: {', '.join(sorted(names))})")
-            for name in [target] if target else names:
+            chosen = [svc.name for svc in services if target is None or target in (svc.name, svc.title)]
+            if not chosen:
+                known = ", ".join(sorted(svc.title for svc in services))
+                raise ValueError(f"{flag} {target}=...: no service {target!r} (services: {known})")
+            for name in chosen:
                 changes[name][field] = value
     return [
         records.replace(svc, limits=records.replace(svc.limits, **changes[svc.name])) if changes[svc.name] else svc

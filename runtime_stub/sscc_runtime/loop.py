@@ -81,7 +81,7 @@ class ServiceRunner:
         self.tickers = Tickers(store, service.name, service.sources)
         modules = {st.module for st in _all_stages(service)}
         self._guests = {
-            path: Guest(path, service.limits, env=env, service=service.name) for path in sorted(modules)
+            path: Guest(path, service.limits, env=env, service=service.title) for path in sorted(modules)
         }
         for guest in self._guests.values():
             guest.http = http  # the run's HTTP policy for sdf-http (None: the default policy)
@@ -366,7 +366,7 @@ class ServiceRunner:
             dead.append(
                 deadletter.record(
                     failed,
-                    service=self.service.name,
+                    service=self.service.title,
                     stage="",
                     operator="",
                     kind="limit",
@@ -433,7 +433,7 @@ class ServiceRunner:
                     dead.append(
                         deadletter.record(
                             frames.record_at(data, error.pos),
-                            service=self.service.name,
+                            service=self.service.title,
                             stage=stage.name,
                             operator=error.operator,
                             kind=error.kind,
@@ -476,6 +476,10 @@ class Loop:
         self._store = store
         # `env`: the variables operators see and where their output goes (wasi.py, oplog.py);
         # `http`: the run's HTTP policy for sdf-http (http_client.py)
+        adopt = getattr(store, "adopt", None)
+        # A store from before namespacing: each service takes over what its bare name holds, all
+        # before any runner creates a topic (a `from:` reader creates its owner's changelog).
+        self.adopted = {s.name: adopt(s.title, s.name) for s in services if adopt is not None and s.title != s.name}
         self.runners = [ServiceRunner(store, s, env, http) for s in services]
         if until_idle:  # batch mode fires what fell due up to the start of the run, no more
             start = clock.now_ms()

@@ -11,6 +11,7 @@ from .records import record as dataclass  # records.py: dataclass's methods with
 from pathlib import Path
 from typing import Any
 
+from . import names
 from .wasm_host import Limits
 
 FORMAT = 1
@@ -108,6 +109,11 @@ class Service:
     refs: tuple[State, ...] = ()  # `from:` references (read-only, through sql())
     sql: bool = False  # the module calls the host's sql(): keep an SQL mirror of states and refs
     window: WindowSpec | None = None
+
+    @property
+    def title(self) -> str:
+        """The service's own name (its store name less the pipeline's namespace, names.py)."""
+        return names.title(self.name)
 
 
 def load(data: dict, base_dir: str | Path = ".") -> list[Service]:

@@ -443,6 +443,49 @@ class Store:
                     )
         return bases
 
+    def adopt(self, legacy: str, key: str) -> list[str]:
+        """A store written before services were namespaced (names.py): what the bare service name
+        `legacy` holds — positions, state rows, its dead-letter, changelog and schedule topics —
+        moves to `key` in one transaction, unless `key` holds something already. Returns what
+        moved (for the run's note); [] when nothing did."""
+        if legacy == key:
+            return []
+        from .names import OWNED_INFIXES, OWNED_SUFFIXES
+
+        fences = (legacy, legacy + "#schedule")  # schedules.FENCE_SUFFIX
+        with self._write():
+            db = self._db
+            taken = db.execute(
+                "SELECT 1 FROM positions WHERE service IN (?, ?) UNION ALL SELECT 1 FROM state WHERE service = ? LIMIT 1",
+                (key, key + "#schedule", key),
+            ).fetchone()
+            if taken:
+                return []
+            names = set(self.topics())
+            rest = lambda t: t[len(legacy) :]  # noqa: E731
+            topics = [
+                t
+                for t in sorted(names)
+                if t.startswith(legacy + ".")
+                and (rest(t).endswith(OWNED_SUFFIXES) or any(i in rest(t) for i in OWNED_INFIXES))
+                and key + rest(t) not in names
+            ]
+            moved = []
+            for old in fences:
+                new = key + old[len(legacy) :]
+                if db.execute("UPDATE positions SET service = ? WHERE service = ?", (new, old)).rowcount:
+                    moved.append(f"positions of {old}")
+            if db.execute("UPDATE state SET service = ? WHERE service = ?", (key, legacy)).rowcount:
+                moved.append(f"state rows of {legacy}")
+            for old in topics:
+                new = key + rest(old)
+                db.execute("UPDATE topics SET name = ? WHERE name = ?", (new, old))
+                db.execute("UPDATE batches SET topic = ? WHERE topic = ?", (new, old))
+                db.execute("UPDATE positions SET topic = ? WHERE topic = ?", (new, old))
+                moved.append(f"topic {old}")
+        self._partitions.clear()
+        return moved
+
     def drop_state(self, service: str, state: str, changelog: str, schema_state: str) -> int:
         """Delete a state's changelog records and its recorded shape (`sscc state drop`): the
         next run starts that state empty. Returns the number of change records deleted."""
