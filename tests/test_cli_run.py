@@ -147,7 +147,8 @@ def test_store_from_environment(pipeline, tmp_path):
     assert rows["sentences"] == ["1", "1"]
     assert rows["words"] == ["1", "2"]
     assert rows["word-lengths"] == ["1", "2"]
-    assert rows["sentence-words.dead-letters"] == ["1", "0"]
+    # the service's own topics carry its pipeline's namespace (namespace.pipeline.service)
+    assert rows["examples.split-sentence.sentence-words.dead-letters"] == ["1", "0"]
 
 
 def test_produce_partitions_and_keys(tmp_path):
@@ -211,7 +212,7 @@ def test_follow_mode_honours_End_and_says_what_it_skipped(tmp_path):
             env=env(),
         )
         try:
-            _wait_for(lambda: _position(db, "sentence-words", "sentences") is not None, "the starting position")
+            _wait_for(lambda: _position(db, "examples.split-sentence.sentence-words", "sentences") is not None, "the starting position")
             new = ["Fresh Words", "arrive"]
             sscc("topic", "produce", "sentences", "--store", store, input="\n".join(new) + "\n", check=True)
             _wait_for(lambda: _count(db, "words") >= len(expected_words(new)), "the new words")
@@ -251,7 +252,7 @@ def test_sigterm_stops_cleanly_and_a_restart_finishes_exactly_once(pipeline, tmp
     assert "Traceback" not in err
     assert "stopped by SIGTERM" in err.splitlines()[-1]
     # What was committed is consistent: the words of exactly the sentences before the position.
-    position = _position(db, "sentence-words", "sentences")
+    position = _position(db, "examples.split-sentence.sentence-words", "sentences")
     print(f"stopped at sentence {position} of {len(lines)}")
     done = sscc("topic", "consume", "words", "--store", store, "--from-beginning", "--until-idle", check=True).stdout.splitlines()
     assert done == expected_words(lines[:position])
@@ -261,7 +262,7 @@ def test_sigterm_stops_cleanly_and_a_restart_finishes_exactly_once(pipeline, tmp
         "topic", "consume", "words", "--store", store, "--from-beginning", "--until-idle", check=True
     ).stdout.splitlines()
     assert words == expected_words(lines)
-    assert _position(db, "sentence-words", "sentences") == len(lines)
+    assert _position(db, "examples.split-sentence.sentence-words", "sentences") == len(lines)
 
 
 def test_consume_follows_until_signalled(pipeline, tmp_path):

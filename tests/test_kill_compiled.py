@@ -30,7 +30,7 @@ from sscc_runtime.store import Store  # noqa: E402
 
 EXAMPLE = Path(ROOT) / "examples" / "order-totals" / "dataflow.yaml"
 PACKAGE = "order_totals"
-SERVICE, SOURCE, SINK = "pricing", "orders", "totals"
+SERVICE, SOURCE, SINK = "examples.order-totals.pricing", "orders", "totals"  # namespace.pipeline.service
 DEAD = f"{SERVICE}.dead-letters"
 RECORDS = 200_000
 KILLS = 12

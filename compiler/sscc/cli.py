@@ -1,6 +1,7 @@
 """The command line only: parse arguments, call the driver, print, choose the exit code.
 
-Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage, 3 internal error.
+Exit codes: 0 ok (warnings allowed), 1 the input has errors, 2 usage, 3 internal error,
+130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from . import __version__, status
 from .diagnostics import Diagnostic, SourceCache, render_summary, render_text
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, the shell's convention
 
 
 def _guard(fn):
@@ -24,8 +26,13 @@ def _guard(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C (during a build: cargo is killed with its sandbox; the build cache and the
+            # project cache only ever hold finished entries, so the next build starts cleanly)
+            click.echo("\nsscc: interrupted; nothing half-built was kept, the next run builds again", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into a clean message
             if os.environ.get("SSCC_DEBUG"):
                 raise
@@ -278,9 +285,12 @@ def compile_cmd(file, out_dir, depfile, no_opt, no_pass, strict):
 @click.option("--workers", type=click.IntRange(min=1), metavar="N", help="Run N worker processes sharing the tasks through leases (docs/scale-out.md).")
 @click.option("--ui", metavar="[HOST:]PORT", help="Serve a live web page of the run and /metrics (host default 127.0.0.1; docs/ui.md).")
 @click.option("--metrics", metavar="[HOST:]PORT", help="Serve only Prometheus metrics at /metrics (docs/ui.md).")
+@click.option("--max-memory", multiple=True, metavar="[SERVICE=]MIB", help="Guest memory per service in MiB (default 256); a record needing more alone is dead-lettered.")
+@click.option("--max-time", multiple=True, metavar="[SERVICE=]S", help="Seconds one record may take in an operator (default 10; 0 = no limit).")
+@click.option("--max-record-bytes", multiple=True, metavar="[SERVICE=]N", help="Largest record read or written (default 16 MiB); larger ones are dead-lettered.")
 @_compile_options
 @_guard
-def run_cmd(file, store, broker, broker_settings, broker_config, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, ui, metrics, no_opt, no_pass, strict):
+def run_cmd(file, store, broker, broker_settings, broker_config, until_idle, quiet, env_pairs, env_files, log_rate, batch_records, http_allow, no_http, http_timeout, http_max_bytes, workers, ui, metrics, max_memory, max_time, max_record_bytes, no_opt, no_pass, strict):
     """Compile a pipeline into the project cache and run it on the embedded store."""
     from types import SimpleNamespace
 
@@ -314,6 +324,9 @@ def run_cmd(file, store, broker, broker_settings, broker_config, until_idle, qui
     argv += ["--workers", str(workers)] if workers else []
     argv += [f"--ui={ui}"] if ui else []
     argv += [f"--metrics={metrics}"] if metrics else []
+    # limits per record (docs/abi.md §7): checked by the project's own parser
+    argv += [f"--max-memory={v}" for v in max_memory] + [f"--max-time={v}" for v in max_time]
+    argv += [f"--max-record-bytes={v}" for v in max_record_bytes]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project), *filter(None, [env.get("PYTHONPATH")])])
     sys.stdout.flush()
@@ -559,3 +572,6 @@ def status_cmd(args):
     from .runtime_stub.sscc_runtime import app
 
     sys.exit(app.main(["status", *args], prog="sscc"))
+reset_cmd = _app_command(
+    "reset", "Move a service's committed positions: `sscc reset SERVICE --to-beginning|--to-end|--to-offset N [--yes]`."
+)

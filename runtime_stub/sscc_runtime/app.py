@@ -13,7 +13,7 @@
 The store is a directory (`--store`, else $SSCC_STORE, else `./.sscc`) holding one SQLite file;
 every command also takes `--broker URL` ($SSCC_BROKER), `-X KEY=VALUE` and `--broker-config FILE`
 to use a broker instead (brokers.py, docs/backends.md), and `topic create TOPIC --partitions N`.
-Exit codes: 0 ok (also when stopped by SIGINT/SIGTERM), 1 runtime error (one `error: ...` line,
+Exit codes: 0 ok (also when stopped by SIGTERM), 130 stopped by SIGINT (Ctrl-C), 1 runtime error (one `error: ...` line,
 never a traceback; SSCC_DEBUG=1 shows it), 2 usage.
 """
 
@@ -29,7 +29,8 @@ import threading
 import time
 from pathlib import Path
 
-from . import brokers, envvars, frames, http_client, opscmd, produce, records, service, sqlcmd, statelog
+from . import names as naming
+from . import brokers, envvars, frames, http_client, limitargs, opscmd, produce, records, reset, runlock, service, sqlcmd, statelog
 from .backend import PositionConflict
 from .fastcall import GuestFault
 from .loop import FreshStart, Loop, ServiceRunner
@@ -85,6 +86,14 @@ def guarded(call) -> int:
         return call()
     except AppError as exc:
         return _error(str(exc))
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "disk I/O" not in str(exc):
+            return _error(str(exc))  # locked, read-only, ...: not damage
+        where = store_dir(getattr(args, "store", None)) / STORE_FILE
+        return _error(
+            f"the store {where} is damaged (SQLite: {exc}); restore it from a copy"
+            f" ({STORE_FILE} and {STORE_FILE}-log together), or move both away to start a new store"
+        )
     except KeyError as exc:  # the store's "no topic ..." and the like
         return _error(str(exc.args[0]) if exc.args else repr(exc))
     except (
@@ -194,6 +203,7 @@ def _parser(project: Project | None, prog: str | None, run_only: bool = False) -
             metavar="[HOST:]PORT",
             help="serve only Prometheus metrics at http://HOST:PORT/metrics (docs/ui.md)",
         )
+        limitargs.add_arguments(run)
         run.set_defaults(parser=run, command=_run)
         if run_only:
             return parser
@@ -287,6 +297,7 @@ def _parser(project: Project | None, prog: str | None, run_only: bool = False) -
     drop.add_argument("--yes", action="store_true", help="really delete (without it, only say what would go)")
     drop.set_defaults(parser=drop, command=_state_drop)
     add_broker_options(sqlcmd.add_parser(commands, store_help, _sql))
+    _reset_parser(commands, store_help)
     return parser
 
 
@@ -306,6 +317,30 @@ def add_broker_options(parser: argparse.ArgumentParser) -> None:
         help="a client setting for the broker (SASL, TLS, ...), repeatable; wins over --broker-config",
     )
     parser.add_argument("--broker-config", metavar="FILE", help="client settings for the broker as a properties file")
+
+
+def _reset_parser(commands, store_help: str) -> None:
+    move = commands.add_parser(
+        "reset",
+        help="move a service's committed positions (re-read or skip records)",
+        description="Move where SERVICE reads its source topics next. Its keyed states and window"
+        " progress are not rewound (--drop-state deletes them). Refused while a run uses the store.",
+    )
+    move.add_argument("service")
+    to = move.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to-beginning", dest="to", action="store_const", const="beginning", help="the first stored record")
+    to.add_argument("--to-end", dest="to", action="store_const", const="end", help="after the last stored record")
+    to.add_argument("--to-offset", type=int, metavar="N", help="offset N (of every partition chosen)")
+    move.add_argument("--topic", metavar="T", help="only this source topic (default: every one)")
+    move.add_argument("--partition", type=int, metavar="P", help="only partition P")
+    move.add_argument(
+        "--drop-state",
+        action="store_true",
+        help="also delete the service's keyed states and window progress, so the next run rebuilds them",
+    )
+    move.add_argument("--store", metavar="DIR", help=store_help)
+    move.add_argument("--yes", action="store_true", help="really move (without it, only say what would change)")
+    move.set_defaults(parser=move, command=_reset)
 
 
 def add_http_options(run: argparse.ArgumentParser) -> None:
@@ -440,6 +475,30 @@ def _topic_name(topic: str, project: Project | None) -> str:
     return topic
 
 
+def _owned_topic(store: Store, topic: str) -> str:
+    """A topic a service owns may be named without its pipeline's namespace (names.py):
+    `count-words.dead-letters` for `test.word-count.count-words.dead-letters`, when only one
+    topic in the store ends so."""
+    known = store.topics()
+    if topic in known:
+        return topic
+    found = [name for name in known if name.endswith(naming.SEPARATOR + topic)]
+    if len(found) > 1:
+        raise AppError(f"topic {topic!r} is ambiguous in this store ({', '.join(sorted(found))}); give the whole name")
+    return found[0] if found else topic
+
+
+def _service_key(store: Store, service_name: str) -> str:
+    """The store name of a service given by its own name (names.py), when only one has it."""
+    known = store.services()
+    if service_name in known:
+        return service_name
+    found = [key for key in known if naming.matches(key, service_name)]
+    if len(found) > 1:
+        raise AppError(f"service {service_name!r} is ambiguous in this store ({', '.join(found)}); give the whole name")
+    return found[0] if found else service_name
+
+
 def _existing_partitions(store: Store, topic: str) -> int:
     if topic not in store.topics():
         raise AppError(f"no topic {topic!r} in {_where(store)}")
@@ -460,6 +519,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
         stopping.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stopped_by = None
     try:
         description = project.description
         services = service.load(
@@ -469,10 +529,12 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             services = [batch_mode(s) for s in services]
         if args.batch_records:
             services = [records.replace(s, batch_records=args.batch_records) for s in services]
+        services = limitargs.apply(services, args)
         variables = envvars.collect(args)
         if args.workers:
             return _run_workers(args, project, services, variables, stopping, signalled)
-        with _open(args, create=True, project=project) as store:
+        # The run lock (shared): `reset` and `state drop` refuse while a run holds the store.
+        with _open(args, create=True, project=project) as store, _run_lock(store):
             # What operators see (only the variables given) and print (the run's log on stderr).
             log = None if args.quiet else OperatorLog(sys.stderr, rate=args.log_rate or DEFAULT_RATE)
             env = Environment(variables, log)
@@ -491,7 +553,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
             loop.on_counters = progress.update if progress else None
             starts = loop.fresh_starts()
             if not args.quiet:
-                for line in skipped_notes(starts, services):
+                for line in skipped_notes(starts, services, _command(args)):
                     print(line, file=sys.stderr)
             # After the starting positions are fixed: what is produced once the URL shows is read.
             if (args.ui or args.metrics) and not hasattr(store, "path"):
@@ -508,14 +570,15 @@ def _run(args: argparse.Namespace, project: Project) -> int:
                 if web is not None:
                     web.publish(loop.counters())
                     web.stop(loop.stopped_by or next(iter(signalled), None) or "done")
+            stopped_by = loop.stopped_by or next(iter(signalled), None)
             if progress:
-                progress.finish(
-                    counters, loop.stopped_by or next(iter(signalled), None)
-                )
+                progress.finish(counters, stopped_by)
+            if loop.interrupted and not args.quiet:
+                print("interrupted: the batch in progress was not committed; the next run processes it", file=sys.stderr)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    return 130 if stopped_by == "SIGINT" else 0  # Ctrl-C: the shell's convention; SIGTERM: a clean stop
 
 
 def _run_workers(args, project: Project, services, variables, stopping, signalled) -> int:
@@ -540,7 +603,7 @@ def _run_workers(args, project: Project, services, variables, stopping, signalle
 
         return make_runner
 
-    with open_store(args.store, create=True) as store:
+    with open_store(args.store, create=True) as store, runlock.RunLock(store.path):
         supervisor = Supervisor(
             store.path, services, args.workers, until_idle=args.until_idle, stopping=stopping,
             child=guarded, make_runner_factory=make_runner_factory, quiet=args.quiet,
@@ -577,6 +640,13 @@ def _both(first, second):
     return second if first is None else (lambda counters: (first(counters), second(counters)))
 
 
+def _run_lock(store):
+    """The shared run lock of an embedded store (runlock.py); a broker has none (yet)."""
+    import contextlib
+
+    return runlock.RunLock(store.path) if hasattr(store, "path") else contextlib.nullcontext()
+
+
 def batch_mode(svc: service.Service) -> service.Service:
     """`--until-idle` means "process what the topics hold, then stop": a source that would start
     at the end (End, explicit or the SDF default) starts at the beginning instead. Positions
@@ -594,8 +664,17 @@ def batch_mode(svc: service.Service) -> service.Service:
     return records.replace(svc, sources=sources)
 
 
+def _command(args: argparse.Namespace) -> str:
+    """How the user calls this command line: `sscc` (also when sscc runs the project in its own
+    process) or the project's `python -m NAME`."""
+    if sys.modules.get("sscc") is not None:
+        return "sscc"
+    prog = getattr(getattr(args, "parser", None), "prog", "") or "sscc"
+    return prog.rsplit(" ", 1)[0] if " run" in prog else prog
+
+
 def skipped_notes(
-    starts: list[FreshStart], services: list[service.Service]
+    starts: list[FreshStart], services: list[service.Service], command: str = "sscc"
 ) -> list[str]:
     """One note per (service, topic) whose first start skipped records already stored."""
     spec = {
@@ -609,13 +688,11 @@ def skipped_notes(
             key = (start.service, start.topic)
             skipped[key] = skipped.get(key, 0) + start.skipped
     notes = []
-    for (svc, topic), count in skipped.items():
-        position = spec[(svc, topic)].get("position", "End")
-        hint = (
-            "run with --until-idle (batch mode) or set default_starting_offset to Beginning to process them"
-            if position == "End"
-            else "set default_starting_offset to process them"
-        )
+    for (key, topic), count in skipped.items():
+        position = spec[(key, topic)].get("position", "End")
+        svc = naming.title(key)
+        # The position is committed now: only a reset (with the run stopped) re-reads them.
+        hint = f"to process them, stop the run, `{command} reset {svc} --to-beginning --yes`, run again"
         notes.append(
             f"note: service {svc} starts reading {topic} at {position}:"
             f" {count:,} existing record{'s' if count != 1 else ''} skipped; {hint}"
@@ -725,6 +802,7 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
     out = sys.stdout.buffer
     try:
         with _open(args, create=False) as store:
+            topic = _owned_topic(store, topic)
             partitions = _existing_partitions(store, topic)
             offsets = [
                 store.bounds(topic, p)[0 if args.from_beginning else 1]
@@ -738,10 +816,14 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
                     )
                     if not batch.count:
                         continue
-                    for record in frames.iter_records(batch.data):
-                        if args.keys:
-                            out.write((record.key or b"") + separator)
-                        out.write(record.value + b"\n")
+                    try:
+                        for record in frames.iter_records(batch.data):
+                            if args.keys:
+                                out.write((record.key or b"") + separator)
+                            out.write(record.value + b"\n")
+                    except ValueError as exc:
+                        bad = frames.first_bad(batch.data, batch.count) or (0, str(exc))
+                        raise store.damaged(topic, partition, batch.base_offset + bad[0], bad[1]) from None
                     offsets[partition] = batch.base_offset + batch.count
                     read += batch.count
                 out.flush()
@@ -798,7 +880,8 @@ def _changelogs(store: Store) -> list[tuple[str, str, str]]:
     out = []
     for name in store.topics():
         if name.endswith(statelog.CHANGELOG_SUFFIX):
-            service_name, _, state_name = name[: -len(statelog.CHANGELOG_SUFFIX)].partition(".")
+            # a state name has no dot; a service's store name may (names.py: namespace.pipeline.service)
+            service_name, _, state_name = name[: -len(statelog.CHANGELOG_SUFFIX)].rpartition(".")
             if state_name:
                 out.append((service_name, state_name, name))
     return sorted(out)
@@ -856,7 +939,7 @@ def _state_list(args: argparse.Namespace, project: Project | None) -> int:
 
 def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, str]:
     """(service, state, changelog topic) of STATE or SERVICE.STATE."""
-    found = [c for c in _changelogs(store) if state in (c[1], f"{c[0]}.{c[1]}")]
+    found = [c for c in _changelogs(store) if state in (c[1], f"{c[0]}.{c[1]}", f"{naming.title(c[0])}.{c[1]}")]
     if not found:
         known = ", ".join(f"{c[0]}.{c[1]}" for c in _changelogs(store)) or "none"
         raise AppError(f"no state {state!r} in {_where(store)} (states: {known})")
@@ -869,6 +952,7 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
 def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
     with _open(args, create=False) as store:
         service_name, state_name, changelog = _find_state(store, args.state, args.store)
+        busy = runlock.Exclusive(store.path, "drop a state") if args.yes and hasattr(store, "path") else None
         first, end = store.bounds(changelog, 0)
         if not args.yes:
             print(
@@ -877,7 +961,8 @@ def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
                 file=sys.stderr,
             )
             return 1
-        dropped = store.drop_state(service_name, state_name, changelog, statelog.SCHEMA_STATE)
+        with busy:
+            dropped = store.drop_state(service_name, state_name, changelog, statelog.SCHEMA_STATE)
     print(f"dropped state {service_name}.{state_name} ({dropped:,} change records)", file=sys.stderr)
     return 0
 
@@ -898,6 +983,76 @@ def _state_show(args: argparse.Namespace, project: Project | None) -> int:
     rows = [(key, json.dumps(value, ensure_ascii=False)) for key, value in sorted(values.items())]
     _table(("KEY", "VALUE"), rows)
     return 0
+
+
+# ---------------------------------------------------------------------------- reset
+
+
+def _reset(args: argparse.Namespace, project: Project | None) -> int:
+    """Move a service's positions (reset.py); refuses while a run holds the store."""
+    if args.to_offset is not None:
+        args.to = "offset"
+    if args.to == "offset" and args.to_offset < 0:
+        raise AppError(f"--to-offset must be >= 0, got {args.to_offset}")
+    topic = _topic_name(args.topic, project) if args.topic is not None else None
+    key, sources, changelogs = _pipeline_service(project, args.service)
+    with open_store(args.store, create=False) as store, runlock.Exclusive(store.path, "reset a service"):
+        args.service = key or _service_key(store, args.service)
+        try:
+            moves = reset.plan(store, args.service, args.to, args.to_offset, topic, args.partition, sources)
+        except reset.ResetError as exc:
+            raise AppError(str(exc)) from None
+        states = sorted({c[2] for c in _changelogs(store) if c[0] == args.service} | set(changelogs))
+        state_names = [name[len(args.service) + 1 : -len(statelog.CHANGELOG_SUFFIX)] for name in states]
+        windowed = any(store.state_get(args.service, reset.WINDOW_STATE, k) is not None for k in reset.WINDOW_KEYS)
+        lines = [reset.describe(m) for m in moves]
+        if not args.yes:
+            print(f"would move the positions of service {args.service}:", file=sys.stderr)
+            print("\n".join(lines), file=sys.stderr)
+            if args.drop_state and (states or windowed):
+                print(f"and delete {_what_state(state_names, windowed)}", file=sys.stderr)
+            print("run again with --yes to do it", file=sys.stderr)
+            return 1
+        if args.drop_state:
+            for name, changelog in zip(state_names, states):
+                if changelog in store.topics():
+                    store.drop_state(args.service, name, changelog, statelog.SCHEMA_STATE)
+            reset.drop_window(store, args.service)
+        reset.apply(store, args.service, moves)
+    print(f"moved the positions of service {args.service}:", file=sys.stderr)
+    print("\n".join(lines), file=sys.stderr)
+    if args.drop_state and (states or windowed):
+        print(f"deleted {_what_state(state_names, windowed)}; the next run rebuilds them from what it reads", file=sys.stderr)
+    elif states or windowed:
+        print(
+            f"note: {_what_state(state_names, windowed)} not rewound: records read again update them again"
+            " (counted twice), skipped ones never do; --drop-state deletes them with the move",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _what_state(states: list[str], windowed: bool) -> str:
+    parts = [f"state{'s' if len(states) != 1 else ''} {', '.join(states)}"] if states else []
+    return " and ".join(parts + (["the window progress (watermark, open windows)"] if windowed else []))
+
+
+def _pipeline_service(project: Project | None, name: str) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """(store name, source topics, state changelogs) of service `name` in the project's
+    description; an emitted project knows its services, so a name it does not have is an error."""
+    if project is None:
+        return None, (), ()
+    described = json.loads(project.description.read_text(encoding="utf-8")).get("services", [])
+    for svc in described:
+        if naming.matches(str(svc.get("name")), name):
+            name = svc["name"]
+            sources = tuple(src["topic"] for src in svc.get("sources", []) if "topic" in src)
+            changelogs = tuple(
+                st.get("changelog") or f"{name}.{st['name']}{statelog.CHANGELOG_SUFFIX}" for st in svc.get("states", [])
+            )
+            return name, sources, changelogs
+    known = ", ".join(naming.title(str(svc.get("name"))) for svc in described)
+    raise AppError(f"the pipeline has no service {name!r} (services: {known})")
 
 
 # ---------------------------------------------------------------------------- sql

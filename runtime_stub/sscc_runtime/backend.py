@@ -51,6 +51,11 @@ class StateChange:
     value: bytes | None
 
 
+class StoreDamaged(RuntimeError):
+    """The store's files were deleted, replaced or truncated under a run, or a stored batch does
+    not frame: the message names the file and, for a batch, its topic, partition and offset."""
+
+
 class PositionConflict(RuntimeError):
     """Another runner moved the position: committing would duplicate records."""
 

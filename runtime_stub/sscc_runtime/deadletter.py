@@ -22,8 +22,11 @@ def record(
     topic: str,
     partition: int,
     offset: int,
+    keep_bytes: int | None = None,
 ) -> tuple[bytes | None, bytes, int, int]:
-    """(key, value, timestamp, origin) of the dead letter for `failed`; value is a JSON object."""
+    """(key, value, timestamp, origin) of the dead letter for `failed`; value is a JSON object.
+    `keep_bytes`: a key or value longer than this keeps only its first bytes (`value_bytes` says
+    how long it was), so the dead letter of a record refused for its size is not as large."""
     body = {
         "reason": reason,
         "kind": kind,
@@ -39,6 +42,9 @@ def record(
         if raw is None:
             body[name] = None
             continue
+        if keep_bytes is not None and len(raw) > keep_bytes:
+            body[f"{name}_bytes"] = len(raw)
+            raw = raw[:keep_bytes]
         try:
             body[name] = raw.decode("utf-8")
         except UnicodeDecodeError:

@@ -108,6 +108,20 @@ def positions(data: bytes | memoryview) -> list[int]:
     return out
 
 
+def first_bad(data: bytes | memoryview, count: int) -> tuple[int, str] | None:
+    """(index, what is wrong) of the first frame of a batch of `count` records that does not
+    decode, or None when all do: locates a corrupt stored batch (off the hot path)."""
+    index = -1
+    try:
+        for index, _ in enumerate(iter_records(data)):
+            pass
+    except ValueError as exc:
+        return index + 1, str(exc)
+    if index + 1 != count:
+        return index + 1, f"the batch holds {index + 1} records, its row says {count}"
+    return None
+
+
 def record_at(data: bytes | memoryview, pos: int) -> Record:
     """The single frame starting at byte `pos`."""
     (frame_len,) = _LEN.unpack_from(data, pos)

@@ -18,12 +18,14 @@ from .records import field, record as dataclass  # records.py: dataclass's metho
 from typing import Callable, Sequence
 
 from . import clock, deadletter, frames, statelog, statesql
-from .backend import Output, Position, StateChange, TopicBackend, starting_offset
+from .backend import Output, Position, StateChange, StoreDamaged, TopicBackend, starting_offset
 from .schedules import Tickers
 from .service import Service, Source, Stage
 from .wasi import Environment
 from .http_client import HttpClient
-from .wasm_host import Guest, WindowReport
+from . import wasm_host
+from .sigwatch import SignalWatcher
+from .wasm_host import Guest, Interrupted, MalformedInput, WindowReport
 from .windowing import CURSOR_KEY, SNAPSHOT_STATE, Windowing, flush_input, now_ms
 
 
@@ -110,7 +112,7 @@ class ServiceRunner:
         self.tickers = Tickers(store, service.name, service.sources)
         modules = {st.module for st in _all_stages(service)}
         self._guests = {
-            path: Guest(path, service.limits, env=env, service=service.name) for path in sorted(modules)
+            path: Guest(path, service.limits, env=env, service=service.title) for path in sorted(modules)
         }
         for guest in self._guests.values():
             guest.http = http  # the run's HTTP policy for sdf-http (None: the default policy)
@@ -125,6 +127,7 @@ class ServiceRunner:
             store.commit(state_changes=[statelog.schema_row(service.name, st) for st in service.states])
             for guest in self._guests.values():
                 guest.states = len(service.states)
+                guest.state_names = [state.name for state in service.states]
                 guest.committed_state = self._committed_state
                 guest.restore()
         # A windowed service: the engine (restored from the last commit) and this batch's report.
@@ -362,12 +365,18 @@ class ServiceRunner:
         if self._mirror is not None:
             self._refresh_refs()
         self._clock(changes)
-        data, count, base = self._run(
-            chain, batch.data, batch.count, batch.base_offset, where, dead, changes
-        )
+        data, count, base = batch.data, batch.count, batch.base_offset
+        if len(data) > service.limits.record_bytes:  # only then can a record be over the limit
+            data, count, base = self._oversized(data, count, base, where, dead, "")
+        try:
+            data, count, base = self._run(chain, data, count, base, where, dead, changes)
+        except MalformedInput:
+            raise self._corrupt(source, partition, batch) from None
         outputs = []
         for sink, partitions in zip(service.sinks, self._sink_partitions):
             out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
+            if len(out) > service.limits.record_bytes:
+                out, n, _ = self._oversized(out, n, -1, where, dead, sink.topic)
             outputs.append(Output(sink.topic, partition % partitions, out, n))
             self.counters.records_out += n
         if self._window is not None:
@@ -394,6 +403,60 @@ class ServiceRunner:
         self.counters.batches += 1
         self.counters.observe(time.perf_counter() - began)
         return batch.count
+
+    KEEP_OF_OVERSIZED = 1024  # bytes of an oversized record's value its dead letter keeps
+
+    def _oversized(
+        self, data: bytes, count: int, base_offset: int, where: tuple[str, int], dead: list, sink: str
+    ) -> tuple[bytes, int, int]:
+        """Dead-letter the records over `limits.record_bytes` (key + value) of a batch read from
+        a topic (`sink` empty) or about to be written to `sink`; the rest goes on. Records keep
+        their source offsets: when some are cut out of a batch read from a topic, the kept frames
+        carry them in `origin` and the batch goes on with base offset -1."""
+        limit = self.service.limits.record_bytes
+        starts = frames.positions(data)
+        ends = starts[1:] + [len(data)]
+        over = [i for i, (a, b) in enumerate(zip(starts, ends)) if b - a - frames.HEADER_SIZE > limit]
+        if not over:
+            return data, count, base_offset
+        into = f" for topic {sink}" if sink else ""
+        for i in over:
+            failed = frames.record_at(data, starts[i])
+            size = ends[i] - starts[i] - frames.HEADER_SIZE
+            dead.append(
+                deadletter.record(
+                    failed,
+                    service=self.service.title,
+                    stage="",
+                    operator="",
+                    kind="limit",
+                    reason=f"the record{into} is {size:,} bytes, over the limit of {limit:,} bytes per record"
+                    " (limits.record_bytes, run --max-record-bytes)",
+                    topic=where[0],
+                    partition=where[1],
+                    offset=base_offset + i if base_offset >= 0 else failed.origin,
+                    keep_bytes=self.KEEP_OF_OVERSIZED,
+                )
+            )
+        cut = set(over)
+        kept = bytearray()
+        for i, (a, b) in enumerate(zip(starts, ends)):
+            if i not in cut:
+                at = len(kept)
+                kept += data[a:b]
+                if base_offset >= 0:  # the offset the guest would have derived from its index
+                    frames.HEADER.pack_into(kept, at, *_origin(frames.HEADER.unpack_from(kept, at), base_offset + i))
+        return bytes(kept), count - len(over), -1 if base_offset >= 0 else base_offset
+
+    def _corrupt(self, source: Source, partition: int, batch) -> Exception:
+        """The stored batch a guest could not frame: the first bad record's offset (docs/runtime.md)."""
+        bad = frames.first_bad(batch.data, batch.count)
+        index, detail = bad if bad is not None else (0, "a guest found malformed frames")
+        offset = batch.base_offset + index
+        damaged = getattr(self.store, "damaged", None)
+        if damaged is not None:
+            return damaged(source.topic, partition, offset, detail)
+        return StoreDamaged(f"the stored records of {source.topic}[{partition}] at offset {offset:,} are corrupt ({detail})")
 
     def _run(
         self,
@@ -441,7 +504,7 @@ class ServiceRunner:
                     dead.append(
                         deadletter.record(
                             frames.record_at(data, error.pos),
-                            service=self.service.name,
+                            service=self.service.title,
                             stage=stage.name,
                             operator=error.operator,
                             kind=error.kind,
@@ -484,6 +547,10 @@ class Loop:
         self._store = store
         # `env`: the variables operators see and where their output goes (wasi.py, oplog.py);
         # `http`: the run's HTTP policy for sdf-http (http_client.py)
+        adopt = getattr(store, "adopt", None)
+        # A store from before namespacing: each service takes over what its bare name holds, all
+        # before any runner creates a topic (a `from:` reader creates its owner's changelog).
+        self.adopted = {s.name: adopt(s.title, s.name) for s in services if adopt is not None and s.title != s.name}
         self.runners = [ServiceRunner(store, s, env, http) for s in services]
         if until_idle:  # batch mode fires what fell due up to the start of the run, no more
             start = clock.now_ms()
@@ -496,6 +563,9 @@ class Loop:
         self.stopping = stopping or threading.Event()
         # "SIGINT" / "SIGTERM" when a signal stopped it
         self.stopped_by: str | None = None
+        # Ctrl-C interrupted a guest call: that batch was not committed (the next run redoes it)
+        self.interrupted = False
+        self._watcher: SignalWatcher | None = None
 
     def fresh_starts(self) -> list[FreshStart]:
         """Resolve (and commit) the starting position of every source partition that has none
@@ -503,14 +573,21 @@ class Loop:
         return [start for runner in self.runners for start in runner.fresh_starts()]
 
     def run(self) -> dict[str, Counters]:
+        wasm_host.clear_interrupt()
         previous = self._install_signals()
         last = time.monotonic()
         reporting = self.on_progress or self.on_counters
         try:
             while not self.stopping.is_set():
-                read = sum(runner.step(self.stopping) for runner in self.runners)
-                if reporting and time.monotonic() - last >= self.every:
-                    self.report()
+                try:
+                    read = sum(runner.step(self.stopping) for runner in self.runners)
+                except Interrupted:  # Ctrl-C inside a guest call: that batch is dropped, not committed
+                    self.interrupted = True
+                    break
+                if time.monotonic() - last >= self.every:
+                    self._verify()  # the store's files still there and whole (store.Store.verify)
+                    if reporting:
+                        self.report()
                     last = time.monotonic()
                 if read == 0 and self._settle():
                     continue  # the last commit may feed another service: look once more
@@ -525,8 +602,12 @@ class Loop:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if self._watcher is not None:
+                self._watcher.close()
+                self._watcher = None
             if sys.exc_info()[0] is None:
                 self._settle()
+                self._verify()
             else:  # already failing: let the commit in flight finish, keep the first error
                 try:
                     self._settle()
@@ -549,6 +630,11 @@ class Loop:
         settle = getattr(self._store, "settle", None)
         return bool(settle()) if settle is not None else False
 
+    def _verify(self) -> None:
+        verify = getattr(self._store, "verify", None)
+        if verify is not None:
+            verify()
+
     def report(self) -> None:
         for runner in self.runners:
             runner.counters.lag = runner.lag()
@@ -566,11 +652,24 @@ class Loop:
         previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, self._on_signal)
+        # SIGINT reaches a guest call in progress through this thread (sigwatch.py)
+        self._watcher = SignalWatcher(self._interrupt)
         return previous
 
     def _on_signal(self, signum: int, _frame) -> None:
-        self.stopped_by = signal.Signals(signum).name
+        self.stopped_by = self.stopped_by or signal.Signals(signum).name
         self.stopping.set()
+
+    def _interrupt(self) -> None:
+        """The first Ctrl-C (from the watcher thread): stop, and stop the guest call in progress."""
+        self.stopped_by = "SIGINT"
+        self.stopping.set()
+        wasm_host.interrupt_guests()
+
+
+def _origin(header: tuple, offset: int) -> tuple:
+    """A frame header (frame_len, timestamp, origin, key_len) with its origin set."""
+    return (header[0], header[1], offset, header[3])
 
 
 def _owner_state(changelog: str) -> str:

@@ -11,6 +11,7 @@ from .records import record as dataclass  # records.py: dataclass's methods with
 from pathlib import Path
 from typing import Any
 
+from . import names
 from .wasm_host import Limits
 
 FORMAT = 1
@@ -109,6 +110,11 @@ class Service:
     sql: bool = False  # the module calls the host's sql(): keep an SQL mirror of states and refs
     window: WindowSpec | None = None
 
+    @property
+    def title(self) -> str:
+        """The service's own name (its store name less the pipeline's namespace, names.py)."""
+        return names.title(self.name)
+
 
 def load(data: dict, base_dir: str | Path = ".") -> list[Service]:
     """`{"format": 1, "services": [...]}`; module paths are relative to `base_dir`."""
@@ -184,7 +190,7 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
         )
     )
     limits = _expect(data.get("limits", {}), dict, f"{where}.limits")
-    _only(limits, {"timeout_ms", "memory_mb"}, f"{where}.limits")
+    _only(limits, {"timeout_ms", "memory_mb", "record_bytes"}, f"{where}.limits")
     return Service(
         name=name,
         sources=sources,
@@ -203,6 +209,9 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             ),
             memory_mb=_count(
                 limits.get("memory_mb", Limits.memory_mb), f"{where}.limits.memory_mb"
+            ),
+            record_bytes=_count(
+                limits.get("record_bytes", Limits.record_bytes), f"{where}.limits.record_bytes"
             ),
         ),
         batch_records=_count(data.get("batch_records", DEFAULT_BATCH_RECORDS), f"{where}.batch_records"),

@@ -140,10 +140,10 @@ def check_shape(store: TopicBackend, service: str, state) -> None:
     if end == first:
         return
     raise StateShapeChanged(
-        f"state `{state.name}` of service `{service}` changed its type since this store was written: "
+        f"state `{state.name}` of service `{service.rsplit('/', 1)[-1]}` changed its type since this store was written: "
         f"it was {_describe(old)}, it is {_describe(new)} now, and its changelog holds {end - first:,} change "
         f"records of the old type.\n  to keep the old data: run this version of the pipeline on another store (--store DIR)"
-        f"\n  to drop it: sscc state drop {service}.{state.name} --yes, then run again"
+        f"\n  to drop it: sscc state drop {service.rsplit('/', 1)[-1]}.{state.name} --yes, then run again"
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import frames
-from .backend import Batch, Fence, Output, Position, PositionConflict, StateChange
+from .backend import Batch, Fence, Output, Position, PositionConflict, StateChange, StoreDamaged
 from .storeleases import SCHEMA_V3, StoreLeases, check_fence
 
 SCHEMA_VERSION = 3  # 3: leases and workers (storeleases.py); 1 and 2 are upgraded in place
@@ -112,6 +112,14 @@ class Store(StoreLeases):
         self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self.log_path = self.path.with_name(self.path.name + "-log")
+        if self._schema_version() == 0 and _size(self.log_path):
+            self._db.close()
+            raise StoreDamaged(
+                f"{self.path} is empty but its record log {self.log_path.name} holds"
+                f" {_size(self.log_path):,} bytes: the database file was truncated or replaced;"
+                " restore both files from a copy, or move them away to start a new store"
+            )
         if self._schema_version() in (0, 1, 2):  # only a new (or older) file takes the write lock
             with self._write():
                 version = self._schema_version()
@@ -128,9 +136,43 @@ class Store(StoreLeases):
                 f"{self.path}: store schema {version}, this runtime reads {SCHEMA_VERSION}"
             )
         self._partitions: dict[str, int] = {}
-        self.log_path = self.path.with_name(self.path.name + "-log")
         self._log = os.open(self.log_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._full = synchronous == "FULL"
+        # verify(): the files this store opened, and the largest size seen of the database
+        found = os.stat(self.path)
+        self._db_id, self._db_size = (found.st_dev, found.st_ino), found.st_size
+
+    def verify(self) -> None:
+        """Raise StoreDamaged when the store's files were deleted, replaced or truncated while this
+        process had them open (a run calls this about once a second and when it ends): SQLite and
+        the log keep writing to a deleted file without an error, and the run would say `done`."""
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreDamaged(
+                f"{self.path} was deleted while the run was using it: what it committed is gone with it"
+            ) from None
+        if (found.st_dev, found.st_ino) != self._db_id:
+            raise StoreDamaged(f"{self.path} was replaced by another file while the run was using it")
+        if found.st_size < self._db_size:
+            raise StoreDamaged(
+                f"{self.path} shrank from {self._db_size:,} to {found.st_size:,} bytes while the run was"
+                " using it: it was truncated; restore the store from a copy"
+            )
+        self._db_size = found.st_size
+        try:
+            log = os.stat(self.log_path)
+        except FileNotFoundError:
+            log = None
+        if log is None or not os.path.samestat(log, os.fstat(self._log)):
+            raise StoreDamaged(f"{self.log_path} was deleted or replaced while the run was using it")
+        end = self._db.execute("SELECT end_pos FROM log").fetchone()[0]
+        size = os.fstat(self._log).st_size
+        if size < end:
+            raise StoreDamaged(
+                f"{self.log_path} holds {size:,} bytes but the store's batches reach byte {end:,}:"
+                " it was truncated; restore the store from a copy"
+            )
 
     def _schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -262,23 +304,34 @@ class Store(StoreLeases):
         rows.close()
         if not pieces:
             return Batch(offset, 0, b"")
-        parts = [blob if pos is None else self._read_log(pos, blob) for pos, blob in pieces]
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        # Only the first and the last batch are walked: skip into the first, cut the last.
-        begin = frames.skip(data, skip) if skip else 0
-        end = size
-        if last_take < last_count:
-            end = frames.skip(data, last_take, begin if last_at == 0 else last_at)
+        try:
+            parts = [blob if pos is None else self._read_log(pos, blob) for pos, blob in pieces]
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            # Only the first and the last batch are walked: skip into the first, cut the last.
+            begin = frames.skip(data, skip) if skip else 0
+            end = size
+            if last_take < last_count:
+                end = frames.skip(data, last_take, begin if last_at == 0 else last_at)
+        except (ValueError, StoreDamaged) as exc:
+            raise self.damaged(topic, partition, start, str(exc)) from None
         if begin or end != size:
             data = data[begin:end]
         return Batch(start, total, data)
+
+    def damaged(self, topic: str, partition: int, offset: int, detail: str) -> StoreDamaged:
+        """A stored batch that cannot be read: where it is, and what to do."""
+        return StoreDamaged(
+            f"{self.log_path}: the stored records of {topic}[{partition}] at offset {offset:,} are"
+            f" corrupt ({detail}); restore the store from a copy, or move a reader past them with"
+            " `reset SERVICE --to-offset N`"
+        )
 
     def _read_log(self, pos: int, length: int) -> bytes:
         data = os.pread(self._log, length, pos)
         while len(data) < length:  # a regular file returns short reads only at its end
             more = os.pread(self._log, length - len(data), pos + len(data))
             if not more:
-                raise RuntimeError(
+                raise StoreDamaged(
                     f"{self.log_path} ends at byte {pos + len(data)}; the store's rows point to"
                     f" {pos + length} (was the log file removed or truncated?)"
                 )
@@ -293,6 +346,18 @@ class Store(StoreLeases):
             (service, topic, partition),
         ).fetchone()
         return None if row is None else row[0]
+
+    def positions(self, service: str) -> list[tuple[str, int, int]]:
+        """(topic, partition, next offset) of every committed position of `service` (`reset`)."""
+        return list(self._db.execute(
+            "SELECT topic, partition, next_offset FROM positions WHERE service = ? ORDER BY topic, partition",
+            (service,),
+        ))
+
+    def services(self) -> list[str]:
+        """Every service with a committed position (schedule cursors `svc#schedule` left out)."""
+        rows = self._db.execute("SELECT DISTINCT service FROM positions ORDER BY service")
+        return [name for (name,) in rows if "#" not in name]
 
     def state_get(self, service: str, state: str, key: bytes) -> bytes | None:
         row = self._db.execute(
@@ -409,6 +474,49 @@ class Store(StoreLeases):
                     )
         return bases
 
+    def adopt(self, legacy: str, key: str) -> list[str]:
+        """A store written before services were namespaced (names.py): what the bare service name
+        `legacy` holds — positions, state rows, its dead-letter, changelog and schedule topics —
+        moves to `key` in one transaction, unless `key` holds something already. Returns what
+        moved (for the run's note); [] when nothing did."""
+        if legacy == key:
+            return []
+        from .names import OWNED_INFIXES, OWNED_SUFFIXES
+
+        fences = (legacy, legacy + "#schedule")  # schedules.FENCE_SUFFIX
+        with self._write():
+            db = self._db
+            taken = db.execute(
+                "SELECT 1 FROM positions WHERE service IN (?, ?) UNION ALL SELECT 1 FROM state WHERE service = ? LIMIT 1",
+                (key, key + "#schedule", key),
+            ).fetchone()
+            if taken:
+                return []
+            names = set(self.topics())
+            rest = lambda t: t[len(legacy) :]  # noqa: E731
+            topics = [
+                t
+                for t in sorted(names)
+                if t.startswith(legacy + ".")
+                and (rest(t).endswith(OWNED_SUFFIXES) or any(i in rest(t) for i in OWNED_INFIXES))
+                and key + rest(t) not in names
+            ]
+            moved = []
+            for old in fences:
+                new = key + old[len(legacy) :]
+                if db.execute("UPDATE positions SET service = ? WHERE service = ?", (new, old)).rowcount:
+                    moved.append(f"positions of {old}")
+            if db.execute("UPDATE state SET service = ? WHERE service = ?", (key, legacy)).rowcount:
+                moved.append(f"state rows of {legacy}")
+            for old in topics:
+                new = key + rest(old)
+                db.execute("UPDATE topics SET name = ? WHERE name = ?", (new, old))
+                db.execute("UPDATE batches SET topic = ? WHERE topic = ?", (new, old))
+                db.execute("UPDATE positions SET topic = ? WHERE topic = ?", (new, old))
+                moved.append(f"topic {old}")
+        self._partitions.clear()
+        return moved
+
     def drop_state(self, service: str, state: str, changelog: str, schema_state: str) -> int:
         """Delete a state's changelog records and its recorded shape (`sscc state drop`): the
         next run starts that state empty. Returns the number of change records deleted."""
@@ -434,6 +542,13 @@ class Store(StoreLeases):
     def _write(self) -> "_Transaction":
         self.settle()
         return _Transaction(self._db, self._main_lock)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 class _Pending:

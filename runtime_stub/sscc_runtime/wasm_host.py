@@ -20,12 +20,16 @@ from typing import NamedTuple
 
 import wasmtime
 
-from . import fastcall, frames, modcache, wasi
+from . import fastcall, frames, linemap, modcache, wasi
 from .fastcall import GuestFault
 from .http_client import HttpClient, HttpFailure
 from .statesql import SqlError
 
 ABI_VERSION = 3
+# A batch bigger than memory_mb / BATCH_SHARE goes to the guest in parts: its bytes, the outputs
+# and the operators' working memory must fit together, and a record must not fail for the
+# company it came in (Guest.run).
+BATCH_SHARE = 4
 TICK_MS = 10
 NO_RECORD = 0xFFFFFFFF
 # Control block (docs/abi.md): 14 u32 then the i64 origin of the record in progress.
@@ -44,7 +48,7 @@ I64_MIN = -(2**63)
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-call wall-clock budget and linear-memory cap of one guest instance.
+    """Per-record wall-clock budget, linear-memory cap of one guest instance, largest record.
 
     timeout_ms=0 turns epoch interruption off: guest code then runs ~30% faster here, but
     nothing stops an endless loop. Only for trusted, tested operators.
@@ -52,6 +56,9 @@ class Limits:
 
     timeout_ms: int = 10_000
     memory_mb: int = 256
+    # the largest record (key + value bytes) a service reads or writes; larger ones are
+    # dead-lettered where they cross into or out of the service (loop.py)
+    record_bytes: int = 16 << 20
 
 
 class GuestError(NamedTuple):
@@ -127,6 +134,54 @@ def engine(interruptible: bool = True) -> wasmtime.Engine:
     return _ENGINES[interruptible]
 
 
+# Set by interrupt_guests() (Ctrl-C, loop.py): a guest call stopped by it raises Interrupted, and
+# every call armed after it traps at once, so nothing runs a batch to its end any more.
+_INTERRUPTED = threading.Event()
+_MAX_TICKS = [1]  # the longest deadline any instance was armed with, in ticks
+
+
+class MalformedInput(GuestFault):
+    """A stage call's input did not frame: from a topic, a corrupt store (the loop says where)."""
+
+
+class StateTooLarge(GuestFault):
+    """A state's committed changes do not fit the guest's memory limit (Guest names the state)."""
+
+    def __init__(self, index: int, size: int, memory_mb: int, name: str = "", service: str = ""):
+        self.index, self.size, self.memory_mb = index, size, memory_mb
+        what = f"state `{name}` of service `{service}`" if name else f"state {index}"
+        option = f"{service}=MIB" if service else "MIB"
+        super().__init__(
+            f"{what} does not fit the guest's {memory_mb} MiB memory limit: loading its {size:,} bytes"
+            f" of change records ran out of memory; raise the limit (`run --max-memory {option}`, or"
+            " limits.memory_mb in services.json) or keep fewer keys (docs/state.md, \"Limits\")"
+        )
+
+
+class Interrupted(Exception):
+    """A guest call was stopped by interrupt_guests(): its batch must not be committed."""
+
+
+def interrupt_guests() -> None:
+    """Make every guest call of this process trap at its next epoch check (any thread may call
+    this; it is what lets Ctrl-C stop a long batch within about a tick). Guests of an engine
+    without epoch interruption (`timeout_ms: 0`) cannot be interrupted."""
+    _INTERRUPTED.set()
+    eng = _ENGINES.get(True)
+    if eng is not None:
+        for _ in range(_MAX_TICKS[0] + 1):  # past every deadline armed so far
+            eng.increment_epoch()
+
+
+def clear_interrupt() -> None:
+    """A new run in this process (tests run several)."""
+    _INTERRUPTED.clear()
+
+
+def interrupted() -> bool:
+    return _INTERRUPTED.is_set()
+
+
 def _tick(eng: wasmtime.Engine) -> None:
     while True:
         time.sleep(TICK_MS / 1000)
@@ -175,14 +230,25 @@ def trap_reason(exc: Exception) -> str:
 
 
 class _Trapped(Exception):
-    def __init__(self, salvaged: StageOutput, error: GuestError, pos: int):
+    def __init__(self, salvaged: StageOutput, error: GuestError, pos: int, limit: bool = False):
         self.salvaged, self.error, self.pos = salvaged, error, pos
+        # the time or memory limit, not the record's own fault as such: retried alone first
+        self.limit = limit
+
+
+class _TooBig(GuestFault):
+    """The batch's bytes could not be reserved in guest memory (Guest.run splits it)."""
+
+
+OOM_PREFIX = "out of memory"  # the guest allocator's note (runtime_stub/guest, OOM_MESSAGE)
 
 
 class _Instance:
     """One instance in its own Store (limits and deadline are per store)."""
 
     def __init__(self, module: wasmtime.Module, limits: Limits, fast: bool, sql=None, http=None, env=None, service=""):
+        if _INTERRUPTED.is_set():  # its guest calls would trap at once
+            raise Interrupted("interrupted")
         self._limits, self._fast = limits, fast
         self._store = wasmtime.Store(engine(limits.timeout_ms > 0))
         self._store.set_limits(memory_size=limits.memory_mb << 20)
@@ -215,6 +281,7 @@ class _Instance:
             try:
                 self._export("_initialize")()
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                _raise_if_interrupted(exc)
                 raise GuestFault(f"initializing the module failed: {exc}") from exc
         version = self._export("sscc_abi_version")()
         if version != ABI_VERSION:
@@ -258,6 +325,7 @@ class _Instance:
         try:
             self._expire(now_ms)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            _raise_if_interrupted(exc)
             raise GuestFault(f"expiring state rows failed: {exc}") from exc
         self._memory.refresh()
         return self._changes()
@@ -345,10 +413,20 @@ class _Instance:
             self._memory.write(ptr, data)
             status = self._export("sscc_state_load")(index, ptr, len(data))
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            _raise_if_interrupted(exc)
+            if self._out_of_memory():
+                raise StateTooLarge(index, len(data), self._limits.memory_mb) from None
             raise GuestFault(f"loading state {index} into the guest failed: {exc}") from exc
         self._memory.refresh()
         if status != 0:
             raise GuestFault(f"the changelog of state {index} holds malformed change records")
+
+    def _out_of_memory(self) -> bool:
+        """Whether the guest's allocator noted a failed allocation (the trap alone does not say)."""
+        self._memory.refresh()
+        control = self._control()
+        note = self._memory.read(control.panic_ptr, control.panic_len) if control.panic_len else b""
+        return note.startswith(OOM_PREFIX.encode())
 
     def _changes(self) -> dict[int, tuple[bytes, int]]:
         if self._table_ptr is None or not self.states:
@@ -386,7 +464,8 @@ class _Instance:
             try:
                 self._in_ptr = self._reserve(len(data)) & 0xFFFFFFFF
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
-                raise GuestFault(
+                _raise_if_interrupted(exc)
+                raise _TooBig(
                     f"a {len(data)}-byte batch does not fit the guest's {self._limits.memory_mb} MiB limit"
                 ) from exc
             self._memory.refresh()
@@ -396,12 +475,13 @@ class _Instance:
         try:
             status = stage(self._in_ptr, len(data), base_offset)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            _raise_if_interrupted(exc)
             self._memory.refresh()
             raise self._trapped(export, exc) from None
         self._memory.refresh()
         control = self._control()
         if status != 0:
-            raise GuestFault(f"{export} found malformed frames in its input")
+            raise MalformedInput(f"{export} found malformed frames in its input")
         return self._outputs(control)
 
     def _bind(self, export: str) -> fastcall.Export:
@@ -422,7 +502,9 @@ class _Instance:
         self._armed_at, self._host_s = time.monotonic(), 0.0
         if self._limits.timeout_ms > 0:
             ticks = -(-self._limits.timeout_ms // TICK_MS)
-            fastcall.set_deadline(self._store, ticks, self._fast)
+            _MAX_TICKS[0] = max(_MAX_TICKS[0], ticks)
+            # interrupted: trap at the first check instead of running a whole batch
+            fastcall.set_deadline(self._store, 0 if _INTERRUPTED.is_set() else ticks, self._fast)
 
     def _control(self) -> _Control:
         return _Control._make(
@@ -453,13 +535,22 @@ class _Instance:
             isinstance(exc, wasmtime.Trap)
             and exc.trap_code == wasmtime.TrapCode.INTERRUPT
         ):
-            message = f"timeout: the stage ran over {self._limits.timeout_ms} ms"
+            message = f"timeout: the record ran over {self._limits.timeout_ms} ms (the time limit per record)"
         else:
             message = trap_reason(exc)
+        limit = message.startswith(("timeout:", OOM_PREFIX))
+        if message.startswith(OOM_PREFIX):
+            message = f"{message} ({self._limits.memory_mb} MiB, for this record alone)"
         error = GuestError(
             control.cur_index, control.cur_origin, "trap", operator, message, control.cur_pos
         )
-        return _Trapped(self._outputs(control), error, control.cur_pos)
+        return _Trapped(self._outputs(control), error, control.cur_pos, limit)
+
+
+def _raise_if_interrupted(exc: Exception) -> None:
+    """An epoch trap after interrupt_guests() is the interrupt, not the record's timeout."""
+    if _INTERRUPTED.is_set() and getattr(exc, "trap_code", None) == wasmtime.TrapCode.INTERRUPT:
+        raise Interrupted("interrupted") from None
 
 
 def _own_rows(data: bytes) -> list[tuple[int, bytes]]:
@@ -507,12 +598,16 @@ class Guest:
         # Stateful services: how many states, and where a fresh instance gets the committed
         # state from (index -> change records); set by the run loop before the first batch.
         self.states = 0
+        self.state_names: list[str] = []  # for errors: index -> the state's name
         self.committed_state = None
         # The SQL mirror's query function for `sql()` (set by the run loop when the module uses it).
         self.sql = None
         self._now = 0
 
         self.uncommitted = None  # () -> {index: [(change records, count), ...]} of the batch so far
+        self._carry: dict[int, list[bytes]] | None = None  # earlier parts' changes (_in_parts)
+        # panic locations (`src/lib.rs:L:C`) back in the pipeline file, when the compiler left a map
+        self._lines = linemap.LineMap.load(self.path)
         # Runs the requests of sdf-http (docs/http.md); the run loop sets the run's own client.
         self.http: HttpClient | None = None
         self._instance = _Instance(self._module, limits, fast, self._query, self._send, self._env, self._service)
@@ -552,6 +647,14 @@ class Guest:
         return self._instance.expire(now_ms)
 
     def _fresh(self, instance: "_Instance", pending: dict | None = None) -> None:
+        try:
+            self._load(instance, pending)
+        except StateTooLarge as exc:
+            names = self.state_names
+            name = names[exc.index] if exc.index < len(names) else ""
+            raise StateTooLarge(exc.index, exc.size, exc.memory_mb, name, self._service) from None
+
+    def _load(self, instance: "_Instance", pending: dict | None) -> None:
         instance.states = self.states
         instance.set_now(self._now)
         if self.committed_state is None:
@@ -561,6 +664,9 @@ class Guest:
         # Changes of this batch's earlier calls (window stage before a flush), not committed yet.
         for index, parts in (self.uncommitted() if self.uncommitted else {}).items():
             instance.load_state(index, b"".join(part[0] for part in parts))
+        # Changes of earlier parts of this call's batch (_in_parts), then of this part so far.
+        for index, parts in (self._carry or {}).items():
+            instance.load_state(index, b"".join(parts))
         for index, parts in (pending or {}).items():
             instance.load_state(index, b"".join(parts))
 
@@ -574,12 +680,74 @@ class Guest:
         """
         if not data:
             return StageOutput(b"", 0, [], {}, WindowReport(None, []) if window else None)
+        budget = (self.limits.memory_mb << 20) // BATCH_SHARE
+        if len(data) > budget:  # a big batch goes in parts: its size must not decide what fails
+            starts = frames.positions(data)
+            if len(starts) > 1:
+                return self._in_parts(export, data, starts, base_offset, window, watermark, budget)
         try:
             if window:
                 self._instance.window_begin(watermark)
             return self._instance.call(export, data, base_offset)
         except _Trapped as trapped:
             return self._isolate(export, data, base_offset, trapped, window, watermark)
+        except _TooBig:
+            # One record that cannot even be copied in: it fails, the pipeline goes on. The
+            # instance that failed to allocate may be torn: a fresh one for what follows.
+            self._instance = self._new_instance()
+            self._fresh(self._instance)
+            origin = base_offset if base_offset >= 0 else frames.HEADER.unpack_from(data, 0)[2]
+            message = (
+                f"the record is {len(data):,} bytes framed and does not fit the guest's"
+                f" {self.limits.memory_mb} MiB memory limit"
+            )
+            error = GuestError(0, origin, "limit", "", message, 0)
+            return StageOutput(b"", 0, [error], {}, WindowReport(None, []) if window else None)
+
+    def _new_instance(self) -> "_Instance":
+        return _Instance(self._module, self.limits, self._fast, self._query, self._send, self._env, self._service)
+
+    def _in_parts(
+        self, export: str, data: bytes, starts: list[int], base_offset: int, window: bool, watermark: int | None, budget: int
+    ) -> StageOutput:
+        """Run a batch larger than `budget` bytes as consecutive calls of at most that size (a
+        record larger than it alone), joined as one call's output would be: the same records
+        fail at any batch size. Each call's state changes reach a fresh instance of a later one
+        (`_carry`), as a window's watermark does."""
+        bounds = starts + [len(data)]
+        chunks, first = [], 0
+        for i in range(1, len(starts) + 1):
+            if bounds[i] - bounds[first] > budget and i - 1 > first:
+                chunks.append((first, i - 1))
+                first = i - 1
+        chunks.append((first, len(starts)))
+        parts, errors, count = [], [], 0
+        changes: dict[int, list[bytes]] = {}
+        counts: dict[int, int] = {}
+        report = WindowReport(None, []) if window else None
+        carried = self._carry
+        try:
+            for a, b in chunks:
+                # an outer split's earlier parts, then ours
+                both = {i: (carried or {}).get(i, []) + changes.get(i, []) for i in {*(carried or {}), *changes}}
+                self._carry = both or None
+                mark = watermark
+                if window and report is not None and report.max_ts is not None:
+                    mark = report.max_ts if watermark is None else max(watermark, report.max_ts)
+                sub_base = base_offset + a if base_offset >= 0 else -1
+                out = self.run(export, data[bounds[a] : bounds[b]], sub_base, window=window, watermark=mark)
+                parts.append(out.data)
+                count += out.count
+                errors.extend(e._replace(index=e.index + a, pos=e.pos + bounds[a]) for e in out.errors)
+                for index, (data_, n) in out.changes.items():
+                    changes.setdefault(index, []).append(data_)
+                    counts[index] = counts.get(index, 0) + n
+                if report is not None and out.window is not None:
+                    report = report.merge(out.window)
+        finally:
+            self._carry = carried
+        joined = {i: (b"".join(changes[i]), counts[i]) for i in changes}
+        return StageOutput(b"".join(parts), count, errors, joined, report)
 
     def _isolate(
         self,
@@ -620,8 +788,12 @@ class Guest:
         while trapped is not None:
             # The trapped instance's state may be torn: a fresh one gets the committed state
             # plus the changes of this batch's records that completed (docs/state-design.md §3).
-            self._instance = _Instance(self._module, self.limits, self._fast, self._query, self._send, self._env, self._service)
+            self._instance = self._new_instance()
             self._fresh(self._instance, changes)
+            # A record past the time or memory limit after others in the same call may have
+            # paid for them (time used, outputs held): it runs again first in a call of its own,
+            # and fails only if it is over the limit alone (per-record limits, docs/abi.md §7).
+            retry = trapped.limit and trapped.error.index > 0
             if self.states and trapped.error.index > 0:
                 try:
                     if window:
@@ -630,15 +802,20 @@ class Guest:
                 except _Trapped as earlier:
                     trapped = earlier
                     continue
-                if report is not None and trapped.salvaged.window is not None:
+                if report is not None and trapped.salvaged.window is not None and not retry:
                     # the trapping record was classified, and moved the watermark, before it trapped
                     report = report.merge(WindowReport(trapped.salvaged.window.max_ts, []))
             else:
                 keep(trapped.salvaged)
             error = trapped.error
-            errors.append(error._replace(index=error.index + shift, pos=error.pos + byte_shift))
-            done = error.index + 1
-            cut = frames.skip(data, 1, trapped.pos)
+            if retry:
+                done, cut = error.index, trapped.pos
+            else:
+                if self._lines is not None and "src/" in error.message:
+                    error = error._replace(message=self._lines.rewrite(error.message))
+                errors.append(error._replace(index=error.index + shift, pos=error.pos + byte_shift))
+                done = error.index + 1
+                cut = frames.skip(data, 1, trapped.pos)
             data = data[cut:]
             shift += done
             byte_shift += cut

@@ -46,7 +46,7 @@ class Windowing:
             restored = WindowEngine.restore(saved)
             if not restored.same_spec(self.engine):
                 raise WindowMismatch(
-                    f"service {service.name}: the window definition changed since its window state was"
+                    f"service {service.title}: the window definition changed since its window state was"
                     " stored; use a new store (or delete this one) to start over"
                 )
             self.engine = restored

@@ -54,7 +54,7 @@ def test_services_json_follows_the_stage_plan(compiled):
     desc = json.loads((compiled / "split_sentence/services.json").read_text())
     assert desc["format"] == 1
     (svc,) = desc["services"]
-    assert svc["name"] == "sentence-words"
+    assert svc["name"] == "examples.split-sentence.sentence-words"  # namespace.pipeline.service in the store
     (src,) = svc["sources"]
     assert src["topic"] == "sentences"
     assert src["starting_offset"] == {"position": "Beginning", "value": 0}

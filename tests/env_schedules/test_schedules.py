@@ -76,7 +76,7 @@ def test_the_fired_records_carry_their_time_as_event_time(tmp_path):
     from sscc.runtime_stub.sscc_runtime.store import Store
 
     with Store(store / "store.db") as db:  # batch bytes live in the store's record log
-        topic = "label.schedule.every-minute"
+        topic = "test.ticker.label.schedule.every-minute"  # owned by the service: namespace.pipeline.service
         first, end = db.bounds(topic, 0)
         data = db.read(topic, 0, first, end - first).data
     (record,) = frames.iter_records(data)
@@ -117,8 +117,8 @@ def test_the_description_carries_the_expanded_cron(tmp_path):
     sscc("compile", TICKER, "-o", out, check=True)
     (path,) = out.rglob("services.json")
     services = {s["name"]: s for s in json.loads(path.read_text())["services"]}
-    (src,) = services["produce-minutely"]["sources"]
-    assert src["topic"] == "produce-minutely.schedule.every-minute"
+    (src,) = services["test.ticker.produce-minutely"]["sources"]  # namespace.pipeline.service
+    assert src["topic"] == "test.ticker.produce-minutely.schedule.every-minute"
     assert src["starting_offset"] == {"position": "Beginning", "value": 0}
     sched = src["schedule"]
     assert (sched["event"], sched["cron"], sched["seconds"], sched["minutes"]) == ("every-minute", "* * * * *", [0], list(range(60)))

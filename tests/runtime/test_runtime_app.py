@@ -106,7 +106,7 @@ def test_fresh_starts_count_what_End_skips(fixture_wasm, tmp_path):  # noqa: F81
         assert (start.topic, start.partition, start.offset, start.skipped) == ("in", 0, 4, 4)
         assert app.skipped_notes([start], services) == [
             "note: service pass starts reading in at End: 4 existing records skipped;"
-            " run with --until-idle (batch mode) or set default_starting_offset to Beginning to process them"
+            " to process them, stop the run, `sscc reset pass --to-beginning --yes`, run again"
         ]
         assert loop.fresh_starts() == [], "resolved once, then committed"
         assert store.position("pass", "in", 0) == 4

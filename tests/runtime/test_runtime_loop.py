@@ -173,7 +173,7 @@ def test_split_sinks_with_their_own_stages(store, fixture_wasm):
     assert (dead["offset"], dead["stage"], dead["reason"]) == (
         1,
         "sscc_stage_1",
-        "timeout: the stage ran over 300 ms",
+        "timeout: the record ran over 300 ms (the time limit per record)",
     )
 
 

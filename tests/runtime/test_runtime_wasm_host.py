@@ -73,7 +73,7 @@ def test_an_endless_loop_is_interrupted_and_isolated(guest):
     assert [r.value for r in frames.iter_records(out.data)] == [b"a", b"b"]
     (error,) = out.errors
     assert (error.index, error.kind, error.operator) == (1, "trap", "misbehave")
-    assert error.message == "timeout: the stage ran over 500 ms"
+    assert error.message == "timeout: the record ran over 500 ms (the time limit per record)"
 
 
 def test_the_memory_cap_is_enforced(guest):
@@ -127,10 +127,14 @@ def test_an_empty_batch_does_not_enter_the_guest(guest):
     assert guest.run("sscc_stage_0", b"", 0) == (b"", 0, [], {}, None)  # no window report
 
 
-def test_a_batch_over_the_memory_cap_is_a_clear_error(fixture_wasm):
+def test_a_record_over_the_memory_cap_fails_alone(fixture_wasm):
     tiny = Guest(fixture_wasm, Limits(memory_mb=2))
-    with pytest.raises(GuestFault, match="does not fit"):
-        tiny.run("sscc_stage_1", raw(b"x" * (3 << 20)))
+    out = tiny.run("sscc_stage_1", raw(b"x" * (3 << 20)), base_offset=7)
+    (error,) = out.errors
+    assert (error.kind, error.origin, out.count) == ("limit", 7, 0)
+    assert "does not fit the guest's 2 MiB memory limit" in error.message
+    after = tiny.run("sscc_stage_1", raw(b"small"), base_offset=8)
+    assert [r.value for r in frames.iter_records(after.data)] == [b"small"], "the run goes on"
 
 
 def test_modules_that_do_not_speak_the_abi_are_refused(tmp_path):

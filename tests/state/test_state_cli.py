@@ -73,7 +73,7 @@ def test_counts_match_a_counter_and_continue_across_runs(pipeline, tmp_path):
     assert listing[0].split() == ["SERVICE", "STATE", "KEYS", "CHANGES"]
     service, state, keys, changes = listing[1].split()
     total = sum(expected(first + second).values())
-    assert (service, state, int(keys)) == ("count-words", "count-per-word", len(expected(first + second)))
+    assert (service, state, int(keys)) == ("test.word-count-state.count-words", "count-per-word", len(expected(first + second)))
     # One change record per key and batch (the guest compacts a batch's changes), never more.
     assert len(expected(first + second)) <= int(changes.replace(",", "")) < total
 
@@ -106,7 +106,7 @@ def test_state_show_errors_are_one_line(pipeline, tmp_path):
     run(pipeline, store)
     for args, message in [
         (("show", "nope"), "error: no state 'nope'"),
-        (("show", "count-per-word", "--key", "zz"), "error: no key 'zz' in state count-words.count-per-word"),
+        (("show", "count-per-word", "--key", "zz"), "error: no key 'zz' in state test.word-count-state.count-words.count-per-word"),
     ]:
         proc = sscc("state", *args, "--store", store)
         assert proc.returncode == 1

@@ -24,7 +24,7 @@ from sscc_runtime.store import Store  # noqa: E402
 
 PIPELINE = Path(ROOT) / "tests" / "state" / "word_count_state.yaml"
 PACKAGE = "word_count_state"
-SERVICE, SOURCE = "count-words", "sentences"
+SERVICE, SOURCE = "test.word-count-state.count-words", "sentences"  # namespace.pipeline.service
 CHANGELOG = f"{SERVICE}.count-per-word.changelog"
 DEAD = f"{SERVICE}.dead-letters"
 SENTENCES = 60_000

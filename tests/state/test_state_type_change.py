@@ -68,7 +68,7 @@ def test_a_changed_state_type_is_refused_until_the_old_data_is_dropped(tmp_path)
     assert "a" in sscc("state", "show", "count-per-word", "--store", store, check=True).stdout
 
     dropped = sscc("state", "drop", "count-words.count-per-word", "--yes", "--store", store, check=True)
-    assert "dropped state count-words.count-per-word (3 change records)" in dropped.stderr
+    assert "dropped state test.word-count-state.count-words.count-per-word (3 change records)" in dropped.stderr
 
     produce(store, ["x y x"])
     sscc("run", pipeline, "--store", store, "--until-idle", "--quiet", check=True)

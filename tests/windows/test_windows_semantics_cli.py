@@ -28,7 +28,7 @@ from window_reference import simulate, windows_of  # noqa: E402
 
 PIPELINE = Path(ROOT) / "tests" / "windows" / "window_classify.yaml"
 SPEC = dict(duration=7000, slide=3000, offset=1000, grace=2000)
-SERVICE = "classify"
+SERVICE = "tests.window-classify.classify"  # namespace.pipeline.service
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from project_helpers import pipeline_copy, sscc  # noqa: E402
 from window_reference import windows_of  # noqa: E402
 
 PIPELINE = Path(CORPUS) / "fluvio-docs__sdf___embeds__dataflows__tumbling_window.yaml"
-SERVICE = "window-collect-service"
+SERVICE = "examples.window-example.window-collect-service"  # namespace.pipeline.service
 
 
 @pytest.fixture

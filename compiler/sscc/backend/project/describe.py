@@ -5,7 +5,8 @@ The mapping is 1:1: sources[i].stages = the plan's stages at ("source", i), stag
 of `wasm/<service>.wasm`. Topics are addressed by their broker name (`topics.<id>.name`),
 which is what the store keeps. Starting offsets come from the pipeline file: the topic's
 `consumer`, else `config.consumer` (SDF-FORMAT.md §3; the whole object, not merged).
-A schedule source reads the store topic `<service>.schedule.<event>` its schedule fires into, from
+Services are named `<namespace>.<pipeline>.<service>` (sscc_runtime/names.py), and so are the
+topics they own. A schedule source reads the store topic `<key>.schedule.<event>` its schedule fires into, from
 the beginning; `schedule` carries the cron expanded to the sets of values it matches
 (docs/schedules.md).
 """
@@ -19,6 +20,7 @@ from typing import Optional
 from ... import ast as A
 from ...ir.nodes import IR, Source, Topic
 from ...ir.types import ArrowRow, Prim
+from ...runtime_stub.sscc_runtime.names import service_key
 from ..rust.codegen import package_texts, uses_sql
 from ..rust.types import PRIMITIVES
 from ..stages import ServicePlan, Stage
@@ -58,12 +60,17 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
         return [{"name": s.name, "module": module, "export": s.export} for s in found]
 
     services = []
+    meta = pipeline.meta
+
+    def key(service: str) -> str:  # the service's name in a store other pipelines may share
+        return service_key(meta.namespace if meta else "", meta.name if meta else "", service)
+
     for plan in plans:
         module = module_file(plan.name)
         sources = []
         for i, src in enumerate(plan.sources):
             if src.endpoint == "schedule":
-                sources.append(_schedule_source(plan.name, src, stages(plan.stages_at("source", i), module)))
+                sources.append(_schedule_source(key(plan.name), src, stages(plan.stages_at("source", i), module)))
                 continue
             entry = {"topic": names.get(src.topic, src.topic), "partitions": partitions.get(src.topic, src.partitions)}
             offset = starting_offset(pipeline, src.topic)
@@ -80,7 +87,7 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
             for j, snk in enumerate(plan.sinks)
         ]
         entry = {
-            "name": plan.name,
+            "name": key(plan.name),
             "sources": sources,
             "stages": stages(plan.stages_at("service"), module),
             "sinks": sinks,
@@ -98,9 +105,9 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
                 "flush": stages(plan.stages_at("flush"), module),
             }
         if plan.states:  # keyed states, in the guest's state order
-            entry["states"] = [_state(st, st) for st in plan.states]
+            entry["states"] = [_state(st, st, key) for st in plan.states]
         if plan.refs:  # `from:` references: the owner's changelog, read into the SQL mirror
-            entry["refs"] = [_state(ref, owner) for ref, owner in plan.refs]
+            entry["refs"] = [_state(ref, owner, key) for ref, owner in plan.refs]
         if uses_sql(ir, plan, package_texts(plan, os.path.dirname(os.path.abspath(pipeline.path)))):
             entry["sql"] = True
         services.append(entry)
@@ -130,7 +137,7 @@ def _schedule_source(service: str, src: Source, stages: list[dict]) -> dict:
     }
 
 
-def _state(st, owner) -> dict:
+def _state(st, owner, key) -> dict:
     """A state as the runtime sees it: its changelog, and its SQL table's columns (`_key` first)."""
     if isinstance(owner.value, ArrowRow):
         columns = [[c.name, _sql_type(c.type)] for c in owner.value.columns]
@@ -140,7 +147,7 @@ def _state(st, owner) -> dict:
         columns = [["value", _sql_type(owner.value)]]
     return {
         "name": st.name,
-        "changelog": f"{owner.service}.{owner.name}.changelog",
+        "changelog": f"{key(owner.service)}.{owner.name}.changelog",
         "kind": owner.kind,
         "columns": columns,
     }

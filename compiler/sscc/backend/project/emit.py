@@ -106,12 +106,16 @@ def _build_modules(ir: IR, plans, fe: FrontEnd) -> Optional[dict[str, bytes]]:
     from ..rust import build_service  # imported late: the Rust backend is only needed to compile
 
     modules: dict[str, bytes] = {}
+    line_maps: dict[str, dict] = {}
     for i, plan in enumerate(plans, 1):
         status.note(f"service {plan.name} ({i}/{len(plans)}): Rust -> wasm")
-        wasm = build_service(ir, plan, fe.path, fe.diags)
+        wasm = build_service(ir, plan, fe.path, fe.diags, line_maps=line_maps)
         if wasm is None:
             return None
         modules[module_file(plan.name)] = wasm
+        # beside the module: panic locations back to the pipeline file (sscc_runtime/linemap.py)
+        lines = json.dumps(line_maps[plan.name], indent=1, ensure_ascii=False) + "\n"
+        modules[module_file(plan.name)[: -len(".wasm")] + ".lines.json"] = lines.encode()
     return None if fe.diags.has_errors else modules
 
 

@@ -54,12 +54,20 @@ def generate_crate(ir: IR, plan: ServicePlan, pipeline_path: str) -> Crate:
 
 
 def build_service(
-    ir: IR, plan: ServicePlan, pipeline_path: str, diags: Diagnostics, cache_dir: Optional[str] = None
+    ir: IR,
+    plan: ServicePlan,
+    pipeline_path: str,
+    diags: Diagnostics,
+    cache_dir: Optional[str] = None,
+    line_maps: Optional[dict] = None,
 ) -> Optional[bytes]:
-    """The service's wasm module, from the cache or built now; None after adding diagnostics."""
+    """The service's wasm module, from the cache or built now; None after adding diagnostics.
+    `line_maps`: receives the crate's line map under the service's name (`line_map`)."""
     where = _service_span(plan, pipeline_path)
     try:
         crate = generate_crate(ir, plan, pipeline_path)
+        if line_maps is not None:
+            line_maps[plan.name] = line_map(crate, pipeline_path)
     except PackageProblem as e:
         diags.error("E110", Span(e.path or pipeline_path, e.line, e.col), f"cannot compile service `{plan.name}`: {e}", e.hint)
         return None
@@ -334,6 +342,34 @@ def _user_span(region: Region, msg: Message, pipeline_path: str) -> tuple[Span, 
     end_line = code_line + (msg.end_line - region.start) if msg.end_line else line
     end_col = code_col + msg.end_col - 1 if msg.end_col else col + 1
     return Span(pipeline_path, line, col, end_line, end_col), ""
+
+
+def line_map(crate: Crate, pipeline_path: str) -> dict:
+    """Where the generated lines of the crate came from, for the runtime to put panic locations
+    (`src/lib.rs:L:C` in a panic message) back in the pipeline file, as rustc errors are
+    (runtime_stub/sscc_runtime/linemap.py reads it; docs/abi.md §6). Each region of src/lib.rs is
+    [first, last, file, line, col, how]: `lines` = line L is line + (L - first) of `file`, column
+    C is col + C - 1; `at` = a folded or quoted block whose lines are not the file's: point at
+    (line, col) and name the code's own line; `call` = sscc's call of the operator: its
+    signature at (line, col). `files`: copied package sources, whose lines are their own."""
+    regions = []
+    for region in crate.regions:
+        source = getattr(region.code, "file", "")
+        if source:  # a package function's file: its lines are the crate's lines, one to one
+            if region.kind == "wrapper":
+                regions.append([region.start, region.end, source, region.fn_line, region.fn_col, "call"])
+            else:
+                regions.append([region.start, region.end, source, 1, 1, "lines"])
+            continue
+        code_line, code_col = _code_origin(region.code.span)
+        if region.kind == "wrapper":
+            line, col = code_line + region.fn_line - 1, code_col + region.fn_col - 1
+            regions.append([region.start, region.end, pipeline_path, line, col, "call"])
+        elif _maps_line_for_line(region.code, pipeline_path):
+            regions.append([region.start, region.end, pipeline_path, code_line, code_col, "lines"])
+        else:
+            regions.append([region.start, region.end, pipeline_path, code_line, code_col, "at"])
+    return {"format": 1, "regions": regions, "files": dict(sorted(crate.origins.items()))}
 
 
 def _maps_line_for_line(code, pipeline_path: str) -> bool:
