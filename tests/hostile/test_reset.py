@@ -66,15 +66,15 @@ def test_a_follow_run_that_skipped_records_can_be_reset_to_read_them(split, tmp_
     )
     try:
         deadline = time.monotonic() + HANG_GUARD
-        while _position(store, "examples/split-sentence/sentence-words", "sentences") is None if (store / "store.db").exists() else True:
+        while _position(store, "examples.split-sentence.sentence-words", "sentences") is None if (store / "store.db").exists() else True:
             assert run.poll() is None, run.stderr.read()
             assert time.monotonic() < deadline, "the run never committed its start"
             time.sleep(0.05)
-        assert _position(store, "examples/split-sentence/sentence-words", "sentences") == 3, "End: after the 3 stored records"
+        assert _position(store, "examples.split-sentence.sentence-words", "sentences") == 3, "End: after the 3 stored records"
         busy = sscc("reset", "sentence-words", "--to-beginning", "--yes", "--store", store)
         assert busy.returncode == 1, busy.stderr
         assert "a run is using the store" in busy.stderr and "Traceback" not in busy.stderr
-        assert _position(store, "examples/split-sentence/sentence-words", "sentences") == 3, "nothing moved under the run"
+        assert _position(store, "examples.split-sentence.sentence-words", "sentences") == 3, "nothing moved under the run"
     finally:
         run.send_signal(signal.SIGTERM)
         _, err = run.communicate(timeout=HANG_GUARD)
@@ -86,7 +86,7 @@ def test_a_follow_run_that_skipped_records_can_be_reset_to_read_them(split, tmp_
     dry = sscc("reset", "sentence-words", "--to-beginning", "--store", store)
     assert dry.returncode == 1 and "would move" in dry.stderr and "--yes" in dry.stderr
     assert "sentences[0]: 3 -> 0" in dry.stderr and "re-reads 3 records" in dry.stderr
-    assert _position(store, "examples/split-sentence/sentence-words", "sentences") == 3, "without --yes nothing moves"
+    assert _position(store, "examples.split-sentence.sentence-words", "sentences") == 3, "without --yes nothing moves"
 
     moved = sscc("reset", "sentence-words", "--to-beginning", "--yes", "--store", store, check=True)
     assert "sentences[0]: 3 -> 0" in moved.stderr
