@@ -42,6 +42,12 @@ def require_toolchain() -> None:
         pytest.skip(reason)
 
 
+def store_args(store: Path) -> list[str]:
+    """Where the commands keep topics: the store directory (tests/nats and tests/kafka put a
+    broker here instead, with monkeypatch)."""
+    return ["--store", str(store)]
+
+
 def sscc(*args: str, stdin: str | None = None, cwd: Path | None = None) -> str:
     """Run `sscc ARGS`; its stdout, or a test failure showing stderr."""
     return call(["sscc", *args], stdin, cwd)
@@ -127,19 +133,19 @@ class Outputs:
 def produce_inputs(example: Example, store: Path, topic_cmd: list[str]) -> None:
     for topic, path in example.inputs().items():
         extra = ["--key-separator", KEY_SEPARATOR] if example.keyed(topic) else []
-        call([*topic_cmd, "produce", topic, "--store", str(store), "--file", str(path), *extra])
+        call([*topic_cmd, "produce", topic, *store_args(store), "--file", str(path), *extra])
 
 
 def collect_outputs(example: Example, store: Path, topic_cmd: list[str]) -> Outputs:
     topics = {}
     for topic in example.expected_topics():
         extra = ["--keys", "--key-separator", KEY_SEPARATOR] if example.keyed(topic) else []
-        text = call([*topic_cmd, "consume", topic, "--store", str(store), "--from-beginning", "--until-idle", *extra])
+        text = call([*topic_cmd, "consume", topic, *store_args(store), "--from-beginning", "--until-idle", *extra])
         topics[topic] = text.splitlines()
     dead = {}
     for service in example.services:
         topic = f"{service}.dead-letters"
-        text = call([*topic_cmd, "consume", topic, "--store", str(store), "--from-beginning", "--until-idle"])
+        text = call([*topic_cmd, "consume", topic, *store_args(store), "--from-beginning", "--until-idle"])
         dead[service] = [json.loads(line) for line in text.splitlines()]
     return Outputs(topics, dead)
 
@@ -147,7 +153,7 @@ def collect_outputs(example: Example, store: Path, topic_cmd: list[str]) -> Outp
 def run_with_sscc(example: Example, store: Path, *compile_flags: str) -> Outputs:
     """`sscc topic produce` every input, `sscc run --until-idle`, consume every output."""
     produce_inputs(example, store, ["sscc", "topic"])
-    sscc("run", str(example.file), "--store", str(store), "--until-idle", *compile_flags)
+    sscc("run", str(example.file), *store_args(store), "--until-idle", *compile_flags)
     return collect_outputs(example, store, ["sscc", "topic"])
 
 
@@ -160,21 +166,21 @@ def run_in_phases(example: Example, store: Path, phases: list[list[str]]) -> Out
     for phase in phases:
         for topic in phase:
             extra = ["--key-separator", KEY_SEPARATOR] if example.keyed(topic) else []
-            sscc("topic", "produce", topic, "--store", str(store), "--file", str(inputs[topic]), *extra)
-        sscc("run", str(example.file), "--store", str(store), "--until-idle")
+            sscc("topic", "produce", topic, *store_args(store), "--file", str(inputs[topic]), *extra)
+        sscc("run", str(example.file), *store_args(store), "--until-idle")
     return collect_outputs(example, store, ["sscc", "topic"])
 
 
 def state_show(store: Path, state: str) -> dict[str, object]:
     """`sscc state show STATE` as {key: parsed JSON value}."""
-    lines = sscc("state", "show", state, "--store", str(store)).splitlines()
+    lines = sscc("state", "show", state, *store_args(store)).splitlines()
     assert lines[0].split() == ["KEY", "VALUE"], lines
     return {key: json.loads(value) for key, value in (re.split(r"\s{2,}", line, maxsplit=1) for line in lines[1:])}
 
 
 def sql_rows(store: Path, query: str) -> list[dict]:
     """`sscc sql QUERY --json`: one object per row."""
-    return [json.loads(line) for line in sscc("sql", query, "--store", str(store), "--json").splitlines() if line.strip()]
+    return [json.loads(line) for line in sscc("sql", query, *store_args(store), "--json").splitlines() if line.strip()]
 
 
 def assert_states(example: Example, store: Path) -> None:

@@ -1,6 +1,6 @@
 """The examples' end-to-end checks (tests/examples) on JetStream: the same `sscc topic produce`,
 `sscc run --until-idle`, `sscc topic consume`, `sscc state show` and `sscc sql` command lines, with
-SSCC_BROKER naming a fresh nats-server, must give the hand-written expected files.
+`--broker` naming a fresh nats-server, must give the hand-written expected files.
 
 examples/car-makers needs the local HTTP registry of its own test and is left to it; merge's
 interleaving of two sources is checked per source, as in tests/examples."""
@@ -39,9 +39,11 @@ EXAMPLES = ["chain", "json-struct", "key-value", "merge", "order-totals", "senso
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_on_jetstream(name, nats_url, tmp_path, monkeypatch):
     require_toolchain()
-    monkeypatch.setenv("SSCC_BROKER", nats_url)
+    import example_cli
+
+    monkeypatch.setattr(example_cli, "store_args", lambda _store: ["--broker", nats_url])
     example = Example(name)
-    store = tmp_path / "unused-store"  # --store is ignored with a broker: nothing may appear there
+    store = tmp_path / "unused-store"  # every command runs on the broker: nothing may appear here
     if name in PHASES:
         outputs = run_in_phases(example, store, PHASES[name])
     else:
@@ -73,6 +75,6 @@ def test_the_broker_option_wins_over_the_store(nats_url, tmp_path):
     import subprocess
 
     bad = subprocess.run(["sscc", "topic", "list", "--broker", "kafka2://x:1"], capture_output=True, text=True)
-    assert bad.returncode == 1 and bad.stderr.startswith("error: broker 'kafka2://x:1': unknown scheme")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: broker URL 'kafka2://x:1': unknown scheme")
     dead = subprocess.run(["sscc", "topic", "list", "--broker", "nats://127.0.0.1:1"], capture_output=True, text=True)
     assert dead.returncode == 1 and "cannot connect to the NATS server" in dead.stderr and "Traceback" not in dead.stderr
