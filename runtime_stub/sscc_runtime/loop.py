@@ -14,9 +14,10 @@ import sys
 import threading
 import time
 from .records import field, record as dataclass  # records.py: dataclass's methods without its import cost
+from .records import record as record_class
 from typing import Callable, Sequence
 
-from . import clock, deadletter, frames, statelog, statesql
+from . import clock, deadletter, frames, statelog, statesql, tasks
 from .backend import Output, Position, StateChange, TopicBackend, starting_offset
 from .schedules import Tickers
 from .service import Service, Source, Stage
@@ -61,22 +62,51 @@ class FreshStart:
     skipped: int
 
 
-class ServiceRunner:
-    """Runs one service: owns its guests, its consumer positions and its counters."""
+@record_class
+class _Input:
+    """One partition a task reads: its source (the repartition topic has a made-up one), the
+    stages its batches run through, and `route` = the repartition partition count when the
+    result goes to the repartition topic by key instead of to the sinks."""
+
+    source: Source
+    partition: int
+    chain: tuple
+    route: int = 0
+    repartitioned: bool = False  # reads the repartition topic (its records were counted in once)
+
+    @property
+    def where(self) -> tuple[str, int]:
+        return (self.source.topic, self.partition)
+
+
+class TaskRunner:
+    """Runs one task of a service (tasks.py, docs/scale-out.md): owns its guests (and so its
+    shard of the service's keyed state), its consumer positions; counts into `counters` (shared
+    by the service's tasks in one process). Task 0 of a single-task service reads every source
+    partition, as one runner per service always did."""
 
     def __init__(
-        self, store: TopicBackend, service: Service, env: Environment | None = None, http: HttpClient | None = None
+        self,
+        store: TopicBackend,
+        service: Service,
+        env: Environment | None = None,
+        http: HttpClient | None = None,
+        *,
+        task: int = 0,
+        counters: Counters | None = None,
     ):
-        self.store, self.service = store, service
-        self.counters = Counters()
-        for source in service.sources:
-            store.ensure_topic(source.topic, source.partitions)
+        self.store, self.service, self.task = store, service, task
+        self.counters = counters if counters is not None else Counters()
+        self.layout = tasks.layout(service, store)
+        if not 0 <= task < self.layout.tasks:
+            raise ValueError(f"service {service.name} has {self.layout.tasks} tasks, no task {task}")
         self._sink_partitions = [
             store.ensure_topic(s.topic, s.partitions) for s in service.sinks
         ]
         store.ensure_topic(service.dead_letters, 1)
-        # Schedule sources fire into their topics before each round (schedules.py).
-        self.tickers = Tickers(store, service.name, service.sources)
+        self.inputs = self._inputs()
+        # Schedule sources fire into their topics before each round (schedules.py); task 0 fires.
+        self.tickers = Tickers(store, service.name, service.sources if task == 0 else ())
         modules = {st.module for st in _all_stages(service)}
         self._guests = {
             path: Guest(path, service.limits, env=env, service=service.name) for path in sorted(modules)
@@ -84,11 +114,13 @@ class ServiceRunner:
         for guest in self._guests.values():
             guest.http = http  # the run's HTTP policy for sdf-http (None: the default policy)
         self._positions: dict[tuple[str, int], int] = {}
+        # This task's state shard: the changelog partition it loads and appends to.
+        self.shard = task if self.layout.mode == tasks.KEYED else 0
+        self._owns_shard = self.shard < self.layout.shards
         if service.states:
             # The working state lives in the guest; a (re)started instance replays the
             # committed changelogs (docs/state-design.md §2). One module per service.
             for state in service.states:
-                store.ensure_topic(state.changelog, 1)
                 statelog.check_shape(store, service.name, state)
             # What each state's SQL table looks like, for `sscc sql` over the store alone.
             store.commit(state_changes=[statelog.schema_row(service.name, st) for st in service.states])
@@ -97,7 +129,9 @@ class ServiceRunner:
                 guest.committed_state = self._committed_state
                 guest.restore()
         # A windowed service: the engine (restored from the last commit) and this batch's report.
-        self._window = Windowing(store, service, now_ms()) if service.window else None
+        self._window = (
+            Windowing(store, service, now_ms(), [i.where for i in self.inputs]) if service.window else None
+        )
         self._report: WindowReport | None = None
         self._cursor = self._cursor_after = 0
         if self._window is not None:
@@ -108,6 +142,38 @@ class ServiceRunner:
         # A store that can commit on another thread (store.Store.commit_soon) does so for plain
         # batches; the loop settles it before deciding it is idle and when it stops.
         self._commit_soon = getattr(store, "commit_soon", None) if not service.sql else None
+
+    @property
+    def task_id(self) -> tasks.TaskId:
+        return tasks.TaskId(self.service.name, self.task)
+
+    def _inputs(self) -> list[_Input]:
+        """The partitions this task reads, in round-robin order (module doc of tasks.py)."""
+        service, layout, store = self.service, self.layout, self.store
+        counts = [store.partitions(src.topic) for src in service.sources]
+        if layout.mode == tasks.SINGLE:
+            return [
+                _Input(src, q, src.stages + service.stages)
+                for src, n in zip(service.sources, counts)
+                for q in range(n)
+            ]
+        if layout.mode == tasks.PARTITIONED:
+            return [
+                _Input(src, self.task, src.stages + service.stages)
+                for src, n in zip(service.sources, counts)
+                if self.task < n
+            ]
+        split = service.repartition
+        inputs = [
+            _Input(src, self.task, split.sources[i] + split.stages, layout.shards)
+            for i, (src, n) in enumerate(zip(service.sources, counts))
+            if self.task < n
+        ]
+        if self.task < layout.shards:
+            topic = tasks.repartition_topic(service.name)
+            keyed = Source(topic, layout.shards, {"position": "Beginning", "value": 0}, ())
+            inputs.append(_Input(keyed, self.task, split.keyed, repartitioned=True))
+        return inputs
 
     def _start_mirror(self) -> statesql.Mirror:
         """The SQL tables of the service's states (rows sent by the guest with each query) and
@@ -120,8 +186,10 @@ class ServiceRunner:
         )
         self._read_upto: dict[str, int] = {}  # reference changelog -> offset read up to
         for ref in self.service.refs:
+            # every shard of the owner's state: (changelog, partition) -> offset read up to
             self.store.ensure_topic(ref.changelog, 1)
-            self._read_upto[ref.changelog] = self.store.bounds(ref.changelog, 0)[0]
+            for q in range(self.store.partitions(ref.changelog)):
+                self._read_upto[(ref.changelog, q)] = self.store.bounds(ref.changelog, q)[0]
         for guest in self._guests.values():
             guest.sql = mirror.query
         self._mirror = mirror
@@ -148,47 +216,46 @@ class ServiceRunner:
     def _refresh_refs(self) -> None:
         """What the owners of the `from:` references committed since the last batch."""
         for ref in self.service.refs:
-            data, self._read_upto[ref.changelog] = statelog.read_from(
-                self.store, ref.changelog, self._read_upto[ref.changelog]
-            )
-            if data:
-                self._mirror.apply(ref.name, data)
+            for q in range(self.store.partitions(ref.changelog)):
+                at = (ref.changelog, q)
+                data, self._read_upto[at] = statelog.read_from(self.store, ref.changelog, self._read_upto.get(at, 0), q)
+                if data:
+                    self._mirror.apply(ref.name, data)
 
     def _committed_state(self) -> dict[int, bytes]:
         """Every state's committed change records, for loading into a fresh instance."""
         settle = getattr(self.store, "settle", None)
         if settle is not None:  # the previous batch's changes may still be on their way
             settle()
+        if not self._owns_shard:  # a source-only task of a keyed service holds no state
+            return {}
         return {
-            i: statelog.read_all(self.store, state.changelog)
+            i: statelog.read_all(self.store, state.changelog, self.shard)
             for i, state in enumerate(self.service.states)
         }
 
     def step(self, stopping: threading.Event) -> int:
-        """One batch from every source partition; returns the number of records read.
+        """One batch from every input partition; returns the number of records read.
 
         A windowed service starts each round at the partition after the one it last committed
         (the cursor is committed with every batch), so a restart reads batches in the same order
         as an uninterrupted run: the watermark, and so lateness, come out the same."""
         read = 0
         self.tickers.fire()
-        pairs = [
-            (source, partition)
-            for source in self.service.sources
-            for partition in range(self.store.partitions(source.topic))
-        ]
-        first = self._cursor % len(pairs) if self._window is not None else 0
-        for j in range(len(pairs)):
+        inputs = self.inputs
+        first = self._cursor % len(inputs) if self._window is not None else 0
+        for j in range(len(inputs)):
             if stopping.is_set():
                 return read
-            source, partition = pairs[(first + j) % len(pairs)]
-            self._cursor_after = (first + j + 1) % len(pairs)
-            got = self._batch(source, partition)
+            self._cursor_after = (first + j + 1) % len(inputs)
+            got = self._batch(inputs[(first + j) % len(inputs)])
             if got:
                 self._cursor = self._cursor_after
             read += got
         if read == 0 and self._window is not None:
-            self._close_windows(self._window.closing(now_ms()))  # idleness
+            now = now_ms()
+            self._window.refresh(now, self._pending)  # idle partitions leave the minimum
+            self._close_windows(self._window.closing(now))  # idleness
         return read
 
     def drain(self) -> int:
@@ -233,7 +300,7 @@ class ServiceRunner:
             # Same commit as the outputs and the position: state and input move together.
             changelog = service.states[index].changelog
             outputs.append(
-                Output(changelog, 0, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
+                Output(changelog, self.shard, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
             )
         if dead:
             # Source-offset order, whatever stage each failed in (as a fused chain gives it).
@@ -242,7 +309,7 @@ class ServiceRunner:
         state = []
         if self._window is not None:
             cursor = str(self._cursor_after if positions else self._cursor).encode()
-            state = [self._window.snapshot(), StateChange(service.name, SNAPSHOT_STATE, CURSOR_KEY, cursor)]
+            state = [*self._window.snapshot(), StateChange(service.name, SNAPSHOT_STATE, CURSOR_KEY, cursor)]
         if soon and self._commit_soon is not None:
             self._commit_soon(outputs, positions, state)
         else:
@@ -251,26 +318,20 @@ class ServiceRunner:
 
     def lag(self) -> int:
         return sum(
-            self.store.bounds(source.topic, partition)[1]
-            - self._position(source, partition)
-            for source in self.service.sources
-            for partition in range(self.store.partitions(source.topic))
+            self.store.bounds(*i.where)[1] - self._position(i.source, i.partition) for i in self.inputs
         )
 
     def fresh_starts(self) -> list[FreshStart]:
         starts = []
-        for source in self.service.sources:
-            for partition in range(self.store.partitions(source.topic)):
-                key = (source.topic, partition)
-                if key in self._positions:
-                    continue
-                fresh = self.store.position(self.service.name, *key) is None
-                offset = self._position(source, partition)
-                if fresh:
-                    first = self.store.bounds(*key)[0]
-                    starts.append(
-                        FreshStart(self.service.name, *key, offset, offset - first)
-                    )
+        for i in self.inputs:
+            key = i.where
+            if key in self._positions:
+                continue
+            fresh = self.store.position(self.service.name, *key) is None
+            offset = self._position(i.source, i.partition)
+            if fresh:
+                first = self.store.bounds(*key)[0]
+                starts.append(FreshStart(self.service.name, *key, offset, offset - first))
         return starts
 
     def _position(self, source: Source, partition: int) -> int:
@@ -290,33 +351,44 @@ class ServiceRunner:
             self._positions[key] = committed
         return self._positions[key]
 
-    def _batch(self, source: Source, partition: int) -> int:
+    def _pending(self, where: tuple[str, int]) -> bool:
+        """Does an input partition hold records this task has not read yet?"""
+        source = next(i.source for i in self.inputs if i.where == where)
+        return self.store.bounds(*where)[1] > self._position(source, where[1])
+
+    def _batch(self, input: _Input) -> int:
         service = self.service
+        source, partition = input.source, input.partition
         start = self._position(source, partition)
         batch = self.store.read(source.topic, partition, start, service.batch_records)
         if batch.count == 0:
             return 0
-        where = (source.topic, partition)
+        where = input.where
         dead: list[tuple] = []
         changes: dict[int, list[tuple[bytes, int]]] = {}
-        chain = source.stages + service.stages
         if self._mirror is not None:
             self._refresh_refs()
         self._clock(changes)
         data, count, base = self._run(
-            chain, batch.data, batch.count, batch.base_offset, where, dead, changes
+            input.chain, batch.data, batch.count, batch.base_offset, where, dead, changes
         )
         outputs = []
-        for sink, partitions in zip(service.sinks, self._sink_partitions):
-            out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
-            outputs.append(Output(sink.topic, partition % partitions, out, n))
-            self.counters.records_out += n
+        if input.route:
+            # keyed records to the task that owns their key's shard (tasks.route)
+            topic = tasks.repartition_topic(service.name)
+            if count:
+                outputs = [Output(topic, q, d, n) for q, (d, n) in enumerate(tasks.route(data, input.route)) if n]
+        else:
+            for sink, partitions in zip(service.sinks, self._sink_partitions):
+                out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
+                outputs.append(Output(sink.topic, partition % partitions, out, n))
+                self.counters.records_out += n
         if self._window is not None:
             # The guest classified the batch; the engine absorbs its report and closes windows.
             now = now_ms()
             late = self._late
             self.counters.late += late
-            self._window.absorb(self._report, late, now)
+            self._window.absorb(self._report, late, now, where, self._pending)
             self._report, self._late = None, 0
             closing = self._window.closing(now)
             if closing:
@@ -331,7 +403,8 @@ class ServiceRunner:
             soon=self._window is None,  # windowed: in line, as before (not measured with the thread)
         )
         self._positions[where] = end
-        self.counters.records_in += batch.count
+        if not input.repartitioned:
+            self.counters.records_in += batch.count  # source records (not their repartitioned copies)
         self.counters.batches += 1
         return batch.count
 
@@ -385,8 +458,10 @@ class ServiceRunner:
 
 
 def _all_stages(service: Service) -> list[Stage]:
+    split = service.repartition
     return [
         *service.stages,
+        *((*split.stages, *split.keyed, *(st for part in split.sources for st in part)) if split else ()),
         *(st for source in service.sources for st in source.stages),
         *(st for sink in service.sinks for st in sink.stages),
         *(service.window.flush if service.window else ()),
@@ -413,7 +488,13 @@ class Loop:
         self._store = store
         # `env`: the variables operators see and where their output goes (wasi.py, oplog.py);
         # `http`: the run's HTTP policy for sdf-http (http_client.py)
-        self.runners = [ServiceRunner(store, s, env, http) for s in services]
+        # One runner per task (tasks.py); a service's tasks share its counters.
+        self.runners: list[TaskRunner] = []
+        for s in services:
+            counters = Counters()
+            self.runners += [
+                TaskRunner(store, s, env, http, task=t.partition, counters=counters) for t in tasks.tasks_of(s, store)
+            ]
         if until_idle:  # batch mode fires what fell due up to the start of the run, no more
             start = clock.now_ms()
             for runner in self.runners:
@@ -463,15 +544,22 @@ class Loop:
                     pass
         # The final lag goes into the returned counters; `on_counters` is only for the
         # periodic refresh (its caller prints the summary from what run() returns).
-        for runner in self.runners:
-            runner.counters.lag = runner.lag()
+        self._lag()
         if self.on_progress:
-            for runner in self.runners:
-                self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+            for name, counters in self.counters().items():
+                self.on_progress(f"{name}: {counters.line()}")
         return self.counters()
 
     def counters(self) -> dict[str, Counters]:
         return {runner.service.name: runner.counters for runner in self.runners}
+
+    def _lag(self) -> None:
+        """Each service's lag: the sum over its tasks."""
+        lags: dict[str, int] = {}
+        for runner in self.runners:
+            lags[runner.service.name] = lags.get(runner.service.name, 0) + runner.lag()
+        for runner in self.runners:
+            runner.counters.lag = lags[runner.service.name]
 
     def _settle(self) -> bool:
         """Wait for a commit still in flight; whether there was one."""
@@ -479,10 +567,10 @@ class Loop:
         return bool(settle()) if settle is not None else False
 
     def report(self) -> None:
-        for runner in self.runners:
-            runner.counters.lag = runner.lag()
-            if self.on_progress:
-                self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+        self._lag()
+        if self.on_progress:
+            for name, counters in self.counters().items():
+                self.on_progress(f"{name}: {counters.line()}")
         if self.on_counters:
             self.on_counters(self.counters())
 
@@ -500,6 +588,9 @@ class Loop:
     def _on_signal(self, signum: int, _frame) -> None:
         self.stopped_by = signal.Signals(signum).name
         self.stopping.set()
+
+
+ServiceRunner = TaskRunner  # the name before tasks: a runner of task 0 of a single-task service
 
 
 def _owner_state(changelog: str) -> str:
