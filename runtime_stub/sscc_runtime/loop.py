@@ -15,9 +15,11 @@ import threading
 import time
 from .records import field, record as dataclass  # records.py: dataclass's methods without its import cost
 from .records import record as record_class
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
-from . import clock, deadletter, frames, statelog, statesql, tasks
+from . import clock, deadletter, frames, statelog, statesql
+from . import tasks
+from . import tasks as tasks_  # Loop's `tasks` argument shadows the module there
 from .backend import Output, Position, StateChange, TopicBackend, starting_offset
 from .schedules import Tickers
 from .service import Service, Source, Stage
@@ -484,16 +486,20 @@ class Loop:
         stopping: threading.Event | None = None,
         env: Environment | None = None,
         http: HttpClient | None = None,
+        tasks: Collection[tasks_.TaskId] | None = None,
     ):
         self._store = store
         # `env`: the variables operators see and where their output goes (wasi.py, oplog.py);
         # `http`: the run's HTTP policy for sdf-http (http_client.py)
-        # One runner per task (tasks.py); a service's tasks share its counters.
+        # One runner per task (tasks.py), or per task of `tasks` (a worker's share); a service's
+        # tasks share its counters.
         self.runners: list[TaskRunner] = []
         for s in services:
             counters = Counters()
             self.runners += [
-                TaskRunner(store, s, env, http, task=t.partition, counters=counters) for t in tasks.tasks_of(s, store)
+                TaskRunner(store, s, env, http, task=t.partition, counters=counters)
+                for t in tasks_.tasks_of(s, store)
+                if tasks is None or t in tasks
             ]
         if until_idle:  # batch mode fires what fell due up to the start of the run, no more
             start = clock.now_ms()
