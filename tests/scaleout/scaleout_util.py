@@ -31,9 +31,12 @@ def produce(db: Store, topic: str, lines: list[str], partitions: int, spread: st
 
 
 def run(db: Store, svcs: list, tasks=None, batch_records: int | None = None) -> dict:
-    if batch_records:
-        from sscc_runtime import records
+    """`run --until-idle` in process: batch mode (End reads from the beginning), all tasks or `tasks`."""
+    from sscc_runtime import records
+    from sscc_runtime.app import batch_mode
 
+    svcs = [batch_mode(s) for s in svcs]
+    if batch_records:
         svcs = [records.replace(s, batch_records=batch_records) for s in svcs]
     loop = Loop(db, svcs, until_idle=True, tasks=tasks)
     loop.fresh_starts()
