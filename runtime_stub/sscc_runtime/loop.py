@@ -319,9 +319,11 @@ class TaskRunner:
         self.counters.dead_lettered += len(dead)
 
     def lag(self) -> int:
-        return sum(
-            self.store.bounds(*i.where)[1] - self._position(i.source, i.partition) for i in self.inputs
-        )
+        return sum(self.lags().values())
+
+    def lags(self) -> dict[tuple[str, int], int]:
+        """Records not read yet, per input partition (topic, partition) of this task."""
+        return {i.where: self.store.bounds(*i.where)[1] - self._position(i.source, i.partition) for i in self.inputs}
 
     def fresh_starts(self) -> list[FreshStart]:
         starts = []
