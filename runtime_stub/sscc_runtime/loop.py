@@ -186,12 +186,9 @@ class TaskRunner:
             own=[st.name for st in self.service.states],
             aliases=[(_owner_state(ref.changelog), ref.name) for ref in self.service.refs],
         )
-        self._read_upto: dict[str, int] = {}  # reference changelog -> offset read up to
-        for ref in self.service.refs:
-            # every shard of the owner's state: (changelog, partition) -> offset read up to
-            self.store.ensure_topic(ref.changelog, 1)
-            for q in range(self.store.partitions(ref.changelog)):
-                self._read_upto[(ref.changelog, q)] = self.store.bounds(ref.changelog, q)[0]
+        # every shard of the owners' states: (changelog, partition) -> offset read up to. A reader
+        # never creates an owner's changelog: the owner's layout decides its partition count.
+        self._read_upto: dict[tuple[str, int], int] = {}
         for guest in self._guests.values():
             guest.sql = mirror.query
         self._mirror = mirror
@@ -218,9 +215,15 @@ class TaskRunner:
     def _refresh_refs(self) -> None:
         """What the owners of the `from:` references committed since the last batch."""
         for ref in self.service.refs:
-            for q in range(self.store.partitions(ref.changelog)):
+            try:
+                shards = self.store.partitions(ref.changelog)
+            except KeyError:  # the owner has not started yet
+                continue
+            for q in range(shards):
                 at = (ref.changelog, q)
-                data, self._read_upto[at] = statelog.read_from(self.store, ref.changelog, self._read_upto.get(at, 0), q)
+                if at not in self._read_upto:
+                    self._read_upto[at] = self.store.bounds(ref.changelog, q)[0]
+                data, self._read_upto[at] = statelog.read_from(self.store, ref.changelog, self._read_upto[at], q)
                 if data:
                     self._mirror.apply(ref.name, data)
 

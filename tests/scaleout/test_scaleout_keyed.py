@@ -150,3 +150,17 @@ def test_route_keeps_order_and_uses_crc32_of_the_key_bytes():
         assert len(got) == n
         want = [r for r in records if (0 if r[0] is None else zlib.crc32(r[0])) % 5 == p]
         assert [(r.key, r.value, r.timestamp, r.origin) for r in got] == want
+
+
+def test_a_reader_started_first_does_not_decide_the_owners_shards(project, tmp_path):
+    """A worker may start a `from:` reader's tasks before any owner task: the reader must not
+    create the owner's changelog (with one partition it would keep the owner unsharded)."""
+    svcs = services(project, PACKAGE)
+    reader = [s for s in svcs if s.name == READER]
+    with Store(tmp_path / "s.db") as db:
+        produce(db, "sentences", sentences(n=500), PARTITIONS)
+        db.ensure_topic("words", PARTITIONS)
+        run(db, reader)
+        assert CHANGELOG not in db.topics()
+        run(db, list(reversed(svcs)))
+        assert db.partitions(CHANGELOG) == PARTITIONS
