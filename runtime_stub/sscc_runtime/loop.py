@@ -64,6 +64,9 @@ class FreshStart:
     skipped: int
 
 
+REPARTITION_READ = 262_144  # records per read of a repartition partition (at most)
+
+
 @record_class
 class _Input:
     """One partition a task reads: its source (the repartition topic has a made-up one), the
@@ -75,6 +78,7 @@ class _Input:
     chain: tuple
     route: int = 0
     repartitioned: bool = False  # reads the repartition topic (its records were counted in once)
+    max_records: int = 0  # records per read; 0: the service's batch_records
 
     @property
     def where(self) -> tuple[str, int]:
@@ -174,7 +178,10 @@ class TaskRunner:
         if self.task < layout.shards:
             topic = tasks.repartition_topic(service.name)
             keyed = Source(topic, layout.shards, {"position": "Beginning", "value": 0}, ())
-            inputs.append(_Input(keyed, self.task, split.keyed, repartitioned=True))
+            # Whole stored batches (each a source batch's share) unless there are very many: a
+            # read that cuts a stored batch walks its frames in Python (frames.skip).
+            reads = max(service.batch_records, REPARTITION_READ)
+            inputs.append(_Input(keyed, self.task, split.keyed, repartitioned=True, max_records=reads))
         return inputs
 
     def _start_mirror(self) -> statesql.Mirror:
@@ -367,7 +374,7 @@ class TaskRunner:
         service = self.service
         source, partition = input.source, input.partition
         start = self._position(source, partition)
-        batch = self.store.read(source.topic, partition, start, service.batch_records)
+        batch = self.store.read(source.topic, partition, start, input.max_records or service.batch_records)
         if batch.count == 0:
             return 0
         where = input.where
@@ -384,7 +391,11 @@ class TaskRunner:
             # keyed records to the task that owns their key's shard (tasks.route)
             topic = tasks.repartition_topic(service.name)
             if count:
-                outputs = [Output(topic, q, d, n) for q, (d, n) in enumerate(tasks.route(data, input.route)) if n]
+                # in the guest when the module can (one call per batch), else frame by frame here
+                routed = self._guests[input.chain[-1].module].route(data, input.route) if input.chain else None
+                if routed is None:
+                    routed = tasks.route(data, input.route)
+                outputs = [Output(topic, q, d, n) for q, (d, n) in enumerate(routed) if n]
         else:
             for sink, partitions in zip(service.sinks, self._sink_partitions):
                 out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)

@@ -164,3 +164,18 @@ def test_a_reader_started_first_does_not_decide_the_owners_shards(project, tmp_p
         assert CHANGELOG not in db.topics()
         run(db, list(reversed(svcs)))
         assert db.partitions(CHANGELOG) == PARTITIONS
+
+
+def test_the_guest_router_groups_frames_exactly_as_the_python_reference(project):
+    """`sscc_route` (every compiled module has it) against tasks.route: same groups, same order,
+    keys of every shape (JSON strings with escapes, numbers, empty, none)."""
+    from sscc_runtime import frames
+    from sscc_runtime.wasm_host import Guest
+
+    guest = Guest(project / PACKAGE / "wasm" / "count-words.wasm")
+    keys = [json.dumps(k).encode() for k in ("w1", "é\"\\", "", "x" * 300)] + [b"12", b"-7", b"", None]
+    records = [(keys[i % len(keys)], f"v{i}".encode(), i * 3, i) for i in range(2000)]
+    data, _ = frames.build(records)
+    for parts in (1, 2, 8, 13):
+        assert guest.route(data, parts) == tasks.route(data, parts), parts
+    assert guest.route(b"", 4) == [(b"", 0)] * 4
