@@ -926,10 +926,9 @@ def _state_list(args: argparse.Namespace, project: Project | None) -> int:
     with _open(args, create=False) as store:
         rows = []
         for service_name, state_name, topic in _changelogs(store):
-            first, end = store.bounds(topic, 0)
             live = statelog.replay_windows(statelog.read_all(store, topic))
             keys = sum(len(values) for values in live.values())
-            rows.append((service_name, state_name, f"{keys:,}", f"{end - first:,}"))
+            rows.append((service_name, state_name, f"{keys:,}", f"{statelog.records(store, topic):,}"))
     if not rows:
         print(f"note: no state in {_where(store)} yet", file=sys.stderr)
         return 0
@@ -953,10 +952,9 @@ def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
     with _open(args, create=False) as store:
         service_name, state_name, changelog = _find_state(store, args.state, args.store)
         busy = runlock.Exclusive(store.path, "drop a state") if args.yes and hasattr(store, "path") else None
-        first, end = store.bounds(changelog, 0)
         if not args.yes:
             print(
-                f"would delete the {end - first:,} change records of state {service_name}.{state_name};"
+                f"would delete the {statelog.records(store, changelog):,} change records of state {service_name}.{state_name};"
                 " run again with --yes to delete them",
                 file=sys.stderr,
             )

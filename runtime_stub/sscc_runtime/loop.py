@@ -15,9 +15,12 @@ import sys
 import threading
 import time
 from .records import field, record as dataclass  # records.py: dataclass's methods without its import cost
-from typing import Callable, Sequence
+from .records import record as record_class
+from typing import Callable, Collection, Sequence
 
 from . import clock, deadletter, frames, statelog, statesql
+from . import tasks
+from . import tasks as tasks_  # Loop's `tasks` argument shadows the module there
 from .backend import Output, Position, StateChange, StoreDamaged, TopicBackend, starting_offset
 from .schedules import Tickers
 from .service import Service, Source, Stage
@@ -85,31 +88,61 @@ class FreshStart:
     skipped: int
 
 
-class ServiceRunner:
-    """Runs one service: owns its guests, its consumer positions and its counters."""
+REPARTITION_READ = 262_144  # records per read of a repartition partition (at most)
+
+
+@record_class
+class _Input:
+    """One partition a task reads: its source (the repartition topic has a made-up one), the
+    stages its batches run through, and `route` = the repartition partition count when the
+    result goes to the repartition topic by key instead of to the sinks."""
+
+    source: Source
+    partition: int
+    chain: tuple
+    route: int = 0
+    repartitioned: bool = False  # reads the repartition topic (its records were counted in once)
+    max_records: int = 0  # records per read; 0: the service's batch_records
+
+    @property
+    def where(self) -> tuple[str, int]:
+        return (self.source.topic, self.partition)
+
+
+class TaskRunner:
+    """Runs one task of a service (tasks.py, docs/scale-out.md): owns its guests (and so its
+    shard of the service's keyed state), its consumer positions; counts into `counters` (shared
+    by the service's tasks in one process). Task 0 of a single-task service reads every source
+    partition, as one runner per service always did."""
 
     def __init__(
-        self, store: TopicBackend, service: Service, env: Environment | None = None, http: HttpClient | None = None,
-        task: int | None = None,
+        self,
+        store: TopicBackend,
+        service: Service,
+        env: Environment | None = None,
+        http: HttpClient | None = None,
+        *,
+        task: int = 0,
+        counters: Counters | None = None,
     ):
-        # `task` p: read only partition p of each source that has one (a worker's task of a
-        # partition-parallel service, workers.py); None: every partition.
-        self.task = task
-        self.counters = Counters()
-        for source in service.sources:
-            store.ensure_topic(source.topic, source.partitions)
+        self.store, self.service, self.task = store, service, task
+        self.counters = counters if counters is not None else Counters()
+        self.layout = tasks.layout(service, store)
+        if not 0 <= task < self.layout.tasks:
+            raise ValueError(f"service {service.name} has {self.layout.tasks} tasks, no task {task}")
         if hasattr(store, "for_service"):
             # A consumer-group backend (kafka_backend.py): the service's own view, its group
             # subscribed to its sources, says which partitions this worker owns (`owned`).
             store = store.for_service(service.name, [s.topic for s in service.sources])
-        self.store, self.service = store, service
+            self.store = store
         self._epoch = None  # the backend's assignment epoch the positions below belong to
         self._sink_partitions = [
             store.ensure_topic(s.topic, s.partitions) for s in service.sinks
         ]
         store.ensure_topic(service.dead_letters, 1)
-        # Schedule sources fire into their topics before each round (schedules.py).
-        self.tickers = Tickers(store, service.name, service.sources)
+        self.inputs = self._inputs()
+        # Schedule sources fire into their topics before each round (schedules.py); task 0 fires.
+        self.tickers = Tickers(store, service.name, service.sources if task == 0 else ())
         modules = {st.module for st in _all_stages(service)}
         self._guests = {
             path: Guest(path, service.limits, env=env, service=service.title) for path in sorted(modules)
@@ -117,11 +150,13 @@ class ServiceRunner:
         for guest in self._guests.values():
             guest.http = http  # the run's HTTP policy for sdf-http (None: the default policy)
         self._positions: dict[tuple[str, int], int] = {}
+        # This task's state shard: the changelog partition it loads and appends to.
+        self.shard = task if self.layout.mode == tasks.KEYED else 0
+        self._owns_shard = self.shard < self.layout.shards
         if service.states:
             # The working state lives in the guest; a (re)started instance replays the
             # committed changelogs (docs/state-design.md §2). One module per service.
             for state in service.states:
-                store.ensure_topic(state.changelog, 1)
                 statelog.check_shape(store, service.name, state)
             # What each state's SQL table looks like, for `sscc sql` over the store alone.
             store.commit(state_changes=[statelog.schema_row(service.name, st) for st in service.states])
@@ -131,7 +166,9 @@ class ServiceRunner:
                 guest.committed_state = self._committed_state
                 guest.restore()
         # A windowed service: the engine (restored from the last commit) and this batch's report.
-        self._window = Windowing(store, service, now_ms()) if service.window else None
+        self._window = (
+            Windowing(store, service, now_ms(), [i.where for i in self.inputs]) if service.window else None
+        )
         self._report: WindowReport | None = None
         self._cursor = self._cursor_after = 0
         if self._window is not None:
@@ -143,6 +180,41 @@ class ServiceRunner:
         # batches; the loop settles it before deciding it is idle and when it stops.
         self._commit_soon = getattr(store, "commit_soon", None) if not service.sql else None
 
+    @property
+    def task_id(self) -> tasks.TaskId:
+        return tasks.TaskId(self.service.name, self.task)
+
+    def _inputs(self) -> list[_Input]:
+        """The partitions this task reads, in round-robin order (module doc of tasks.py)."""
+        service, layout, store = self.service, self.layout, self.store
+        counts = [store.partitions(src.topic) for src in service.sources]
+        if layout.mode == tasks.SINGLE:
+            return [
+                _Input(src, q, src.stages + service.stages)
+                for src, n in zip(service.sources, counts)
+                for q in range(n)
+            ]
+        if layout.mode == tasks.PARTITIONED:
+            return [
+                _Input(src, self.task, src.stages + service.stages)
+                for src, n in zip(service.sources, counts)
+                if self.task < n
+            ]
+        split = service.repartition
+        inputs = [
+            _Input(src, self.task, split.sources[i] + split.stages, layout.shards)
+            for i, (src, n) in enumerate(zip(service.sources, counts))
+            if self.task < n
+        ]
+        if self.task < layout.shards:
+            topic = tasks.repartition_topic(service.name)
+            keyed = Source(topic, layout.shards, {"position": "Beginning", "value": 0}, ())
+            # Whole stored batches (each a source batch's share) unless there are very many: a
+            # read that cuts a stored batch walks its frames in Python (frames.skip).
+            reads = max(service.batch_records, REPARTITION_READ)
+            inputs.append(_Input(keyed, self.task, split.keyed, repartitioned=True, max_records=reads))
+        return inputs
+
     def _start_mirror(self) -> statesql.Mirror:
         """The SQL tables of the service's states (rows sent by the guest with each query) and
         `from:` references (loaded from their owners' committed changelogs), docs/state-design.md §5."""
@@ -152,10 +224,9 @@ class ServiceRunner:
             own=[st.name for st in self.service.states],
             aliases=[(_owner_state(ref.changelog), ref.name) for ref in self.service.refs],
         )
-        self._read_upto: dict[str, int] = {}  # reference changelog -> offset read up to
-        for ref in self.service.refs:
-            self.store.ensure_topic(ref.changelog, 1)
-            self._read_upto[ref.changelog] = self.store.bounds(ref.changelog, 0)[0]
+        # every shard of the owners' states: (changelog, partition) -> offset read up to. A reader
+        # never creates an owner's changelog: the owner's layout decides its partition count.
+        self._read_upto: dict[tuple[str, int], int] = {}
         for guest in self._guests.values():
             guest.sql = mirror.query
         self._mirror = mirror
@@ -182,49 +253,54 @@ class ServiceRunner:
     def _refresh_refs(self) -> None:
         """What the owners of the `from:` references committed since the last batch."""
         for ref in self.service.refs:
-            data, self._read_upto[ref.changelog] = statelog.read_from(
-                self.store, ref.changelog, self._read_upto[ref.changelog]
-            )
-            if data:
-                self._mirror.apply(ref.name, data)
+            try:
+                shards = self.store.partitions(ref.changelog)
+            except KeyError:  # the owner has not started yet
+                continue
+            for q in range(shards):
+                at = (ref.changelog, q)
+                if at not in self._read_upto:
+                    self._read_upto[at] = self.store.bounds(ref.changelog, q)[0]
+                data, self._read_upto[at] = statelog.read_from(self.store, ref.changelog, self._read_upto[at], q)
+                if data:
+                    self._mirror.apply(ref.name, data)
 
     def _committed_state(self) -> dict[int, bytes]:
         """Every state's committed change records, for loading into a fresh instance."""
         settle = getattr(self.store, "settle", None)
         if settle is not None:  # the previous batch's changes may still be on their way
             settle()
+        if not self._owns_shard:  # a source-only task of a keyed service holds no state
+            return {}
         return {
-            i: statelog.read_all(self.store, state.changelog)
+            i: statelog.read_all(self.store, state.changelog, self.shard)
             for i, state in enumerate(self.service.states)
         }
 
     def step(self, stopping: threading.Event) -> int:
-        """One batch from every source partition; returns the number of records read.
+        """One batch from every input partition; returns the number of records read.
 
         A windowed service starts each round at the partition after the one it last committed
         (the cursor is committed with every batch), so a restart reads batches in the same order
         as an uninterrupted run: the watermark, and so lateness, come out the same."""
         read = 0
         self.tickers.fire()
-        pairs = [
-            (source, partition)
-            for source in self.service.sources
-            for partition in self._source_partitions(source)
-        ]
-        if not pairs:  # another worker owns every partition
+        inputs = self._live_inputs()
+        if not inputs:  # another worker owns every partition (a consumer-group backend)
             return 0
-        first = self._cursor % len(pairs) if self._window is not None else 0
-        for j in range(len(pairs)):
+        first = self._cursor % len(inputs) if self._window is not None else 0
+        for j in range(len(inputs)):
             if stopping.is_set():
                 return read
-            source, partition = pairs[(first + j) % len(pairs)]
-            self._cursor_after = (first + j + 1) % len(pairs)
-            got = self._batch(source, partition)
+            self._cursor_after = (first + j + 1) % len(inputs)
+            got = self._batch(inputs[(first + j) % len(inputs)])
             if got:
                 self._cursor = self._cursor_after
             read += got
         if read == 0 and self._window is not None:
-            self._close_windows(self._window.closing(now_ms()))  # idleness
+            now = now_ms()
+            self._window.refresh(now, self._pending)  # idle partitions leave the minimum
+            self._close_windows(self._window.closing(now))  # idleness
         return read
 
     def drain(self) -> int:
@@ -269,7 +345,7 @@ class ServiceRunner:
             # Same commit as the outputs and the position: state and input move together.
             changelog = service.states[index].changelog
             outputs.append(
-                Output(changelog, 0, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
+                Output(changelog, self.shard, b"".join(p[0] for p in parts), sum(p[1] for p in parts))
             )
         if dead:
             # Source-offset order, whatever stage each failed in (as a fused chain gives it).
@@ -278,7 +354,7 @@ class ServiceRunner:
         state = []
         if self._window is not None:
             cursor = str(self._cursor_after if positions else self._cursor).encode()
-            state = [self._window.snapshot(), StateChange(service.name, SNAPSHOT_STATE, CURSOR_KEY, cursor)]
+            state = [*self._window.snapshot(), StateChange(service.name, SNAPSHOT_STATE, CURSOR_KEY, cursor)]
         if soon and self._commit_soon is not None:
             self._commit_soon(outputs, positions, state)
         else:
@@ -286,52 +362,48 @@ class ServiceRunner:
         self.counters.dead_lettered += len(dead)
 
     def lag(self) -> int:
-        return sum(
-            self.store.bounds(source.topic, partition)[1]
-            - self._position(source, partition)
-            for source in self.service.sources
-            for partition in self._source_partitions(source)
-        )
+        return sum(self.lags().values())
 
-    def _source_partitions(self, source: Source):
-        """The partitions of a source this runner reads: all of them, the task's one (a worker's
-        task, workers.py), or with a consumer-group backend those assigned to this worker. A new
-        assignment drops the cached positions (another worker may have moved them) and reloads
-        the state from the changelog."""
+    def lags(self) -> dict[tuple[str, int], int]:
+        """Records not read yet, per input partition (topic, partition) of this task."""
+        return {i.where: self.store.bounds(*i.where)[1] - self._position(i.source, i.partition) for i in self._live_inputs()}
+
+    def _live_inputs(self) -> list:
+        """The inputs this task reads now: all of them, or with a consumer-group backend those
+        whose partition is assigned to this worker. A new assignment drops the cached positions
+        (another worker may have moved them) and reloads the state from the changelog."""
         owned = getattr(self.store, "owned", None)
         if owned is None:
-            count = self.store.partitions(source.topic)
-            if self.task is None:
-                return range(count)
-            return range(self.task, self.task + 1) if self.task < count else range(0)
-        partitions, epoch = owned(source.topic)
-        if epoch != self._epoch:
-            if self._epoch is not None:
-                self._positions.clear()
-                if self.service.states:
-                    for guest in self._guests.values():
-                        guest.reset()
-                if self._window is not None:  # the engine and the round as last committed
-                    self._window = Windowing(self.store, self.service, now_ms())
-                    saved = self.store.state_get(self.service.name, SNAPSHOT_STATE, CURSOR_KEY)
-                    self._cursor = self._cursor_after = int(saved or 0)
-            self._epoch = epoch
-        return partitions
+            return self.inputs
+        live = []
+        for i in self.inputs:
+            partitions, epoch = owned(i.source.topic)
+            if epoch != self._epoch:
+                if self._epoch is not None:
+                    self._positions.clear()
+                    if self.service.states:
+                        for guest in self._guests.values():
+                            guest.reset()
+                    if self._window is not None:  # the engine and the round as last committed
+                        self._window = Windowing(self.store, self.service, now_ms(), [i.where for i in self.inputs])
+                        saved = self.store.state_get(self.service.name, SNAPSHOT_STATE, CURSOR_KEY)
+                        self._cursor = self._cursor_after = int(saved or 0)
+                self._epoch = epoch
+            if i.partition in partitions:
+                live.append(i)
+        return live
 
     def fresh_starts(self) -> list[FreshStart]:
         starts = []
-        for source in self.service.sources:
-            for partition in self._source_partitions(source):
-                key = (source.topic, partition)
-                if key in self._positions:
-                    continue
-                fresh = self.store.position(self.service.name, *key) is None
-                offset = self._position(source, partition)
-                if fresh:
-                    first = self.store.bounds(*key)[0]
-                    starts.append(
-                        FreshStart(self.service.name, *key, offset, offset - first)
-                    )
+        for i in self._live_inputs():
+            key = i.where
+            if key in self._positions:
+                continue
+            fresh = self.store.position(self.service.name, *key) is None
+            offset = self._position(i.source, i.partition)
+            if fresh:
+                first = self.store.bounds(*key)[0]
+                starts.append(FreshStart(self.service.name, *key, offset, offset - first))
         return starts
 
     def _position(self, source: Source, partition: int) -> int:
@@ -351,17 +423,22 @@ class ServiceRunner:
             self._positions[key] = committed
         return self._positions[key]
 
-    def _batch(self, source: Source, partition: int) -> int:
+    def _pending(self, where: tuple[str, int]) -> bool:
+        """Does an input partition hold records this task has not read yet?"""
+        source = next(i.source for i in self.inputs if i.where == where)
+        return self.store.bounds(*where)[1] > self._position(source, where[1])
+
+    def _batch(self, input: _Input) -> int:
         service = self.service
         began = time.perf_counter()
+        source, partition = input.source, input.partition
         start = self._position(source, partition)
-        batch = self.store.read(source.topic, partition, start, service.batch_records)
+        batch = self.store.read(source.topic, partition, start, input.max_records or service.batch_records)
         if batch.count == 0:
             return 0
-        where = (source.topic, partition)
+        where = input.where
         dead: list[tuple] = []
         changes: dict[int, list[tuple[bytes, int]]] = {}
-        chain = source.stages + service.stages
         if self._mirror is not None:
             self._refresh_refs()
         self._clock(changes)
@@ -369,22 +446,32 @@ class ServiceRunner:
         if len(data) > service.limits.record_bytes:  # only then can a record be over the limit
             data, count, base = self._oversized(data, count, base, where, dead, "")
         try:
-            data, count, base = self._run(chain, data, count, base, where, dead, changes)
+            data, count, base = self._run(input.chain, data, count, base, where, dead, changes)
         except MalformedInput:
             raise self._corrupt(source, partition, batch) from None
         outputs = []
-        for sink, partitions in zip(service.sinks, self._sink_partitions):
-            out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
-            if len(out) > service.limits.record_bytes:
-                out, n, _ = self._oversized(out, n, -1, where, dead, sink.topic)
-            outputs.append(Output(sink.topic, partition % partitions, out, n))
-            self.counters.records_out += n
+        if input.route:
+            # keyed records to the task that owns their key's shard (tasks.route)
+            topic = tasks.repartition_topic(service.name)
+            if count:
+                # in the guest when the module can (one call per batch), else frame by frame here
+                routed = self._guests[input.chain[-1].module].route(data, input.route) if input.chain else None
+                if routed is None:
+                    routed = tasks.route(data, input.route)
+                outputs = [Output(topic, q, d, n) for q, (d, n) in enumerate(routed) if n]
+        else:
+            for sink, partitions in zip(service.sinks, self._sink_partitions):
+                out, n, _ = self._run(sink.stages, data, count, base, where, dead, changes)
+                if len(out) > service.limits.record_bytes:
+                    out, n, _ = self._oversized(out, n, -1, where, dead, sink.topic)
+                outputs.append(Output(sink.topic, partition % partitions, out, n))
+                self.counters.records_out += n
         if self._window is not None:
             # The guest classified the batch; the engine absorbs its report and closes windows.
             now = now_ms()
             late = self._late
             self.counters.late += late
-            self._window.absorb(self._report, late, now)
+            self._window.absorb(self._report, late, now, where, self._pending)
             self._report, self._late = None, 0
             closing = self._window.closing(now)
             if closing:
@@ -399,7 +486,8 @@ class ServiceRunner:
             soon=self._window is None,  # windowed: in line, as before (not measured with the thread)
         )
         self._positions[where] = end
-        self.counters.records_in += batch.count
+        if not input.repartitioned:
+            self.counters.records_in += batch.count  # source records (not their repartitioned copies)
         self.counters.batches += 1
         self.counters.observe(time.perf_counter() - began)
         return batch.count
@@ -519,8 +607,10 @@ class ServiceRunner:
 
 
 def _all_stages(service: Service) -> list[Stage]:
+    split = service.repartition
     return [
         *service.stages,
+        *((*split.stages, *split.keyed, *(st for part in split.sources for st in part)) if split else ()),
         *(st for source in service.sources for st in source.stages),
         *(st for sink in service.sinks for st in sink.stages),
         *(service.window.flush if service.window else ()),
@@ -543,6 +633,7 @@ class Loop:
         stopping: threading.Event | None = None,
         env: Environment | None = None,
         http: HttpClient | None = None,
+        tasks: Collection[tasks_.TaskId] | None = None,
     ):
         self._store = store
         # `env`: the variables operators see and where their output goes (wasi.py, oplog.py);
@@ -551,7 +642,16 @@ class Loop:
         # A store from before namespacing: each service takes over what its bare name holds, all
         # before any runner creates a topic (a `from:` reader creates its owner's changelog).
         self.adopted = {s.name: adopt(s.title, s.name) for s in services if adopt is not None and s.title != s.name}
-        self.runners = [ServiceRunner(store, s, env, http) for s in services]
+        # One runner per task (tasks.py), or per task of `tasks` (a worker's share); a service's
+        # tasks share its counters.
+        self.runners: list[TaskRunner] = []
+        for s in services:
+            counters = Counters()
+            self.runners += [
+                TaskRunner(store, s, env, http, task=t.partition, counters=counters)
+                for t in tasks_.tasks_of(s, store)
+                if tasks is None or t in tasks
+            ]
         if until_idle:  # batch mode fires what fell due up to the start of the run, no more
             start = clock.now_ms()
             for runner in self.runners:
@@ -615,15 +715,22 @@ class Loop:
                     pass
         # The final lag goes into the returned counters; `on_counters` is only for the
         # periodic refresh (its caller prints the summary from what run() returns).
-        for runner in self.runners:
-            runner.counters.lag = runner.lag()
+        self._lag()
         if self.on_progress:
-            for runner in self.runners:
-                self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+            for name, counters in self.counters().items():
+                self.on_progress(f"{name}: {counters.line()}")
         return self.counters()
 
     def counters(self) -> dict[str, Counters]:
         return {runner.service.name: runner.counters for runner in self.runners}
+
+    def _lag(self) -> None:
+        """Each service's lag: the sum over its tasks."""
+        lags: dict[str, int] = {}
+        for runner in self.runners:
+            lags[runner.service.name] = lags.get(runner.service.name, 0) + runner.lag()
+        for runner in self.runners:
+            runner.counters.lag = lags[runner.service.name]
 
     def _settle(self) -> bool:
         """Wait for a commit still in flight; whether there was one."""
@@ -636,10 +743,10 @@ class Loop:
             verify()
 
     def report(self) -> None:
-        for runner in self.runners:
-            runner.counters.lag = runner.lag()
-            if self.on_progress:
-                self.on_progress(f"{runner.service.name}: {runner.counters.line()}")
+        self._lag()
+        if self.on_progress:
+            for name, counters in self.counters().items():
+                self.on_progress(f"{name}: {counters.line()}")
         if self.on_counters:
             self.on_counters(self.counters())
 
@@ -670,6 +777,9 @@ class Loop:
 def _origin(header: tuple, offset: int) -> tuple:
     """A frame header (frame_len, timestamp, origin, key_len) with its origin set."""
     return (header[0], header[1], offset, header[3])
+
+
+ServiceRunner = TaskRunner  # the name before tasks: a runner of task 0 of a single-task service
 
 
 def _owner_state(changelog: str) -> str:

@@ -97,6 +97,19 @@ class WindowSpec:
 
 
 @dataclass(frozen=True)
+class Repartition:
+    """A keyed service split at its `partition` step (docs/scale-out.md): with more than one
+    state shard, the records of source i run `sources[i]` then `stages` (ending in assign-key) in
+    the source tasks and go to the repartition topic by key; task p runs `keyed` (the rest of
+    the partition, update-state) on repartition partition p. One shard runs the service's
+    ordinary stages (the same steps joined, no repartition topic)."""
+
+    sources: tuple[tuple[Stage, ...], ...]
+    stages: tuple[Stage, ...]
+    keyed: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     sources: tuple[Source, ...]
@@ -109,6 +122,7 @@ class Service:
     refs: tuple[State, ...] = ()  # `from:` references (read-only, through sql())
     sql: bool = False  # the module calls the host's sql(): keep an SQL mirror of states and refs
     window: WindowSpec | None = None
+    repartition: Repartition | None = None  # how to split at the partition step (scale-out)
 
     @property
     def title(self) -> str:
@@ -150,6 +164,7 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
             "refs",
             "sql",
             "window",
+            "repartition",
         },
         where,
     )
@@ -219,6 +234,25 @@ def parse_service(data: Any, base_dir: Path, where: str = "service") -> Service:
         refs=_states(data, "refs", name, where),
         sql=data.get("sql", False) is True,
         window=_window(data.get("window"), base_dir, f"{where}.window"),
+        repartition=_repartition(data.get("repartition"), len(sources), base_dir, f"{where}.repartition"),
+    )
+
+
+def _repartition(data: Any, sources: int, base_dir: Path, where: str) -> Repartition | None:
+    if data is None:
+        return None
+    _expect(data, dict, where)
+    _only(data, {"sources", "stages", "keyed"}, where)
+    per_source = _expect(data.get("sources", [[]] * sources), list, f"{where}.sources")
+    if len(per_source) != sources:
+        raise DescriptionError(f"{where}.sources: expected {sources} lists of stages, one per source")
+    keyed = _stages(data.get("keyed", []), base_dir, f"{where}.keyed")
+    if not keyed:
+        raise DescriptionError(f"{where}.keyed: a repartitioned service needs its keyed stages")
+    return Repartition(
+        sources=tuple(_stages(s, base_dir, f"{where}.sources[{i}]") for i, s in enumerate(per_source)),
+        stages=_stages(data.get("stages", []), base_dir, f"{where}.stages"),
+        keyed=keyed,
     )
 
 

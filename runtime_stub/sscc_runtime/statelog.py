@@ -15,6 +15,7 @@ import json
 from typing import Any, Iterator
 
 from . import frames
+from .names import title
 from .backend import TopicBackend
 
 CHANGELOG_SUFFIX = ".changelog"
@@ -25,9 +26,19 @@ def changelog(service: str, state: str) -> str:
     return f"{service}.{state}{CHANGELOG_SUFFIX}"
 
 
-def read_all(store: TopicBackend, topic: str, partition: int = 0) -> bytes:
-    """The changelog's committed records, framed, oldest first."""
+def read_all(store: TopicBackend, topic: str, partition: int | None = None) -> bytes:
+    """The changelog's committed records, framed, oldest first: of one partition (a task's
+    shard), or with None of every partition one after the other (the whole table: shards hold
+    disjoint keys, and a windowed state, whose `C` records drop a window of every key, has one
+    shard; docs/scale-out.md)."""
+    if partition is None:
+        return b"".join(read_all(store, topic, p) for p in range(store.partitions(topic)))
     return read_from(store, topic, store.bounds(topic, partition)[0], partition)[0]
+
+
+def records(store: TopicBackend, topic: str) -> int:
+    """How many change records the changelog holds, over all its partitions (shards)."""
+    return sum(end - first for first, end in (store.bounds(topic, p) for p in range(store.partitions(topic))))
 
 
 def read_from(store: TopicBackend, topic: str, offset: int, partition: int = 0) -> tuple[bytes, int]:
@@ -136,14 +147,17 @@ def check_shape(store: TopicBackend, service: str, state) -> None:
     old, new = schema(store, service, state.name), shape(state)
     if old is None or old == new:
         return
-    first, end = store.bounds(state.changelog, 0)
-    if end == first:
+    try:
+        held = records(store, state.changelog)
+    except KeyError:  # no changelog yet
+        return
+    if not held:
         return
     raise StateShapeChanged(
-        f"state `{state.name}` of service `{service.rsplit('/', 1)[-1]}` changed its type since this store was written: "
-        f"it was {_describe(old)}, it is {_describe(new)} now, and its changelog holds {end - first:,} change "
+        f"state `{state.name}` of service `{title(service)}` changed its type since this store was written: "
+        f"it was {_describe(old)}, it is {_describe(new)} now, and its changelog holds {held:,} change "
         f"records of the old type.\n  to keep the old data: run this version of the pipeline on another store (--store DIR)"
-        f"\n  to drop it: sscc state drop {service.rsplit('/', 1)[-1]}.{state.name} --yes, then run again"
+        f"\n  to drop it: sscc state drop {title(service)}.{state.name} --yes, then run again"
     )
 
 

@@ -520,13 +520,14 @@ class Store(StoreLeases):
     def drop_state(self, service: str, state: str, changelog: str, schema_state: str) -> int:
         """Delete a state's changelog records and its recorded shape (`sscc state drop`): the
         next run starts that state empty. Returns the number of change records deleted."""
-        first, end = self.bounds(changelog, 0)
+        held = sum(end - first for first, end in (self.bounds(changelog, p) for p in range(self.partitions(changelog))))
         with self._write():
             self._db.execute("DELETE FROM batches WHERE topic = ?", (changelog,))
             self._db.execute(
                 "DELETE FROM state WHERE service = ? AND state = ? AND key = ?", (service, schema_state, state.encode())
             )
-        return end - first
+        return held
+
     def _write_log(self, parts: list[bytes], at: int) -> None:
         while parts:
             done = os.pwritev(self._log, parts[:1024], at)  # IOV_MAX

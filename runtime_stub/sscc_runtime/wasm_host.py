@@ -622,6 +622,27 @@ class Guest:
             raise SqlError("this service has no state tables to query")
         return self.sql(text, window, rows)
 
+    def route(self, data: bytes, parts: int) -> list[tuple[bytes, int]] | None:
+        """The batch's frames grouped by repartition partition, crc32(key) % parts, in the guest
+        (`sscc_route`, docs/scale-out.md): one call instead of a Python step per record. None
+        when the module has no `sscc_route` (built before it existed)."""
+        instance = self._instance
+        if not isinstance(instance._exports.get("sscc_route"), wasmtime.Func):
+            return None
+        try:
+            out = instance.call("sscc_route", data, parts)
+        except _Trapped as trapped:
+            raise GuestFault(f"sscc_route trapped: {trapped}") from None
+        table = struct.unpack_from(f"<{2 * parts}I", out.data)
+        groups, at = [], 8 * parts
+        for p in range(parts):
+            count, size = table[2 * p], table[2 * p + 1]
+            groups.append((out.data[at : at + size], count))
+            at += size
+        if at != len(out.data) or sum(n for _, n in groups) != out.count:
+            raise GuestFault("sscc_route returned a table that does not match its frames")
+        return groups
+
     def restore(self) -> None:
         """Load the committed state into the current instance (start-up)."""
         self._fresh(self._instance)

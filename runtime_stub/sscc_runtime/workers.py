@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .backend import Fence, Fenced
+from . import tasks
 from .loop import Counters, ServiceRunner
 from .service import Service
 from .store import Store
@@ -48,19 +49,10 @@ def renew_every(ttl: float) -> float:
     return min(1.0, ttl / 4)
 
 
-def partition_parallel(svc: Service) -> bool:
-    """Whether each partition of the service's sources may run as its own task. Until keyed state
-    is sharded by task partition (the `tasks` work, docs/scale-out.md), a service with state, a
-    window, `sql()`/`from:` or a schedule source runs as ONE task over all its partitions."""
-    return not (svc.states or svc.window or svc.sql or svc.refs or any(s.schedule for s in svc.sources))
-
-
 def tasks_of(store, svc: Service) -> list[int]:
-    """The task partitions of a service: one per partition of its widest source when it is
-    partition-parallel, else the single task 0. Source topics must exist (ensure_topic)."""
-    if not partition_parallel(svc):
-        return [0]
-    return list(range(max(store.partitions(s.topic) for s in svc.sources)))
+    """The task partitions of a service (tasks.py: one per partition of a stateless service, P of
+    a keyed one, one of a windowed one), the same list in every worker and the supervisor."""
+    return [t.partition for t in tasks.tasks_of(svc, store)]
 
 
 def all_tasks(store, services: Sequence[Service]) -> list[tuple[str, int]]:
@@ -224,7 +216,7 @@ class Worker:
         try:
             own.store = Store(self.path)
             fenced = FencedStore(own.store, Fence(svc.name, key[1], epoch))
-            own.runner = self.make_runner(fenced, svc, key[1] if partition_parallel(svc) else None)
+            own.runner = self.make_runner(fenced, svc, key[1])
         except Fenced as exc:
             self._drop(own, f"its lease moved on while it started ({exc})")
 

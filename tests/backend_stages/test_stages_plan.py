@@ -109,20 +109,30 @@ def test_value_state_partitions_join_the_chain_before_them(tmp_path):
     (p,) = plans(tmp_path, VALUE_STATE)
     assert p.runnable, p.unsupported
     assert [st.name for st in p.states] == ["count"]
-    (stage,) = p.stages
+    (stage,) = p.stages_at("source", 0)
     assert [m.op for m in stage.members] == ["decode", "assign-key", "update-state"]
     assert stage.name == "decode -> key-of -> bump" and stage.reads_topic
     # update-state emits nothing: the stage's "output" edge is the one into it, keyed by assign-key.
     assert (stage.output.src, stage.output.dst) == (stage.members[1].id, stage.members[2].id)
     assert stage.output.key is not None
     assert stage.input == p.stages[0].input and stage.input.src.endswith("sources/0")
+    # For several state shards (docs/scale-out.md) the same steps are cut after assign-key: the
+    # part before the repartition topic ends in the keyed edge, the keyed part starts from it.
+    (before,), (keyed,) = p.stages_at("repartition", 0), p.stages_at("keyed")
+    assert [m.op for m in before.members] == ["decode", "assign-key"] and before.reads_topic
+    assert [m.op for m in keyed.members] == ["update-state"]
+    assert before.output == keyed.input == stage.output and keyed.input.key is not None
+    assert len({s.export for s in p.stages}) == 3 and keyed.node.id != before.node.id
 
 
 def test_without_fusion_the_partition_steps_are_stages_of_their_own(tmp_path):
     (p,) = plans(tmp_path, VALUE_STATE, optimize=False)
     assert p.runnable, p.unsupported
-    assert [[m.op for m in s.members] for s in p.stages] == [["decode"], ["assign-key"], ["update-state"]]
-    assert p.stages[-1].output == p.stages[-1].input
+    ordinary = p.stages_at("source", 0)
+    assert [[m.op for m in s.members] for s in ordinary] == [["decode"], ["assign-key"], ["update-state"]]
+    assert ordinary[-1].output == ordinary[-1].input
+    split = [(s.place, [m.op for m in s.members]) for s in p.stages[3:]]
+    assert split == [("repartition", ["decode"]), ("repartition", ["assign-key"]), ("keyed", ["update-state"])]
 
 
 def test_arrow_row_states_are_planned_and_from_references_pair_with_their_owner(tmp_path):

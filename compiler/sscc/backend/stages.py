@@ -130,15 +130,39 @@ def plan_service(ir: IR, service: str) -> ServicePlan:
     placed, problems = place(ir, nodes, sources, sinks)
     if problems:
         return ServicePlan(service, sources, sinks, (), tuple(problems))
+    split = _split_at_assign_key(placed) if states else []
     if "fuse" in ir.passes:
         placed = _join_partition(ir, placed)
+        split = [(p, e, _rename(n, p)) for p, e, n in _join_partition(ir, split)]
     stages = []
-    for i, (place_, endpoint, n) in enumerate(placed):
+    for i, (place_, endpoint, n) in enumerate([*placed, *split]):
         # At a merge or a split the edges agree on the types (the checker saw to it).
         ins, outs = _joined_ends(ir, n) if n.id.startswith(JOINED) else (ir.in_edges(n.id), ir.out_edges(n.id))
         # A stage ending in update-state emits nothing: its "output" edge is its last step's input.
         stages.append(Stage(i, n, ins[0], outs[0] if outs else _last_input(n, ins[0]), place_, endpoint))
     return ServicePlan(service, sources, sinks, tuple(stages), states=states, refs=refs)
+
+
+def _split_at_assign_key(placed: list[tuple[str, int, Node]]) -> list[tuple[str, int, Node]]:
+    """The partition region cut after `assign-key`, for a runtime that shards keyed state by task
+    (docs/scale-out.md): the steps of assign-key's place up to it become ("repartition",
+    endpoint) stages (their output, keyed records, goes to the repartition topic), the steps after
+    it ("keyed", -1) stages (run on the repartition topic by the task owning the key's shard). The
+    ordinary stages stay for a run with one shard. Empty when there is nothing to cut."""
+    at = next((k for k, (_, _, n) in enumerate(placed) if isinstance(n, AssignKey)), None)
+    if at is None:
+        return []
+    where = placed[at][:2]
+    same = [k for k, entry in enumerate(placed) if entry[:2] == where]
+    post = [("keyed", -1, placed[k][2]) for k in same if k > at]
+    if not post:
+        return []
+    return [("repartition", where[1] if where[0] == "source" else -1, placed[k][2]) for k in same if k <= at] + post
+
+
+def _rename(n: Node, place_: str) -> Node:
+    """A joined split stage gets an id of its own (the full join of the same steps has the other)."""
+    return replace(n, id=f"{JOINED}{place_}/{n.id[len(JOINED):]}") if n.id.startswith(JOINED) else n
 
 
 PLACE_ORDER = {"source": 0, "service": 1, "flush": 2, "sink": 3}

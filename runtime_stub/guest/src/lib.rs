@@ -111,6 +111,11 @@ macro_rules! abi_exports {
         pub extern "C" fn sscc_reserve(len: u32) -> u32 {
             $crate::reserve(len)
         }
+        /// Groups a batch's frames by repartition partition (docs/scale-out.md).
+        #[no_mangle]
+        pub extern "C" fn sscc_route(in_ptr: u32, in_len: u32, parts: i64) -> i32 {
+            $crate::route(in_ptr, in_len, parts)
+        }
         #[no_mangle]
         pub extern "C" fn sscc_state_table() -> u32 {
             $crate::state::table_address()
@@ -309,6 +314,100 @@ where
     state::end_call();
     window::publish_marks();
     status
+}
+
+/// CRC-32 (IEEE 802.3, as zlib's `crc32`) lookup table, built at compile time.
+const CRC_TABLE: [u32; 256] = crc_table();
+
+const fn crc_table() -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+}
+
+/// The repartition hash (docs/scale-out.md): CRC-32 of the key's bytes, as `zlib.crc32`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc = CRC_TABLE[((crc ^ b as u32) & 0xFF) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+/// `sscc_route`: the frames of the input grouped by `crc32(key) % parts` (no key: group 0),
+/// their order kept within a group. The output is a table of `parts` (u32 count, u32 bytes)
+/// pairs, then the groups' frames one group after the other. Returns 0, or -1 on a malformed
+/// frame or a part count outside 1..=65536. Touches no state.
+#[doc(hidden)]
+pub fn route(in_ptr: u32, in_len: u32, parts: i64) -> i32 {
+    state::begin_batch();
+    let input = unsafe { std::slice::from_raw_parts(in_ptr as *const u8, in_len as usize) };
+    let (out, errors) = unsafe { (&mut OUTPUT, &mut ERRORS) };
+    out.clear();
+    errors.clear();
+    if !(1..=65536).contains(&parts) {
+        publish_buffers(out, errors, 0);
+        return -1;
+    }
+    let parts = parts as usize;
+    let mut counts = vec![0u32; parts];
+    let mut sizes = vec![0usize; parts];
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+    let mut pos = 0usize;
+    while pos < input.len() {
+        let header = match input.get(pos..pos + FRAME_HEADER) {
+            Some(h) => h,
+            None => {
+                publish_buffers(out, errors, 0);
+                return -1;
+            }
+        };
+        let frame_len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let key_len = u32::from_le_bytes([header[20], header[21], header[22], header[23]]);
+        let end = pos + 4 + frame_len;
+        let body = pos + FRAME_HEADER;
+        if frame_len < 20 || end > input.len() || (key_len != NO_KEY && body + key_len as usize > end) {
+            publish_buffers(out, errors, 0);
+            return -1;
+        }
+        let part = if key_len == NO_KEY {
+            0
+        } else {
+            crc32(&input[body..body + key_len as usize]) as usize % parts
+        };
+        counts[part] += 1;
+        sizes[part] += end - pos;
+        spans.push((pos, end, part));
+        pos = end;
+    }
+    let mut at = vec![0usize; parts];
+    let mut cursor = 8 * parts;
+    for p in 0..parts {
+        at[p] = cursor;
+        cursor += sizes[p];
+    }
+    out.resize(cursor, 0);
+    for p in 0..parts {
+        out[8 * p..8 * p + 4].copy_from_slice(&counts[p].to_le_bytes());
+        out[8 * p + 4..8 * p + 8].copy_from_slice(&(sizes[p] as u32).to_le_bytes());
+    }
+    for &(start, end, part) in &spans {
+        let to = at[part];
+        out[to..to + (end - start)].copy_from_slice(&input[start..end]);
+        at[part] += end - start;
+    }
+    publish_buffers(out, errors, spans.len() as u32);
+    0
 }
 
 fn publish_buffers(out: &[u8], errors: &[u8], count: u32) {

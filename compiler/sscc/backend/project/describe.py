@@ -104,6 +104,16 @@ def describe(ir: IR, plans: tuple[ServicePlan, ...], pipeline: A.Pipeline) -> di
                 "stage": plan.stages[w.stage].export,
                 "flush": stages(plan.stages_at("flush"), module),
             }
+        keyed = plan.stages_at("keyed")
+        if keyed and plan.window is None:  # the partition step cut after assign-key (scale-out)
+            entry["repartition"] = {
+                "sources": [
+                    stages(plan.stages_at("repartition", i) or plan.stages_at("source", i), module)
+                    for i in range(len(plan.sources))
+                ],
+                "stages": stages(plan.stages_at("repartition"), module),
+                "keyed": stages(keyed, module),
+            }
         if plan.states:  # keyed states, in the guest's state order
             entry["states"] = [_state(st, st, key) for st in plan.states]
         if plan.refs:  # `from:` references: the owner's changelog, read into the SQL mirror

@@ -222,4 +222,8 @@ def _place(plan, stage) -> str:
         return f"records for sink `{plan.sinks[stage.endpoint].topic}`"
     if stage.place == "flush":
         return "each closing window (its flush output)"
+    if stage.place == "repartition":
+        return "records before the repartition topic (state in several shards)"
+    if stage.place == "keyed":
+        return "records of the repartition topic, in the task owning their key's shard"
     return "the merged stream"
