@@ -21,8 +21,8 @@ from sscc_runtime.store import Store
 
 PIPELINE = Path(ROOT) / "examples" / "word-probe" / "dataflow.yaml"
 PACKAGE = "word_probe"
-OWNER, READER = "count-words", "lookup-word"
-CHANGELOG = "count-words.count-per-word.changelog"
+OWNER, READER = "examples.word-probe.count-words", "examples.word-probe.lookup-word"  # namespace.pipeline.service
+CHANGELOG = f"{OWNER}.count-per-word.changelog"
 PARTITIONS = 8
 
 

@@ -21,7 +21,7 @@ from sscc_runtime.store import Store
 
 PIPELINE = Path(ROOT) / "tests" / "windows" / "window_classify.yaml"
 PACKAGE = "window_classify"
-SERVICE, SOURCE, SINK = "classify", "events", "members"
+SERVICE, SOURCE, SINK = "tests.window-classify.classify", "events", "members"  # namespace.pipeline.service
 EVENTS = 60_000
 DURATION, SLIDE, OFFSET = 7_000, 3_000, 1_000
 

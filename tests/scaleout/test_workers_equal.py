@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT
 from workers_util import (
-    PIPELINE, PARTITIONS, copy_store, expected_state, lines, new_store, require_toolchain, snapshot, sscc,
+    CLEAN, COUNT, PIPELINE, PARTITIONS, copy_store, expected_state, lines, new_store, require_toolchain, snapshot, sscc,
 )  # fmt: skip
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "examples"))
@@ -52,7 +52,7 @@ def test_8_partitions_outputs_and_state_equal_one_process(pristine, tmp_path, wo
     assert got["state"] == reference["state"]
     with Store(store / "store.db") as db:
         leases = db.leases()
-        assert {(lease.service, lease.task) for lease in leases} == {("clean", p) for p in range(PARTITIONS)} | {("count", 0)}
+        assert {(lease.service, lease.task) for lease in leases} == {(CLEAN, p) for p in range(PARTITIONS)} | {(COUNT, p) for p in range(PARTITIONS)}  # count: 8 shards
         assert all(lease.expires_at == 0 for lease in leases), "every lease released at the end"
         owners = {lease.worker for lease in leases}
         # the tasks were shared: every worker held some (9 tasks, at most ceil(9 / N) each)

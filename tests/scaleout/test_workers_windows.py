@@ -95,14 +95,14 @@ def test_no_drain_while_another_worker_still_feeds_the_window(tmp_path):
 
         def relay_only():  # the worker holding relay tasks but not the window, once it has some
             leases = [lease for lease in watch.leases() if lease.expires_at > time.time()]
-            window = {lease.worker for lease in leases if lease.service == "sensor-average"}
-            relays = {lease.worker for lease in leases if lease.service == "relay"} - window
+            window = {lease.worker for lease in leases if lease.service == "tests.scaleout-windows.sensor-average"}
+            relays = {lease.worker for lease in leases if lease.service == "tests.scaleout-windows.relay"} - window
             return next((p for p in children(run.pid) if f"{host}:{p}" in relays), None)
 
         paused = wait_for(relay_only, 60, "a worker running only relay tasks")
-        wait_for(lambda: sum(watch.position("relay", "raw", p) or 0 for p in range(PARTITIONS)) >= 2_000, 60, "progress")
+        wait_for(lambda: sum(watch.position("tests.scaleout-windows.relay", "raw", p) or 0 for p in range(PARTITIONS)) >= 2_000, 60, "progress")
         os.kill(paused, signal.SIGSTOP)
-        relayed = sum(watch.position("relay", "raw", p) or 0 for p in range(PARTITIONS))
+        relayed = sum(watch.position("tests.scaleout-windows.relay", "raw", p) or 0 for p in range(PARTITIONS))
         time.sleep(2.0)  # the window's worker is idle well before this ends
         os.kill(paused, signal.SIGCONT)
     assert relayed < len(lines), "the paused worker had nothing left to relay: no test"

@@ -29,7 +29,8 @@ from sscc_runtime.store import Store  # noqa: E402
 
 PIPELINE = Path(__file__).resolve().parent / "kill-pipeline.yaml"
 PARTITIONS = 8
-SERVICES = ("clean", "count")
+CLEAN, COUNT = "tests.scaleout-kill.clean", "tests.scaleout-kill.count"  # namespace.pipeline.service
+SERVICES = (CLEAN, COUNT)
 
 
 def require_toolchain() -> None:
@@ -80,9 +81,9 @@ def snapshot(store: Path) -> dict:
             p: [(r.value, r.origin) for r in frames.iter_records(db.read("words", p, 0, 10**9).data)]
             for p in range(PARTITIONS)
         }
-        letters = [json.loads(r.value) for r in frames.iter_records(db.read("clean.dead-letters", 0, 0, 10**9).data)]
-        state = statelog.replay(statelog.read_all(db, "count.count-per-word.changelog"))
-        count_dead = db.bounds("count.dead-letters", 0) if "count.dead-letters" in db.topics() else (0, 0)
+        letters = [json.loads(r.value) for r in frames.iter_records(db.read(f"{CLEAN}.dead-letters", 0, 0, 10**9).data)]
+        state = statelog.replay(statelog.read_all(db, f"{COUNT}.count-per-word.changelog"))
+        count_dead = db.bounds(f"{COUNT}.dead-letters", 0) if f"{COUNT}.dead-letters" in db.topics() else (0, 0)
     dead = {
         p: sorted((d["offset"], d["kind"], d["reason"]) for d in letters if d["partition"] == p)
         for p in range(PARTITIONS)
@@ -93,14 +94,14 @@ def snapshot(store: Path) -> dict:
 def committed(db: Store) -> int:
     """Records consumed and committed by both services, summed over partitions."""
     total = 0
-    for service, topic in (("clean", "lines"), ("count", "words")):
+    for service, topic in ((CLEAN, "lines"), (COUNT, "words")):
         total += sum(db.position(service, topic, p) or 0 for p in range(PARTITIONS))
     return total
 
 
 def lag(db: Store) -> int:
     total = 0
-    for service, topic in (("clean", "lines"), ("count", "words")):
+    for service, topic in ((CLEAN, "lines"), (COUNT, "words")):
         for p in range(db.partitions(topic)):
             total += db.bounds(topic, p)[1] - (db.position(service, topic, p) or 0)
     return total
