@@ -77,10 +77,10 @@ def main(
     if args is None:
         argv = sys.argv[1:] if argv is None else argv
         args = _parser(project, prog, run_only=argv[:1] == ["run"]).parse_args(argv)
-    return guarded(lambda: args.command(args, project))
+    return guarded(lambda: args.command(args, project), args)
 
 
-def guarded(call) -> int:
+def guarded(call, args: argparse.Namespace | None = None) -> int:
     """`call()`'s exit code; a failure is one `error: ...` line and exit 1 (also in a worker)."""
     try:
         return call()
