@@ -184,7 +184,7 @@ def run_file(path: str, store: str | None = None, inputs: dict | None = None) ->
             res.outputs[topic_id] = _read_all(st, name) if name in have else []
         for svc in ir.services:
             # the store names a service namespace.pipeline.service (sscc_runtime/names.py)
-            dl = next((t for t in have if t == f"{svc}.dead-letters" or t.endswith(f"/{svc}.dead-letters")), None)
+            dl = next((t for t in have if t == f"{svc}.dead-letters" or t.endswith(f".{svc}.dead-letters")), None)
             res.dead[svc] = [json.loads(r.value) for r in _read_all(st, dl)] if dl else []
     _check(res, ir, types, topics, read, written)
     return res
