@@ -20,6 +20,7 @@ never a traceback; SSCC_DEBUG=1 shows it), 2 usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -951,7 +952,8 @@ def _find_state(store: Store, state: str, where: str | None) -> tuple[str, str, 
 def _state_drop(args: argparse.Namespace, project: Project | None) -> int:
     with _open(args, create=False) as store:
         service_name, state_name, changelog = _find_state(store, args.state, args.store)
-        busy = runlock.Exclusive(store.path, "drop a state") if args.yes and hasattr(store, "path") else None
+        # the run lock of an embedded store; a broker has none (yet)
+        busy = runlock.Exclusive(store.path, "drop a state") if args.yes and hasattr(store, "path") else contextlib.nullcontext()
         if not args.yes:
             print(
                 f"would delete the {statelog.records(store, changelog):,} change records of state {service_name}.{state_name};"

@@ -53,7 +53,7 @@ def test_kill_9_of_the_leading_node_mid_run(nats_cluster, tmp_path_factory, tmp_
     app("topic", "produce", "orders", "--store", str(reference), "--file", str(lines), "--quiet").run(120)
     app("run", "--store", str(reference), "--until-idle", "--quiet", "--batch-records", "2048").run(300)
     with Store(reference / "store.db") as db:
-        expected = read_all(db, "totals"), read_all(db, "pricing.dead-letters")
+        expected = read_all(db, "totals"), read_all(db, "examples.order-totals.pricing.dead-letters")
     assert len(expected[0]) > RECORDS // 2
 
     app("topic", "produce", "orders", "--broker", url, "--file", str(lines), "--quiet").run(300)
@@ -61,20 +61,20 @@ def test_kill_9_of_the_leading_node_mid_run(nats_cluster, tmp_path_factory, tmp_
     assert watch.replicas == 3
     try:
         run = app("run", "--broker", url, "--until-idle", "--quiet", "--batch-records", "2048").start()
-        while (watch.position("pricing", "orders", 0) or 0) < RECORDS // 4:
+        while (watch.position("examples.order-totals.pricing", "orders", 0) or 0) < RECORDS // 4:
             assert run.poll() is None, run.stderr.read().decode()[-3000:]
             time.sleep(0.02)
         leader = watch._call(watch.js.stream_info("sscc-orders__0")).cluster.leader
         (victim,) = [s for s in nats_cluster.servers if s.name == leader]
         victim.kill()
-        killed_at = watch.position("pricing", "orders", 0)
+        killed_at = watch.position("examples.order-totals.pricing", "orders", 0)
         code = run.wait(600)
         stderr = run.stderr.read().decode()
         assert code == 0, stderr[-3000:]
         assert "Traceback" not in stderr
         assert killed_at < RECORDS, "the run finished before the node was killed"
-        assert watch.position("pricing", "orders", 0) == RECORDS
-        got = read_all(watch, "totals"), read_all(watch, "pricing.dead-letters")
+        assert watch.position("examples.order-totals.pricing", "orders", 0) == RECORDS
+        got = read_all(watch, "totals"), read_all(watch, "examples.order-totals.pricing.dead-letters")
     finally:
         watch.close()
     assert len(got[0]) == len(expected[0])

@@ -94,7 +94,7 @@ def read_all(backend, topic: str, partition: int) -> list:
 
 def snapshot(backend):
     sinks = {p: read_all(backend, "totals", p) for p in range(PARTITIONS)}
-    letters = [json.loads(r[1]) for r in read_all(backend, "pricing.dead-letters", 0)]
+    letters = [json.loads(r[1]) for r in read_all(backend, "examples.order-totals.pricing.dead-letters", 0)]
     dead = {p: [(d["offset"], d["kind"], d["reason"]) for d in letters if d["partition"] == p] for p in range(PARTITIONS)}
     return sinks, dead
 
@@ -121,7 +121,7 @@ def test_kill_9_of_the_run_on_jetstream_neither_loses_nor_duplicates(orders_proj
     watch = brokers.open_broker(nats_url)
     try:
         def committed() -> int:
-            return sum(watch.position("pricing", "orders", p) or 0 for p in range(PARTITIONS))
+            return sum(watch.position("examples.order-totals.pricing", "orders", p) or 0 for p in range(PARTITIONS))
 
         seen = kill_9_and_restart(
             app("run", "--broker", nats_url, "--until-idle", "--quiet", "--batch-records", "4096"),
@@ -159,15 +159,15 @@ def test_kill_9_keeps_the_state_exactly_once_on_jetstream(tmp_path_factory, nats
     watch = brokers.open_broker(nats_url)
     try:
         def committed() -> int:
-            return sum(watch.position("count-words", "sentences", p) or 0 for p in range(PARTITIONS))
+            return sum(watch.position("test.word-count-state.count-words", "sentences", p) or 0 for p in range(PARTITIONS))
 
         seen = kill_9_and_restart(
             app("run", "--broker", nats_url, "--until-idle", "--quiet", "--batch-records", "4096"),
             committed, kills=KILLS, after=(3_000, RECORDS - 20_000), seed=4242,
         )  # fmt: skip
         assert committed() == RECORDS
-        log = statelog.read_all(watch, "count-words.count-per-word.changelog")
-        first, end = watch.bounds("count-words.dead-letters", 0)
+        log = statelog.read_all(watch, "test.word-count-state.count-words.count-per-word.changelog")
+        first, end = watch.bounds("test.word-count-state.count-words.dead-letters", 0)
     finally:
         watch.close()
     counted = Counter(w.lower() for line in text if "boom" not in line.split() for w in line.split())

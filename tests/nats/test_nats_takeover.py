@@ -65,7 +65,7 @@ def test_a_second_worker_takes_over_a_killed_workers_lease(nats_url, tmp_path_fa
     app("topic", "produce", "orders", "--store", str(reference), "--file", str(lines), "--quiet").run(120)
     app("run", "--store", str(reference), "--until-idle", "--quiet", "--batch-records", "2048").run(300)
     with Store(reference / "store.db") as db:
-        expected = read_all(db, "totals"), read_all(db, "pricing.dead-letters")
+        expected = read_all(db, "totals"), read_all(db, "examples.order-totals.pricing.dead-letters")
     app("topic", "produce", "orders", "--broker", nats_url, "--file", str(lines), "--quiet").run(300)
     data = json.loads(description.read_text())
     for svc in data["services"]:
@@ -76,29 +76,29 @@ def test_a_second_worker_takes_over_a_killed_workers_lease(nats_url, tmp_path_fa
     try:
         a = worker(nats_url, description, "worker-a")
         assert a.stdout.readline().startswith("acquired 1 ")
-        while (watch.position("pricing", "orders", 0) or 0) < RECORDS // 4:
+        while (watch.position("examples.order-totals.pricing", "orders", 0) or 0) < RECORDS // 4:
             assert a.poll() is None, a.stderr.read()[-3000:]
             time.sleep(0.01)
         time.sleep(0.05)
         a.send_signal(signal.SIGKILL)
         a.wait()
-        killed_at = watch.position("pricing", "orders", 0)
+        killed_at = watch.position("examples.order-totals.pricing", "orders", 0)
         assert killed_at < RECORDS
         b = worker(nats_url, description, "worker-b")
         acquired = b.stdout.readline().split()
         assert acquired[:2] == ["acquired", "2"], b.stderr.read()[-3000:]
         assert float(acquired[3]) > 0.5  # it waited for A's lease to run out
         assert b.wait(300) == 0, b.stderr.read()[-3000:]
-        assert watch.position("pricing", "orders", 0) == RECORDS
-        got = read_all(watch, "totals"), read_all(watch, "pricing.dead-letters")
-        (lease,) = watch.leases("pricing")
+        assert watch.position("examples.order-totals.pricing", "orders", 0) == RECORDS
+        got = read_all(watch, "totals"), read_all(watch, "examples.order-totals.pricing.dead-letters")
+        (lease,) = watch.leases("examples.order-totals.pricing")
         assert (lease.worker, lease.epoch, lease.expires_at) == ("worker-b", 2, 0)
         # A process still holding A's epoch can no longer commit.
         stale = brokers.open_broker(nats_url)
         try:
-            stale._held[("pricing", 0)] = 1
+            stale._held[("examples.order-totals.pricing", 0)] = 1
             with pytest.raises(Fenced):
-                stale.commit(positions=[Position("pricing", "orders", 0, RECORDS, RECORDS)])
+                stale.commit(positions=[Position("examples.order-totals.pricing", "orders", 0, RECORDS, RECORDS)])
         finally:
             stale.close()
     finally:
