@@ -48,7 +48,9 @@ def run_function(file: str, function: str, value: str, key: str | None) -> int:
     description = json.loads((package_dir / "services.json").read_text(encoding="utf-8"))
     wanted_service, _, name = function.rpartition("/")
     candidates = [(svc, st) for svc, st in _stages(description) if st.get("name") not in NOT_OPERATORS]
-    found = [(svc, st) for svc, st in candidates if st.get("name") == name and wanted_service in ("", svc["name"])]
+    from ..runtime_stub.sscc_runtime.names import title  # `pricing` for `examples.order-totals.pricing`
+
+    found = [(svc, st) for svc, st in candidates if st.get("name") == name and wanted_service in ("", svc["name"], title(svc["name"]))]
     if not found:
         from ..diagnostics import did_you_mean
 
@@ -57,7 +59,7 @@ def run_function(file: str, function: str, value: str, key: str | None) -> int:
         click.echo(f"error: no operator `{function}` in {file}\n  hint: {hint}", err=True)
         return 1
     if len(found) > 1:
-        names = ", ".join(f"{svc['name']}/{name}" for svc, _ in found)
+        names = ", ".join(f"{title(svc['name'])}/{name}" for svc, _ in found)
         click.echo(f"error: `{name}` is an operator of several services ({names}); name it as SERVICE/{name}", err=True)
         return 1
     svc, stage = found[0]
@@ -95,7 +97,7 @@ def _run_one(package_dir: Path, svc: dict, stage: dict, value: str, key: str | N
             dead = _records(store, DEAD)
     finally:
         shutil.rmtree(where, ignore_errors=True)
-    label = f"{svc['name']}/{stage.get('name')}"
+    label = f"{svc['name'].rsplit('.', 1)[-1]}/{stage.get('name')}"
     if dead:
         letter = json.loads(dead[0].value)
         click.echo(f"error: {label} failed ({letter.get('kind')}): {letter.get('reason')}", err=True)

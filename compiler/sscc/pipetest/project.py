@@ -85,7 +85,16 @@ def prepare(file: str, sources: SourceCache, optimize: bool = True) -> Prepared:
     out.project_dir, out.package, out.pipeline, out.ok = project_dir, package, pipeline, True
     description = json.loads((project_dir / package / "services.json").read_text(encoding="utf-8"))
     for svc in description["services"]:
-        out.dead_letters[svc.get("dead_letters") or f"{svc['name']}.dead-letters"] = svc["name"]
+        full = svc.get("dead_letters") or f"{svc['name']}.dead-letters"
+        out.dead_letters[full] = svc["name"]
+        # A test names it by the service's own name: `count-words.dead-letters` for the store's
+        # `namespace.pipeline.count-words.dead-letters` (runtime names.py).
+        from ..runtime_stub.sscc_runtime.names import title
+
+        short = f"{title(svc['name'])}.dead-letters"
+        if short != full and short not in out.topics:
+            out.dead_letters[short] = svc["name"]
+            out.topics[short] = (full, 1)
     out.topics = _topics(project_dir / package / "pipeline.py", pipeline)
     return out
 
