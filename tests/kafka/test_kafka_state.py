@@ -74,6 +74,6 @@ def test_state_list_and_drop_on_kafka(tansu):
     assert listing.splitlines()[1].split()[:3] == ["bench.bench-wc-value.count-words", "count-per-word", "3"]
     drop = subprocess.run(["sscc", "state", "drop", "count-words.count-per-word", "--broker", tansu.url, "--yes"],
                           capture_output=True, text=True, timeout=120)
-    assert drop.returncode == 0 and "dropped state count-words.count-per-word" in drop.stderr, drop.stderr
+    assert drop.returncode == 0 and "dropped state bench.bench-wc-value.count-words.count-per-word" in drop.stderr, drop.stderr
     listing = subprocess.run(["sscc", "state", "list", "--broker", tansu.url], capture_output=True, text=True, check=True)
     assert listing.stdout == "" and "no state" in listing.stderr
