@@ -36,7 +36,7 @@ class Model:
         self.ids: dict[tuple[str, tuple], str] = {}  # (service, stage key) -> id
         self.described: list[dict] = []
         for i, svc in enumerate(services):
-            extra = details.get(svc.name, {})
+            extra = details.get(svc.name) or details.get(svc.title, {})  # graph.json: the plan's own service names
             stages = []
             for place, stage in _placed(svc):
                 key = (svc.name, stage_key(stage))

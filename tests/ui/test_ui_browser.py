@@ -57,7 +57,8 @@ def test_page_draws_the_graph_and_follows_the_run(tmp_path):
             clusters = driver.execute_script(
                 "return [...document.querySelectorAll('#graph svg g.cluster')].map(g => g.querySelector('text').textContent)"
             )
-            assert sorted(clusters) == ["look-up-word", "word-count-source-a", "word-count-source-b"]
+            K = "examples.word-join."  # services are named namespace.pipeline.service (runtime names.py)
+            assert sorted(clusters) == [K + "look-up-word", K + "word-count-source-a", K + "word-count-source-b"]
             svg_text = driver.execute_script("return document.querySelector('#graph svg').textContent")
             for label in ("source-a", "probe-word", "word-count", "state count-per-word-a", "update-state", "from: count-per-word-b"):
                 assert label in svg_text, label
@@ -67,10 +68,10 @@ def test_page_draws_the_graph_and_follows_the_run(tmp_path):
             run.produce("source-a", source_a)
             run.produce("source-b", source_b)
             cell = "return document.querySelector('#services tr[data-service=\"%s\"] td.in')?.textContent"
-            wait_for(driver, (cell % "word-count-source-a").replace("?.textContent", "?.textContent === '%d'" % len(source_a)), "source-a counted")
-            wait_for(driver, (cell % "word-count-source-b").replace("?.textContent", "?.textContent === '%d'" % len(source_b)), "source-b counted")
+            wait_for(driver, (cell % (K + "word-count-source-a")).replace("?.textContent", "?.textContent === '%d'" % len(source_a)), "source-a counted")
+            wait_for(driver, (cell % (K + "word-count-source-b")).replace("?.textContent", "?.textContent === '%d'" % len(source_b)), "source-b counted")
             run.produce("probe-word", probes)
-            wait_for(driver, (cell % "look-up-word").replace("?.textContent", "?.textContent === '%d'" % len(probes)), "the probes counted")
+            wait_for(driver, (cell % (K + "look-up-word")).replace("?.textContent", "?.textContent === '%d'" % len(probes)), "the probes counted")
             assert int(driver.execute_script("return document.body.dataset.updates")) > updates
             # the live numbers are written into the graph's nodes too
             stats = driver.execute_script(
