@@ -19,6 +19,7 @@ import os
 import time
 
 from . import brokers, statelog
+from .storeleases import pid_alive
 
 
 def add_parsers(commands, topics, store_help: str, positive) -> None:
@@ -160,7 +161,7 @@ def show_status(args: argparse.Namespace, project) -> int:
             state = "alive"
         else:
             state = "expired"
-        if where == host and state != "stopped" and not _pid_alive(pid):
+        if where == host and state != "stopped" and not pid_alive(pid):
             state += " (process gone)"
         done = json.loads(counters) if counters else {}
         rows.append((worker, str(pid), state, _ago(heartbeat, now), f"{done.get('in', 0):,}",
@@ -204,13 +205,3 @@ def _project_partitions(store, project) -> list[tuple[str, str, int]]:
         if src.topic in topics
         for p in range(topics[src.topic])
     ]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

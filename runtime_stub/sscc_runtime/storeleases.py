@@ -14,6 +14,7 @@ owns idle (`idle_at`, see `fingerprint`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 
@@ -207,3 +208,14 @@ class _Read:
 
     def __exit__(self, *exc) -> None:
         self._db.execute("COMMIT")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this machine still exists (a worker row's owner)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -29,6 +29,7 @@ from typing import Callable, Sequence
 from .loop import Counters
 from .service import Service
 from .store import Store
+from .storeleases import pid_alive
 from .workers import Worker, all_tasks
 
 POLL = 0.02  # how often the supervisor looks at its workers and the store
@@ -205,15 +206,5 @@ class Supervisor:
         """Rows of workers of this machine whose process is gone (a supervisor killed with -9)."""
         host = os.uname().nodename
         for worker, pid, where, *_ in store.workers():
-            if where == host and not _alive(pid):
+            if where == host and not pid_alive(pid):
                 store.remove_worker(worker, release=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
