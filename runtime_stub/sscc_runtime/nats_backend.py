@@ -17,7 +17,9 @@ Exactly once: a commit (1) writes the batch it is about to publish into the serv
 a `Nats-Msg-Id` derived from (service, input topic, partition, input offset, output topic,
 partition, index), waiting for every acknowledgement, (3) moves the positions (CAS). A restart
 re-reads exactly the batch in flight (same records, same ids), and the stream's duplicate window
-drops what was already stored.
+drops what was already stored. Step (1) also records where the batch's state changes start in each
+changelog partition: the restart loads state only up to there (`committed_end`), or it would count
+the batch it is about to re-run twice.
 
 The runtime's loop is synchronous; nats-py is asyncio. An event loop runs on a background thread
 and every call is bridged to it; `commit_soon` leaves a commit running there while the guest
@@ -42,6 +44,7 @@ from nats.js import api
 from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 
 from . import frames
+from .statelog import CHANGELOG_SUFFIX
 from .backend import Batch, Fenced, Lease, Output, Position, PositionConflict, StateChange
 
 TOPICS_BUCKET = "sscc-topics"
@@ -72,6 +75,11 @@ def open_backend(servers: str, config: dict[str, str], app: str) -> "NatsBackend
     replicas = int(options.get("replicas") or (3 if len(servers) >= 3 else 1))
     dedup = float(options.get("dedup") or DEFAULT_DUPLICATE_WINDOW_S)
     return NatsBackend(servers, replicas=replicas, duplicate_window=dedup, where=str(url))
+
+
+def changelog_owner(changelog: str) -> str:
+    """The service of `<service>.<state>.changelog` (state names hold no dot)."""
+    return changelog[: -len(CHANGELOG_SUFFIX)].rsplit(".", 1)[0]
 
 
 def escape(name: str) -> str:
@@ -547,6 +555,20 @@ class NatsBackend:
             self._replay[(topic, partition, at)] = flight[1]
         return at
 
+    def committed_end(self, topic: str, partition: int) -> int:
+        """The end of a changelog partition without the changes of a commit a crash cut short
+        (statelog.read_all loads state up to here); the stream's end for any other topic."""
+        self.settle()
+        return self._call(self._committed_end(topic, partition))
+
+    async def _committed_end(self, topic: str, partition: int) -> int:
+        end = (await self._bounds(topic, partition))[1]
+        if not topic.endswith(CHANGELOG_SUFFIX):
+            return end
+        doc, _rev = await self._doc(changelog_owner(topic), fresh=True)
+        cut = doc.get("inflight_ends", {}).get(f"{partition}:{topic}")
+        return end if cut is None else min(end, cut)
+
     def state_get(self, service: str, state: str, key: bytes) -> bytes | None:
         self.settle()
         doc, _rev = self._call(self._doc(service))
@@ -596,12 +618,22 @@ class NatsBackend:
             for out in outputs:
                 digest.update(out.topic.encode() + b"\0" + out.data)
             ids = f"{services[0] if services else ''}:flush:{digest.hexdigest()}"
-        if any(out.count for out in outputs) and positions:
-            # (1) the batch in flight, so a restart re-reads exactly these records
-            for service in {p.service for p in positions}:
+        changelogs = [out for out in outputs if out.count and out.topic.endswith(CHANGELOG_SUFFIX)]
+        if any(out.count for out in outputs) and (positions or changelogs):
+            # (1) the batch in flight, so a restart re-reads exactly these records, and where
+            # its state changes start, so the restart loads the state from before them
+            ends = await asyncio.gather(*(self._bounds(out.topic, out.partition) for out in changelogs))
+            for service in {p.service for p in positions} | {changelog_owner(out.topic) for out in changelogs}:
+                if service not in docs:
+                    continue
                 doc, revision = docs[service]
                 doc["inflight"] = {
                     f"{p.partition}:{p.topic}": [p.expected, p.next_offset] for p in positions if p.service == service
+                }
+                doc["inflight_ends"] = {
+                    f"{out.partition}:{out.topic}": end
+                    for out, (_first, end) in zip(changelogs, ends)
+                    if changelog_owner(out.topic) == service
                 }
                 docs[service][1] = await self._put_doc(service, doc, revision)
         # (2) every record published and acknowledged
@@ -610,6 +642,7 @@ class NatsBackend:
         for service in services:
             doc, revision = docs[service]
             doc.pop("inflight", None)
+            doc.pop("inflight_ends", None)
             for pos in positions:
                 if pos.service == service:
                     doc["positions"][f"{pos.partition}:{pos.topic}"] = pos.next_offset

@@ -33,7 +33,13 @@ def read_all(store: TopicBackend, topic: str, partition: int | None = None) -> b
     shard; docs/scale-out.md)."""
     if partition is None:
         return b"".join(read_all(store, topic, p) for p in range(store.partitions(topic)))
-    return read_from(store, topic, store.bounds(topic, partition)[0], partition)[0]
+    first, end = store.bounds(topic, partition)
+    # A backend without transactions (NATS) may hold the changes of a batch whose commit a
+    # crash cut short: the batch is re-run, so its changes must not be loaded as state too.
+    committed_end = getattr(store, "committed_end", None)
+    if committed_end is not None:
+        end = min(end, committed_end(topic, partition))
+    return read_from(store, topic, first, partition, end)[0]
 
 
 def records(store: TopicBackend, topic: str) -> int:
@@ -41,12 +47,13 @@ def records(store: TopicBackend, topic: str) -> int:
     return sum(end - first for first, end in (store.bounds(topic, p) for p in range(store.partitions(topic))))
 
 
-def read_from(store: TopicBackend, topic: str, offset: int, partition: int = 0) -> tuple[bytes, int]:
-    """The committed records from `offset` on, framed, and the offset after them."""
-    end = store.bounds(topic, partition)[1]
+def read_from(store: TopicBackend, topic: str, offset: int, partition: int = 0, end: int | None = None) -> tuple[bytes, int]:
+    """The committed records from `offset` on (up to `end`), framed, and the offset after them."""
+    if end is None:
+        end = store.bounds(topic, partition)[1]
     parts = []
     while offset < end:
-        batch = store.read(topic, partition, offset, _CHUNK)
+        batch = store.read(topic, partition, offset, min(_CHUNK, end - offset))
         if batch.count == 0:
             break
         parts.append(batch.data)

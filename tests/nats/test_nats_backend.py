@@ -11,7 +11,7 @@ import pytest
 
 from nats_servers import nats_server, nats_url  # noqa: F401 - fixtures
 
-from sscc_runtime import brokers, frames  # noqa: E402 - nats_servers puts runtime_stub on sys.path
+from sscc_runtime import brokers, frames, statelog  # noqa: E402 - nats_servers puts runtime_stub on sys.path
 from sscc_runtime.backend import Fenced, Output, Position, PositionConflict
 
 
@@ -132,6 +132,45 @@ def test_a_crashed_commit_is_replayed_exactly_and_deduplicated(nats_url):
         assert second.bounds("dst", 0) == (0, 3)  # re-published, de-duplicated
         assert [r[1] for r in records(second.read("dst", 0, 0, 10))] == [b"r0", b"r1", b"r2"]
         assert second.read("src", 0, 3, 100).count == 1
+    finally:
+        second.close()
+
+
+def test_state_loads_without_the_changes_of_a_crashed_commit(nats_url):
+    """Kill after a batch's state changes reached the changelog but before its position moved:
+    the restart re-runs the batch, so the state it loads must end before those changes, or the
+    batch would be counted twice (as a kill -9 test of a word count once showed)."""
+    changelog = "ns.pipe.svc.counts.changelog"
+    first = brokers.open_broker(nats_url)
+    first.ensure_topic("words", 1)
+    first.ensure_topic(changelog, 1)
+    first.append("words", 0, *frames.build([(None, b"w%d" % i, i) for i in range(4)]))
+    first.commit(positions=[Position("ns.pipe.svc", "words", 0, None, 0)])
+    first.commit([Output(changelog, 0, *frames.build([(b"a", b"1", 0)]))], [Position("ns.pipe.svc", "words", 0, 0, 2)])
+    real_put = first._put_doc
+    calls = []
+
+    async def dies_at_the_position(service, doc, revision):
+        calls.append(service)
+        if len(calls) == 2:
+            raise Killed("killed")
+        return await real_put(service, doc, revision)
+
+    first._put_doc = dies_at_the_position
+    with pytest.raises(Killed):
+        first.commit([Output(changelog, 0, *frames.build([(b"a", b"2", 2), (b"b", b"1", 3)]))], [Position("ns.pipe.svc", "words", 0, 2, 4)])
+    first._put_doc = real_put
+    first.close()
+
+    second = brokers.open_broker(nats_url)
+    try:
+        assert second.bounds(changelog, 0) == (0, 3)  # the cut commit's changes are stored
+        assert [r.value for r in frames.iter_records(statelog.read_all(second, changelog, 0))] == [b"1"]
+        assert second.position("ns.pipe.svc", "words", 0) == 2
+        again = second.read("words", 0, 2, 100)
+        second.commit([Output(changelog, 0, *frames.build([(b"a", b"2", 2), (b"b", b"1", 3)]))], [Position("ns.pipe.svc", "words", 0, 2, 4)])
+        loaded = [(r.key, r.value) for r in frames.iter_records(statelog.read_all(second, changelog, 0))]
+        assert again.count == 2 and loaded == [(b"a", b"1"), (b"a", b"2"), (b"b", b"1")]
     finally:
         second.close()
 

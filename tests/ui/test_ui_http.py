@@ -12,6 +12,8 @@ import pytest
 
 from ui_helpers import EXAMPLES, Running, metrics, poll, require_toolchain, sscc, summary, value
 
+# Metrics and the API name a service as the store does: namespace.pipeline.service.
+PRICING = "examples.order-totals.pricing"
 ORDERS = (EXAMPLES / "order-totals" / "input" / "orders.txt").read_text().splitlines()
 
 
@@ -49,28 +51,28 @@ def test_metrics_match_the_runs_counters(tmp_path):
         run.produce("orders", ORDERS)
         samples = poll(
             lambda: scrape(run.url),
-            lambda s: value(s, "sscc_service_records_in_total", service="pricing") == want["in"]
-            and value(s, "sscc_lag_records", service="pricing", topic="orders", partition="0") == 0,
+            lambda s: value(s, "sscc_service_records_in_total", service=PRICING) == want["in"]
+            and value(s, "sscc_lag_records", service=PRICING, topic="orders", partition="0") == 0,
             "every order read and committed in /metrics",
         )
         counted = summary(run.stop())
-    svc = {"service": "pricing"}
+    svc = {"service": PRICING}
     assert value(samples, "sscc_service_records_out_total", **svc) == want["out"]
     assert value(samples, "sscc_service_records_dead_total", **svc) == want["dead"]
     # The run's own summary line says the same numbers.
     assert counted["in"] == want["in"] and counted["out"] == want["out"] and counted["dead"] == want["dead"]
     # Per operator stage: the fused chain is one stage, so it saw every record.
-    stage = {"service": "pricing", "operator": "decode -> in-stock -> price -> encode", "stage": "sscc_stage_0"}
+    stage = {"service": PRICING, "operator": "decode -> in-stock -> price -> encode", "stage": "sscc_stage_0"}
     assert value(samples, "sscc_records_in_total", **stage) == want["in"]
     assert value(samples, "sscc_records_out_total", **stage) == want["out"]
     assert value(samples, "sscc_records_dead_total", **stage) == want["dead"]
     for operator, n in want["dead_by"].items():
-        labels = {"service": "pricing", "stage": stage["operator"], "operator": operator}
+        labels = {"service": PRICING, "stage": stage["operator"], "operator": operator}
         assert value(samples, "sscc_dead_letters_total", **labels) == n, operator
     batches = value(samples, "sscc_service_batches_total", **svc)
     assert batches and batches >= 1
     assert value(samples, "sscc_batch_duration_seconds_count", **svc) == batches
-    assert value(samples, "sscc_batch_duration_seconds_bucket", service="pricing", le="+Inf") == batches
+    assert value(samples, "sscc_batch_duration_seconds_bucket", service=PRICING, le="+Inf") == batches
 
 
 def test_event_stream_and_snapshot_follow_the_run(tmp_path):
@@ -85,7 +87,7 @@ def test_event_stream_and_snapshot_follow_the_run(tmp_path):
                 if not line.startswith("data: "):
                     continue
                 event = json.loads(line[len("data: "):])
-                seen.append(event["counters"]["services"]["pricing"]["in"])
+                seen.append(event["counters"]["services"][PRICING]["in"])
                 if len(seen) == 1:
                     assert seen[0] == 0
                     run.produce("orders", ORDERS)
@@ -97,10 +99,10 @@ def test_event_stream_and_snapshot_follow_the_run(tmp_path):
         assert reasons[4] == ("operator", "qty 5000 too large")
         assert reasons[3][0] == "decode" and reasons[5][0] == "decode"
         assert event["lag"] == [
-            {"service": "pricing", "topic": "orders", "partition": 0, "end": len(ORDERS), "position": len(ORDERS), "lag": 0}
+            {"service": PRICING, "topic": "orders", "partition": 0, "end": len(ORDERS), "position": len(ORDERS), "lag": 0}
         ]
         model = httpx.get(run.url + "/api/model", timeout=30).json()
-        assert [s["name"] for s in model["services"]] == ["pricing"]
+        assert [s["name"] for s in model["services"]] == [PRICING]
         ops = [(o["name"], o["kind"]) for o in model["services"][0]["stages"][0]["operators"]]
         assert ops == [("decode", "decode"), ("in-stock", "filter"), ("price", "map"), ("encode", "encode")]
         svg = httpx.get(run.url + "/graph.svg", timeout=60).text
@@ -138,7 +140,7 @@ def test_state_browser_answers_as_state_show_and_sql(tmp_path):
     assert answered["columns"] == ["_key", "occurrences"]
     assert [dict(zip(answered["columns"], r)) for r in answered["rows"]] == [json.loads(l) for l in cli_sql.splitlines()]
     size = next(s for s in states if s["state"] == "count-per-word-a")
-    assert size["keys"] == len(shown["rows"]) and size["service"] == "word-count-source-a"
+    assert size["keys"] == len(shown["rows"]) and size["service"] == "examples.word-join.word-count-source-a"
     assert refused.status_code == 400 and "read-only" in refused.json()["error"]
     assert missing.status_code == 404 and "count-per-word-a" in missing.json()["error"]
 
@@ -150,10 +152,10 @@ def test_metrics_flag_serves_only_metrics(tmp_path):
         run.produce("orders", ORDERS)
         samples = poll(
             lambda: scrape(run.url),
-            lambda s: value(s, "sscc_service_records_in_total", service="pricing") == len(ORDERS),
+            lambda s: value(s, "sscc_service_records_in_total", service=PRICING) == len(ORDERS),
             "the orders counted",
         )
-        assert value(samples, "sscc_lag_records", service="pricing", topic="orders", partition="0") is not None
+        assert value(samples, "sscc_lag_records", service=PRICING, topic="orders", partition="0") is not None
         assert httpx.get(run.url + "/api/snapshot", timeout=30).status_code == 404
         assert httpx.get(run.url + "/", timeout=30).status_code == 404
 

@@ -50,7 +50,7 @@ def test_a_failing_flush_costs_its_window_only(pipeline, tmp_path):
     shown = sscc("state", "show", "word-count", "--store", store, check=True)
     assert shown.stdout.split() == ["WINDOW", "KEY", "VALUE"]
     with Store(store / "store.db") as db:
-        assert statelog.replay_windows(statelog.read_all(db, "summarize.word-count.changelog")) == {}
+        assert statelog.replay_windows(statelog.read_all(db, "tests.window-flush-errors.summarize.word-count.changelog")) == {}
         # a flush output has no key, timestamp end - 1 and no origin
         outputs = list(frames.iter_records(statelog.read_all(db, "summaries")))
         assert [(r.key, r.timestamp, r.origin) for r in outputs] == [(None, 9_999, -1), (None, 39_999, -1)]
