@@ -627,22 +627,30 @@ class NatsBackend:
                 if service not in docs:
                     continue
                 doc, revision = docs[service]
-                doc["inflight"] = {
-                    f"{p.partition}:{p.topic}": [p.expected, p.next_offset] for p in positions if p.service == service
-                }
-                doc["inflight_ends"] = {
-                    f"{out.partition}:{out.topic}": end
+                # Merged, not replaced: the service's other tasks keep their own entries (one
+                # document per service, one task per input or changelog partition).
+                doc.setdefault("inflight", {}).update(
+                    (f"{p.partition}:{p.topic}", [p.expected, p.next_offset]) for p in positions if p.service == service
+                )
+                doc.setdefault("inflight_ends", {}).update(
+                    (f"{out.partition}:{out.topic}", end)
                     for out, (_first, end) in zip(changelogs, ends)
                     if changelog_owner(out.topic) == service
-                }
+                )
                 docs[service][1] = await self._put_doc(service, doc, revision)
         # (2) every record published and acknowledged
         bases = await self._publish(outputs, ids) if outputs else []
         # (3) positions and state move
         for service in services:
             doc, revision = docs[service]
-            doc.pop("inflight", None)
-            doc.pop("inflight_ends", None)
+            for pos in positions:
+                if pos.service == service:
+                    doc.get("inflight", {}).pop(f"{pos.partition}:{pos.topic}", None)
+            for out in changelogs:
+                doc.get("inflight_ends", {}).pop(f"{out.partition}:{out.topic}", None)
+            for entry in ("inflight", "inflight_ends"):
+                if entry in doc and not doc[entry]:
+                    del doc[entry]
             for pos in positions:
                 if pos.service == service:
                     doc["positions"][f"{pos.partition}:{pos.topic}"] = pos.next_offset

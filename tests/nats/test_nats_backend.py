@@ -5,6 +5,7 @@ absorbing a crashed commit's re-publish, and leases with epochs fencing a stale 
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 
 import pytest
@@ -109,7 +110,7 @@ def test_a_crashed_commit_is_replayed_exactly_and_deduplicated(nats_url):
     calls = []
 
     async def dies_at_the_position(service, doc, revision):
-        calls.append(dict(doc))
+        calls.append(copy.deepcopy(doc))
         if len(calls) == 2:  # 1: the batch in flight, 2: the position -> "killed" here
             raise Killed("killed")
         return await real_put(service, doc, revision)
@@ -171,6 +172,49 @@ def test_state_loads_without_the_changes_of_a_crashed_commit(nats_url):
         second.commit([Output(changelog, 0, *frames.build([(b"a", b"2", 2), (b"b", b"1", 3)]))], [Position("ns.pipe.svc", "words", 0, 2, 4)])
         loaded = [(r.key, r.value) for r in frames.iter_records(statelog.read_all(second, changelog, 0))]
         assert again.count == 2 and loaded == [(b"a", b"1"), (b"a", b"2"), (b"b", b"1")]
+    finally:
+        second.close()
+
+
+def test_a_cut_commit_survives_a_commit_of_another_task_of_the_service(nats_url):
+    """One document per service holds every task's batch in flight: a commit of task 1 (input
+    partition 1, changelog shard 1) must leave task 0's cut commit in it, or task 0's restart
+    re-reads a different batch and loads state that includes the cut changes."""
+    svc, changelog = "ns.pipe.svc", "ns.pipe.svc.counts.changelog"
+    first = brokers.open_broker(nats_url)
+    first.ensure_topic("words", 2)
+    first.ensure_topic(changelog, 2)
+    for p in (0, 1):
+        first.append("words", p, *frames.build([(None, b"w%d" % i, i) for i in range(4)]))
+        first.commit(positions=[Position(svc, "words", p, None, 0)])
+    real_put = first._put_doc
+    calls = []
+
+    async def dies_at_the_position(service, doc, revision):
+        calls.append(service)
+        if len(calls) == 2:
+            raise Killed("killed")
+        return await real_put(service, doc, revision)
+
+    first._put_doc = dies_at_the_position
+    with pytest.raises(Killed):
+        first.commit([Output(changelog, 0, *frames.build([(b"a", b"1", 0)]))], [Position(svc, "words", 0, 0, 3)])
+    first._put_doc = real_put
+    first.close()
+
+    other = brokers.open_broker(nats_url)  # task 1, in another worker, commits meanwhile
+    try:
+        other.commit([Output(changelog, 1, *frames.build([(b"b", b"1", 0)]))], [Position(svc, "words", 1, 0, 2)])
+    finally:
+        other.close()
+
+    second = brokers.open_broker(nats_url)
+    try:
+        assert statelog.read_all(second, changelog, 0) == b""  # the cut change is not state
+        assert second.position(svc, "words", 0) == 0
+        again = second.read("words", 0, 0, 100)
+        assert (again.base_offset, again.count) == (0, 3)  # exactly task 0's batch in flight
+        assert len(list(frames.iter_records(statelog.read_all(second, changelog, 1)))) == 1
     finally:
         second.close()
 

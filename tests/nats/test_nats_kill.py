@@ -170,7 +170,9 @@ def test_kill_9_keeps_the_state_exactly_once_on_jetstream(tmp_path_factory, nats
         first, end = watch.bounds("test.word-count-state.count-words.dead-letters", 0)
     finally:
         watch.close()
-    counted = Counter(w.lower() for line in text if "boom" not in line.split() for w in line.split())
+    # Two source partitions shard the state (a KEYED layout, docs/scale-out.md): words cross the
+    # repartition topic as records of their own, so a trap costs the word `boom`, not its sentence.
+    counted = Counter(w.lower() for line in text for w in line.split() if w != "boom")
     assert statelog.replay(log) == dict(counted)
     assert end - first == sum(1 for line in text if "boom" in line.split())
     print("committed at each kill:", seen)
