@@ -117,14 +117,21 @@ class Project:
         first, end = store.bounds(topic, 0)
         return end - first
 
+    def key(self, service: str) -> str:
+        """The store's name of a service (`namespace.pipeline.service`) from its own name."""
+        for svc in self.services():
+            if svc.name == service or svc.name.rsplit(".", 1)[-1] == service:
+                return svc.name
+        return service
+
     def dead_letters(self, store, service: str) -> list[dict]:
-        topic = f"{service}.dead-letters"
+        topic = f"{self.key(service)}.dead-letters"
         return self.consume(store, topic) if topic in store.topics() else []
 
     def state(self, store, service: str, state: str) -> dict[str, Any]:
         """The state's global-window contents after the run: key text -> value (decoded JSON)."""
         sl = self.rt.statelog
-        return sl.replay(sl.read_all(store, sl.changelog(service, state)))
+        return sl.replay(sl.read_all(store, sl.changelog(self.key(service), state)))
 
 
 def column(values: dict[str, Any], name: str) -> dict[str, Any]:

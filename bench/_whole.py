@@ -61,8 +61,7 @@ def sscc_run(sscc: str, pipeline: Path, pristine: Path, workdir: Path, *flags: s
     """Time `sscc run` over a fresh copy of the store directory `pristine`; (seconds, its store.db)."""
     store = workdir / "run-store"
     shutil.rmtree(store, ignore_errors=True)
-    store.mkdir(parents=True)
-    shutil.copyfile(pristine / "store.db", store / "store.db")
+    shutil.copytree(pristine, store)  # store.db and its record log (store.db-log)
     seconds, _ = timed([sscc, "run", pipeline, "--store", store, "--until-idle", "--quiet", *flags])
     return seconds, store / "store.db"
 

@@ -44,6 +44,9 @@ SSCC_FLAGS = ["-X", "session.timeout.ms=2000", "-X", "heartbeat.interval.ms=500"
 WC = ROOT / "bench" / "pipelines" / "wc_value.yaml"
 
 
+# examples/order-totals' service as the store names it (namespace.pipeline.service)
+PRICING = "examples.order-totals.pricing"
+
 def order(i: int) -> bytes:
     """As bench/chain.py: a fifth have qty 0 (filtered out); every 10,007th is rejected."""
     qty = 5000 if i % 10_007 == 0 else i % 5
@@ -148,7 +151,7 @@ def bytewax_chain(servers: str) -> None:
     priced = op.map("price", kept, price)
     split = op.branch("ok", priced, lambda kv: kv[0] == "ok")
     op.output("totals", op.map("t", split.trues, lambda kv: kv[1]), KafkaSink([servers], "totals"))
-    op.output("dead", op.map("d", split.falses, lambda kv: kv[1]), KafkaSink([servers], "pricing.dead-letters"))
+    op.output("dead", op.map("d", split.falses, lambda kv: kv[1]), KafkaSink([servers], PRICING + ".dead-letters"))
     run_main(flow)
 
 
@@ -182,7 +185,7 @@ def run_chain(system: str, n: int, binary: str, work: Path) -> float:
             seconds = timed([sys.executable, HERE, "bytewax-chain", broker.servers])
         want_out = sum(1 for i in range(n) if 0 < (5000 if i % 10_007 == 0 else i % 5) <= 1000)
         want_dead = sum(1 for i in range(n) if i % 10_007 == 0)
-        got = (len(consume(broker.servers, "totals")), len(consume(broker.servers, "pricing.dead-letters")))
+        got = (len(consume(broker.servers, "totals")), len(consume(broker.servers, PRICING + ".dead-letters")))
         if got != (want_out, want_dead):
             sys.exit(f"chain on {system}: {got} (totals, dead letters), expected {(want_out, want_dead)}")
         return seconds

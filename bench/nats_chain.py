@@ -38,6 +38,9 @@ U32 = 2**32
 BATCH = 4096
 
 
+# examples/order-totals' service as the store names it (namespace.pipeline.service)
+PRICING = "examples.order-totals.pricing"
+
 def order(i: int) -> bytes:
     """As bench/chain.py: a fifth have qty 0 (filtered out); every 10,007th is rejected by the map."""
     qty = 5000 if i % 10_007 == 0 else i % 5
@@ -212,7 +215,7 @@ def main() -> None:
         server, url = (None, args.broker) if args.broker else start_server(tmp)
         try:
             backend = brokers.open_broker(url)
-            reset(backend, ["orders", "totals", "pricing.dead-letters", "plain-totals", "plain-dead"], "pricing")
+            reset(backend, ["orders", "totals", PRICING + ".dead-letters", "plain-totals", "plain-dead"], PRICING)
             backend.ensure_topic("orders", 1)
             start = time.perf_counter()
             for base in range(0, args.records, BATCH):
@@ -228,9 +231,9 @@ def main() -> None:
             results: dict[str, tuple[int, ...]] = {}
 
             def sscc_run() -> float:
-                reset(backend, ["totals", "pricing.dead-letters"], "pricing")
+                reset(backend, ["totals", PRICING + ".dead-letters"], PRICING)
                 seconds, _ = _whole.timed([sscc, "run", pipeline, "--broker", url, "--until-idle", "--quiet"])
-                results["sscc"] = counts(backend, ["totals", "pricing.dead-letters"])
+                results["sscc"] = counts(backend, ["totals", PRICING + ".dead-letters"])
                 return seconds
 
             def plain_run(flag: str):

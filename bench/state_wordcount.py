@@ -39,7 +39,7 @@ def main() -> None:
         with project.new_store(Path(tmp)) as store:
             project.produce(store, "sentences", (line.encode() for line in lines))
             guest_s = project.run(store)
-            changelog = project.rt.statelog.read_all(store, "count-words.count-per-word.changelog")
+            changelog = project.rt.statelog.read_all(store, project.key("count-words") + ".count-per-word.changelog")
             start = time.perf_counter()
             # a restart: constructing the loop replays the changelog into a fresh guest
             project.rt.loop.Loop(store, project.services(), until_idle=True)

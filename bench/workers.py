@@ -65,7 +65,7 @@ def timed_run(sscc: str, pipeline: Path, pristine: Path, work: Path, flags: list
 
 def wc_result(store: Path) -> dict:
     with Store(store / "store.db") as db:
-        state = statelog.replay(statelog.read_all(db, statelog.changelog("count-words", "count-per-word")))
+        state = statelog.replay(statelog.read_all(db, statelog.changelog("bench.bench-wc-arrow.count-words", "count-per-word")))
     return {k: v["count"] for k, v in state.items()}
 
 
