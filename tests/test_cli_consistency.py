@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,25 @@ def test_bad_topic_names_are_refused_and_create_nothing(tmp_path, name):
     assert [line.split()[0] for line in listing[1:]] == ["ok"]
     consume = sscc("topic", "consume", name, "--until-idle", "--store", store)
     assert consume.returncode == 1 and "is not a topic name" in consume.stderr
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "order-totals" / "dataflow.yaml"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("status", "--store", "STORE"), ("topic", "list", "--store", "STORE"), ("state", "list", "--store", "STORE"), ("ir", EXAMPLE)],
+)
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path, command):
+    """`sscc status | head -1`: the reader closing the pipe is the reader's choice, not a
+    failure: no `error: Broken pipe`, exit 0. The read end is closed before the command writes,
+    so its first write fails every time."""
+    store = tmp_path / "store"
+    made = sscc("topic", "produce", "t", "--store", store, input="a\nb\n")
+    assert made.returncode == 0, made.stderr
+    argv = [str(store) if arg == "STORE" else str(arg) for arg in command]
+    proc = subprocess.Popen([sys.executable, "-m", "sscc", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "error" not in err.lower() and "Traceback" not in err

@@ -28,6 +28,11 @@ def _guard(fn):
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # `sscc ir FILE | head`: the reader left, which is its choice, not a failure. stdout
+            # goes to /dev/null so the interpreter's final flush does not complain either.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except KeyboardInterrupt:
             # Ctrl-C (during a build: cargo is killed with its sandbox; the build cache and the
             # project cache only ever hold finished entries, so the next build starts cleanly)

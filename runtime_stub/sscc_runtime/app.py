@@ -85,6 +85,8 @@ def guarded(call, args: argparse.Namespace | None = None) -> int:
     """`call()`'s exit code; a failure is one `error: ...` line and exit 1 (also in a worker)."""
     try:
         return call()
+    except BrokenPipeError:
+        return reader_left()
     except AppError as exc:
         return _error(str(exc))
     except sqlite3.DatabaseError as exc:
@@ -114,6 +116,13 @@ def guarded(call, args: argparse.Namespace | None = None) -> int:
         return _error(
             f"unexpected {type(exc).__name__}: {exc} (SSCC_DEBUG=1 shows the traceback)"
         )
+
+
+def reader_left() -> int:
+    """`sscc ... | head`: the reader closed the pipe; that is not an error. stdout goes to
+    /dev/null so the interpreter's final flush does not complain either."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def _error(message: str) -> int:
@@ -833,9 +842,7 @@ def _consume(args: argparse.Namespace, project: Project | None) -> int:
                         break
                     stopping.wait(POLL_SECONDS)
     except BrokenPipeError:
-        # `consume | head`: the reader left; that is not an error. Point stdout at /dev/null
-        # so the interpreter's final flush does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        reader_left()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
