@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -94,6 +95,28 @@ class Killed(Exception):
     """Stands for a kill -9 between two steps of a commit."""
 
 
+@contextmanager
+def killed_before_the_position_moves(backend):
+    """The backend's next commit dies where a kill -9 can leave it: the batch in flight recorded
+    (its first document write) and every output published, the position not moved (its second).
+    Yields the documents the commit wrote or meant to write."""
+    real_put = backend._put_doc
+    docs = []
+
+    async def dies_at_the_position(service, doc, revision):
+        docs.append(copy.deepcopy(doc))
+        if len(docs) == 2:
+            raise Killed("killed")
+        return await real_put(service, doc, revision)
+
+    backend._put_doc = dies_at_the_position
+    try:
+        with pytest.raises(Killed):
+            yield docs
+    finally:
+        backend._put_doc = real_put
+
+
 def test_a_crashed_commit_is_replayed_exactly_and_deduplicated(nats_url):
     """Kill after the outputs are acknowledged but before the position moved: the restart reads
     exactly the batch in flight (even though more records arrived), re-publishes the same message
@@ -106,19 +129,8 @@ def test_a_crashed_commit_is_replayed_exactly_and_deduplicated(nats_url):
     first.commit(positions=[Position("svc", "src", 0, None, 0)])
     batch = first.read("src", 0, 0, 100)
     out = Output("dst", 0, batch.data, batch.count)
-    real_put = first._put_doc
-    calls = []
-
-    async def dies_at_the_position(service, doc, revision):
-        calls.append(copy.deepcopy(doc))
-        if len(calls) == 2:  # 1: the batch in flight, 2: the position -> "killed" here
-            raise Killed("killed")
-        return await real_put(service, doc, revision)
-
-    first._put_doc = dies_at_the_position
-    with pytest.raises(Killed):
+    with killed_before_the_position_moves(first) as calls:
         first.commit([out], [Position("svc", "src", 0, 0, batch.count)])
-    first._put_doc = real_put
     first.close()
     assert calls[0]["inflight"] == {"0:src": [0, 3]}
 
@@ -148,19 +160,8 @@ def test_state_loads_without_the_changes_of_a_crashed_commit(nats_url):
     first.append("words", 0, *frames.build([(None, b"w%d" % i, i) for i in range(4)]))
     first.commit(positions=[Position("ns.pipe.svc", "words", 0, None, 0)])
     first.commit([Output(changelog, 0, *frames.build([(b"a", b"1", 0)]))], [Position("ns.pipe.svc", "words", 0, 0, 2)])
-    real_put = first._put_doc
-    calls = []
-
-    async def dies_at_the_position(service, doc, revision):
-        calls.append(service)
-        if len(calls) == 2:
-            raise Killed("killed")
-        return await real_put(service, doc, revision)
-
-    first._put_doc = dies_at_the_position
-    with pytest.raises(Killed):
+    with killed_before_the_position_moves(first):
         first.commit([Output(changelog, 0, *frames.build([(b"a", b"2", 2), (b"b", b"1", 3)]))], [Position("ns.pipe.svc", "words", 0, 2, 4)])
-    first._put_doc = real_put
     first.close()
 
     second = brokers.open_broker(nats_url)
@@ -187,19 +188,8 @@ def test_a_cut_commit_survives_a_commit_of_another_task_of_the_service(nats_url)
     for p in (0, 1):
         first.append("words", p, *frames.build([(None, b"w%d" % i, i) for i in range(4)]))
         first.commit(positions=[Position(svc, "words", p, None, 0)])
-    real_put = first._put_doc
-    calls = []
-
-    async def dies_at_the_position(service, doc, revision):
-        calls.append(service)
-        if len(calls) == 2:
-            raise Killed("killed")
-        return await real_put(service, doc, revision)
-
-    first._put_doc = dies_at_the_position
-    with pytest.raises(Killed):
+    with killed_before_the_position_moves(first):
         first.commit([Output(changelog, 0, *frames.build([(b"a", b"1", 0)]))], [Position(svc, "words", 0, 0, 3)])
-    first._put_doc = real_put
     first.close()
 
     other = brokers.open_broker(nats_url)  # task 1, in another worker, commits meanwhile
