@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "kafka")]
+
+import wc  # noqa: E402 - bench/wc.py: its sentences
 
 CHAIN = ROOT / "examples" / "order-totals" / "dataflow.yaml"
 # tansu holds a new consumer group's first join for half the session timeout (3 s at Kafka's
@@ -54,14 +55,8 @@ def order(i: int) -> bytes:
 
 
 def sentences(n_words: int, seed: int = 1) -> list[bytes]:
-    rng = random.Random(seed)
-    vocab = [f"w{i}" for i in range(5000)]
-    lines, total = [], 0
-    while total < n_words:
-        k = min(rng.randint(5, 15), n_words - total)
-        lines.append(" ".join(rng.choices(vocab, k=k)).encode())
-        total += k
-    return lines
+    """bench/wc.py's sentences, encoded."""
+    return [line.encode() for line in wc.sentences(n_words, seed)]
 
 
 # ---------------------------------------------------------------------------- the broker

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _sscc_run import Project  # noqa: E402
+import wc  # noqa: E402 - its sentences
 
 CHAIN = ROOT / "examples" / "order-totals" / "dataflow.yaml"
 WC = ROOT / "bench" / "pipelines" / "wc_arrow.yaml"
@@ -58,14 +58,8 @@ def compile_project(pipeline: Path, tmp: Path, runtime: Path | None) -> Project:
 
 
 def sentences(n_words: int, seed: int = 1) -> list[bytes]:
-    rng = random.Random(seed)
-    vocab = [f"w{i}" for i in range(5000)]
-    lines, total = [], 0
-    while total < n_words:
-        k = min(rng.randint(5, 15), n_words - total)
-        lines.append(" ".join(rng.choices(vocab, k=k)).encode())
-        total += k
-    return lines
+    """bench/wc.py's sentences, encoded."""
+    return [line.encode() for line in wc.sentences(n_words, seed)]
 
 
 class Timers:

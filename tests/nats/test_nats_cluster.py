@@ -16,28 +16,13 @@ import pytest
 from conftest import ROOT
 from kill_harness import Command, compile_project
 from nats_servers import nats_cluster  # noqa: F401 - fixture
+from order_records import order, read_all
 
-from sscc_runtime import brokers, frames  # noqa: E402
+from sscc_runtime import brokers  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
 ORDERS = Path(ROOT) / "examples" / "order-totals" / "dataflow.yaml"
 RECORDS = 60_000
-
-
-def order(i: int) -> str:
-    if i % 997 == 0:
-        return '{"id": %d, "broken' % i
-    return json.dumps({"id": i, "item": f"item-{i % 100}", "qty": i % 4, "price": 0.25})
-
-
-def read_all(backend, topic: str) -> list:
-    out, offset = [], 0
-    while True:
-        batch = backend.read(topic, 0, offset, 100_000)
-        if not batch.count:
-            return out
-        out += [(r.key, r.value, r.origin) for r in frames.iter_records(batch.data)]
-        offset = batch.base_offset + batch.count
 
 
 def test_kill_9_of_the_leading_node_mid_run(nats_cluster, tmp_path_factory, tmp_path):

@@ -20,8 +20,9 @@ import pytest
 from conftest import ROOT
 from kill_harness import Command, compile_project
 from nats_servers import nats_server, nats_url  # noqa: F401 - fixtures
+from order_records import order, read_all
 
-from sscc_runtime import brokers, frames  # noqa: E402
+from sscc_runtime import brokers  # noqa: E402
 from sscc_runtime.backend import Fenced, Position  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
@@ -29,22 +30,6 @@ ORDERS = Path(ROOT) / "examples" / "order-totals" / "dataflow.yaml"
 WORKER = Path(__file__).with_name("lease_worker.py")
 RECORDS = 60_000
 TTL = 3.0
-
-
-def order(i: int) -> str:
-    if i % 997 == 0:
-        return '{"id": %d, "broken' % i
-    return json.dumps({"id": i, "item": f"item-{i % 100}", "qty": i % 4, "price": 0.25})
-
-
-def read_all(backend, topic: str) -> list:
-    out, offset = [], 0
-    while True:
-        batch = backend.read(topic, 0, offset, 100_000)
-        if not batch.count:
-            return out
-        out += [(r.key, r.value, r.origin) for r in frames.iter_records(batch.data)]
-        offset = batch.base_offset + batch.count
 
 
 def worker(url: str, description: Path, name: str) -> subprocess.Popen:
