@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import orjson
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "runtime_stub"), str(ROOT / "bench")]
 
@@ -49,13 +51,31 @@ def order(i: int) -> bytes:
 
 # ---------------------------------------------------------------------------- the plain loop
 
+TOTALS, DEAD = "plain-totals.0", "plain-dead.0"
+loads, dumps = orjson.loads, orjson.dumps
+
+
+def order_work(data: bytes, offset: int) -> tuple[str, bytes] | None:
+    """The chain's work on one order, as the plain loops do it: (subject, payload) to publish, or
+    None for an order filtered out."""
+    try:
+        o = loads(data)
+        qty, oid, item, price = o["qty"], o["id"], o["item"], float(o["price"])
+        if not (type(qty) is int and 0 <= qty < U32 and type(oid) is int and oid >= 0 and type(item) is str):
+            raise ValueError("schema")
+    except (ValueError, KeyError, TypeError) as exc:
+        return DEAD, dumps({"kind": "decode", "reason": str(exc), "offset": offset})
+    if qty == 0:
+        return None
+    if qty > 1000:
+        return DEAD, dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset})
+    return TOTALS, dumps({"id": oid, "item": item, "total": qty * price})
+
 
 async def plain(url: str, records: int) -> None:
     import nats
-    import orjson
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-    loads, dumps = orjson.loads, orjson.dumps
     nc = await nats.connect(url)
     js = nc.jetstream()
     sub = await js.pull_subscribe(
@@ -65,23 +85,13 @@ async def plain(url: str, records: int) -> None:
     n = dead = done = 0
     while done < records:
         for msg in await sub.fetch(BATCH, timeout=5):
-            offset = msg.metadata.sequence.stream - 1
-            try:
-                o = loads(msg.data)
-                qty, oid, item, price = o["qty"], o["id"], o["item"], float(o["price"])
-                if not (type(qty) is int and 0 <= qty < U32 and type(oid) is int and oid >= 0 and type(item) is str):
-                    raise ValueError("schema")
-            except (ValueError, KeyError, TypeError) as exc:
-                await js.publish_async("plain-dead.0", dumps({"kind": "decode", "reason": str(exc), "offset": offset}))
-                dead += 1
-            else:
-                if qty > 0:
-                    if qty > 1000:
-                        await js.publish_async("plain-dead.0", dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset}))
-                        dead += 1
-                    else:
-                        await js.publish_async("plain-totals.0", dumps({"id": oid, "item": item, "total": qty * price}))
-                        n += 1
+            out = order_work(msg.data, msg.metadata.sequence.stream - 1)
+            if out is not None:
+                await js.publish_async(*out)
+                if out[0] == TOTALS:
+                    n += 1
+                else:
+                    dead += 1
             await msg.ack()
             done += 1
     await js.publish_async_completed()
@@ -94,33 +104,18 @@ async def plain_push(url: str, records: int) -> None:
     """The same work with a push consumer and a callback per message: nats-py's fastest way in
     (its pull `fetch` waits per message); explicit acks."""
     import nats
-    import orjson
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-    loads, dumps = orjson.loads, orjson.dumps
     nc = await nats.connect(url)
     js = nc.jetstream()
     finished = asyncio.get_running_loop().create_future()
     counts = [0, 0, 0]  # out, dead, done
 
     async def work(msg) -> None:
-        offset = msg.metadata.sequence.stream - 1
-        try:
-            o = loads(msg.data)
-            qty, oid, item, price = o["qty"], o["id"], o["item"], float(o["price"])
-            if not (type(qty) is int and 0 <= qty < U32 and type(oid) is int and oid >= 0 and type(item) is str):
-                raise ValueError("schema")
-        except (ValueError, KeyError, TypeError) as exc:
-            await js.publish_async("plain-dead.0", dumps({"kind": "decode", "reason": str(exc), "offset": offset}))
-            counts[1] += 1
-        else:
-            if qty > 0:
-                if qty > 1000:
-                    await js.publish_async("plain-dead.0", dumps({"kind": "operator", "reason": f"qty {qty} too large", "offset": offset}))
-                    counts[1] += 1
-                else:
-                    await js.publish_async("plain-totals.0", dumps({"id": oid, "item": item, "total": qty * price}))
-                    counts[0] += 1
+        out = order_work(msg.data, msg.metadata.sequence.stream - 1)
+        if out is not None:
+            await js.publish_async(*out)
+            counts[0 if out[0] == TOTALS else 1] += 1
         await msg.ack()
         counts[2] += 1
         if counts[2] == records and not finished.done():
