@@ -13,6 +13,10 @@ to Kafka, included):
   word; sscc keeps the counts as keyed state (its changelog a compacted Kafka topic written in
   the same transactions); Bytewax: `flat_map` -> `count_final` -> `KafkaSink` of (word, count).
 
+A third process gives the broker's ceiling: a bare confluent-kafka consumer reading the input to
+its end and doing nothing else; Bytewax's time over it is the most any system could be ahead of
+Bytewax on this broker.
+
 Every repetition of every system gets a fresh tansu broker (memory storage) into which the same
 records are produced first (not timed), so no run sees another's topics, offsets or state. Each
 system's output is checked (totals and dead letters counted; word counts compared with a Counter)
@@ -165,6 +169,27 @@ def bytewax_wc(servers: str) -> None:
     run_main(flow)
 
 
+def bare_read(servers: str, topic: str) -> None:
+    """The broker's ceiling: a plain confluent-kafka consumer that reads every record of `topic`
+    to its end and does nothing else (no group, no work, no output). No system can take less
+    time than this on the same broker and data; Bytewax's time over it bounds any ratio."""
+    import confluent_kafka as ck
+
+    consumer = ck.Consumer({"bootstrap.servers": servers, "group.id": "bench-bare", "enable.partition.eof": True,
+                            "enable.auto.commit": False})  # fmt: skip
+    n = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    consumer.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in range(n)])
+    ends, records = set(), 0
+    while len(ends) < n:
+        for m in consumer.consume(10_000, 0.5):
+            if m.error():
+                ends.add(m.partition())
+            else:
+                records += 1
+    consumer.close()
+    print(records)
+
+
 # ---------------------------------------------------------------------------- one run each
 
 
@@ -174,6 +199,8 @@ def run_chain(system: str, n: int, binary: str, work: Path) -> float:
     broker = Tansu(binary, work / "tansu.log")
     try:
         produce(broker.servers, "orders", [order(i) for i in range(n)])
+        if system == "bare":
+            return timed([sys.executable, HERE, "bare", broker.servers, "orders"])
         if system == "sscc":
             seconds = timed([sscc(), "run", CHAIN, "--broker", broker.url, "--until-idle", "--quiet", *SSCC_FLAGS])
         else:
@@ -194,6 +221,8 @@ def run_wc(system: str, lines: list[bytes], want: Counter, binary: str, work: Pa
     broker = Tansu(binary, work / "tansu.log")
     try:
         produce(broker.servers, "sentences", lines)
+        if system == "bare":
+            return timed([sys.executable, HERE, "bare", broker.servers, "sentences"])
         if system == "sscc":
             seconds = timed([sscc(), "run", WC, "--broker", broker.url, "--until-idle", "--quiet", *SSCC_FLAGS])
             shown = subprocess.run([sscc(), "sql", "select _key, value from count_per_word", "--broker", broker.url, "--json"],
@@ -212,6 +241,9 @@ def run_wc(system: str, lines: list[bytes], want: Counter, binary: str, work: Pa
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] in ("bytewax-chain", "bytewax-wc"):
         (bytewax_chain if sys.argv[1] == "bytewax-chain" else bytewax_wc)(sys.argv[2])
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "bare":
+        bare_read(sys.argv[2], sys.argv[3])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=500_000)
@@ -239,7 +271,7 @@ def main() -> None:
         best: dict[tuple[str, str], float] = {}
         cpu: dict[tuple[str, str], float] = {}
         for _ in range(args.repeat):
-            for system in ("sscc", "bytewax"):  # interleaved: noise on a shared machine only slows a run
+            for system in ("sscc", "bytewax", "bare"):  # interleaved: noise on a shared machine only slows a run
                 for bench, run in (("chain", lambda: run_chain(system, args.orders, binary, work)),
                                    ("wc", lambda: run_wc(system, lines, want, binary, work))):
                     t = run()
@@ -251,8 +283,11 @@ def main() -> None:
         n, unit = sizes[bench]
         s, b = best[(bench, "sscc")], best[(bench, "bytewax")]
         cs, cb = cpu[(bench, "sscc")], cpu[(bench, "bytewax")]
+        bare = best[(bench, "bare")]
         print(f"{bench:5}  {n:,} {unit}: wall sscc {s:.2f} s ({n / s:,.0f}/s)  bytewax {b:.2f} s ({n / b:,.0f}/s)"
               f"  sscc = {b / s:.2f}x bytewax;  CPU sscc {cs:.2f} s  bytewax {cb:.2f} s  = {cb / cs:.2f}x")
+        print(f"       the broker's ceiling: a bare consumer reads the input in {bare:.2f} s ({n / bare:,.0f}/s),"
+              f" so no system can be more than {b / bare:.2f}x bytewax here; sscc takes {s / bare:.2f}x the bare read")
 
 
 if __name__ == "__main__":
