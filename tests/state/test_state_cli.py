@@ -58,6 +58,25 @@ def run(pipeline: Path, store: Path) -> str:
     return sscc("run", pipeline, "--store", store, "--until-idle", "--quiet", check=True).stderr
 
 
+def test_keys_of_every_length_that_differ_in_one_byte_are_counted_apart(pipeline, tmp_path):
+    """The guest compares a record's key with a stored key in 8-byte words and a 4 + 2 + 1-byte
+    tail (keyed.rs `same_bytes`), and hands assign-key the word in a reused buffer (state.rs
+    `spare_key`): keys of 1 to 40 bytes, each with variants that differ from it only in the first,
+    8th, 9th or last byte, and multi-byte text, must each keep a count of their own, in the run
+    and when a second run loads them back from the changelog."""
+    words = ["k" * n for n in range(1, 41)]
+    variants = {w[:i] + "z" + w[i + 1 :] for w in words for i in (0, 7, 8, len(w) - 1) if i < len(w)}
+    extra = tuple(words) + tuple(sorted(variants)) + ("é", "Éé", "éééé", "日本語の単語", "Zk" * 9)
+    store = tmp_path / "store"
+    first, second = sentences(3, 4000, extra), sentences(4, 2000, extra)
+    produce(store, first)
+    run(pipeline, store)
+    assert shown(store) == dict(expected(first))
+    produce(store, second)
+    run(pipeline, store)
+    assert shown(store) == dict(expected(first + second))
+
+
 def test_counts_match_a_counter_and_continue_across_runs(pipeline, tmp_path):
     store = tmp_path / "store"
     first = sentences(1, 5000)
