@@ -7,8 +7,10 @@ changes); `state list` and the error lines of `state show`."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
+import string
 import sys
 from collections import Counter
 from pathlib import Path
@@ -56,6 +58,29 @@ def produce(store: Path, lines: list[str]) -> None:
 
 def run(pipeline: Path, store: Path) -> str:
     return sscc("run", pipeline, "--store", store, "--until-idle", "--quiet", check=True).stderr
+
+
+def test_keys_of_every_length_that_differ_in_one_byte_are_counted_apart(pipeline, tmp_path):
+    """The guest compares a record's key with a stored key in 8-byte words and a 4 + 2 + 1-byte
+    tail (keyed.rs `same_bytes`), and hands assign-key the word in a reused buffer (state.rs
+    `spare_key`): keys of 1 to 40 bytes, variants of each that differ only in the first, 8th, 9th
+    or last byte, multi-byte text, and enough keys of equal length (every 3-letter word, 11-byte
+    words differing in their first or last 3 bytes) that lookups meet other keys with the same
+    hash tag, must each keep a count of their own, in the run and after a reload from the
+    changelog. (A compare that skipped the tail merged ~400 of these keys.)"""
+    words = ["k" * n for n in range(1, 41)]
+    variants = {w[:i] + "z" + w[i + 1 :] for w in words for i in (0, 7, 8, len(w) - 1) if i < len(w)}
+    three = ["".join(t) for t in itertools.product(string.ascii_lowercase, repeat=3)]
+    extra = tuple(words) + tuple(sorted(variants)) + ("é", "Éé", "éééé", "日本語の単語", "Zk" * 9)
+    extra += tuple(three) + tuple("k" * 8 + t for t in three[::9]) + tuple(t + "k" * 8 for t in three[::9])
+    store = tmp_path / "store"
+    first, second = sentences(3, 8000, extra), sentences(4, 3000, extra)
+    produce(store, first)
+    run(pipeline, store)
+    assert shown(store) == dict(expected(first))
+    produce(store, second)
+    run(pipeline, store)
+    assert shown(store) == dict(expected(first + second))
 
 
 def test_counts_match_a_counter_and_continue_across_runs(pipeline, tmp_path):

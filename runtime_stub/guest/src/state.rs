@@ -15,6 +15,8 @@ static mut COUNTS: [u32; MAX_STATES] = [0; MAX_STATES];
 /// (ptr, len, count) per state; read by the host.
 static mut TABLE: [u32; 3 * MAX_STATES] = [0; 3 * MAX_STATES];
 static mut KEY: String = String::new();
+/// The previous key's buffer, reused by `spare_key`.
+static mut SPARE: String = String::new();
 /// FastHasher's state after hashing KEY's bytes (keyed.rs): the key is looked up once per window
 /// and state of a record, hashed once.
 static mut KEY_HASH: Option<u64> = None;
@@ -154,6 +156,29 @@ pub fn set_key_str(key: &str) {
         KEY_HASH = None;
         HAS_KEY = true;
         KEY_EPOCH += 1;
+    }
+}
+
+/// A String holding `text`, built in the buffer of the key before last (`set_key_owned` keeps
+/// it): an assign-key's argument costs a copy, not an allocation per record.
+pub fn spare_key(text: &str) -> String {
+    let mut s = unsafe { std::mem::take(&mut SPARE) };
+    s.clear();
+    s.push_str(text);
+    s
+}
+
+/// `set_key_str` for a key the glue owns and no longer needs: it becomes the key without a copy
+/// (None is the empty key, as in `set_key_str`), and the previous key's buffer is kept spare.
+pub fn set_key_owned(key: Option<String>) {
+    match key {
+        Some(k) => unsafe {
+            SPARE = std::mem::replace(&mut KEY, k);
+            KEY_HASH = None;
+            HAS_KEY = true;
+            KEY_EPOCH += 1;
+        },
+        None => set_key_str(""),
     }
 }
 

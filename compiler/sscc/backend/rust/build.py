@@ -30,7 +30,7 @@ from . import sandbox
 from .codegen import LIB_NAME, ONCE_CELL_CFG, Crate
 from .toolchain import TARGET, Toolchain
 
-BUILD_SCHEME = "4"  # bump when the build itself changes in a way the key does not see
+BUILD_SCHEME = "5"  # bump when the build itself changes in a way the key does not see
 # WebAssembly 2.0 features wasmtime enables by default. With fat LTO they apply to std's code too.
 # bulk-memory turns every copy (each String the guest clones or moves into a Vec) into one
 # `memory.copy` instead of a call to compiler_builtins' byte loop: WC ran 18 % faster, WIN 4 %

@@ -688,6 +688,7 @@ class _Key:
     typed: bool = False
     rust: str = ""  # K, when typed
     current: bool = False  # already the state accessors' current key (set once, before a loop)
+    bound_at: int = -1  # the depth an assign-key bound it at (an owned variable of that block)
 
 
 @dataclass
@@ -768,7 +769,7 @@ class _StageWriter:
             self._raw_check(krust, d, "a key")
         k = self._var("k")
         self._emit(2, f"let {k}: Option<{krust}> = rec.key.map(|b| sscc_guest::{kconv}::decode(b)).transpose()?;")
-        return v, _Key(k, True, krust)
+        return v, _Key(k, True, krust, bound_at=2)
 
     def _decode_internal(self) -> tuple[str, _Key]:
         node = self.stage.members[0]
@@ -781,7 +782,7 @@ class _StageWriter:
         krust = self._rust(self.stage.input.key, node)
         k = self._var("k")
         self._emit(2, f"let {k}: Option<{krust}> = rec.key.map(|b| sscc_guest::json::decode(b)).transpose()?;")
-        return v, _Key(k, True, krust)
+        return v, _Key(k, True, krust, bound_at=2)
 
     def _chain(self, members: list, value: str, key: _Key, depth: int) -> None:
         if not members:
@@ -852,30 +853,38 @@ class _StageWriter:
         params = list(mod.fn.params)
         if len(params) != 1:
             raise GenerateProblem(f"`{m.function}` takes {len(params)} parameters; an assign-key takes the value", m)
-        call = f"op_{mod.index}::sscc_call({_pass(params[0].type, value, clone=True)})"
+        arg = _pass(params[0].type, value, clone=True)
+        if params[0].type.kind == "path" and params[0].type.text == "String":
+            # the value's copy in the previous key's buffer, not a fresh allocation per record
+            arg = f"sscc_guest::state::spare_key(&{value})"
+        call = f"op_{mod.index}::sscc_call({arg})"
         ok, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
         if is_result:
             call += ".map_err(sscc_guest::Failure::operator)?"
         k = self._var("k")
         krust = self._out_key(m) or (ok.text if ok is not None else "String")
         self._emit(depth, f"let {k}: Option<{krust}> = Some({call});")
-        return _Key(k, True, krust)
+        return _Key(k, True, krust, bound_at=depth)
 
     def _update_state(self, m: UpdateState, value: str, key: _Key, depth: int) -> None:
         """Sets the current key for the state accessors, runs the function; emits nothing."""
         mod = self.modules[module_key(m)]
         self._emit(depth, f'sscc_guest::enter("{m.function}");')
         if not key.current:
-            self._set_key(key, depth)
+            # update-state ends the stage's chain: a key bound in this block that the function
+            # does not take is used no more, so it moves into the state's key (no copy)
+            self._set_key(key, depth, owned=key.bound_at == depth and len(mod.fn.params) == 1)
         call = f"op_{mod.index}::sscc_call({self._args(m, mod.fn, value, key, depth)})"
         ok, _, is_result = unwrap_result(mod.fn.ret) if mod.fn.ret is not None else (None, None, False)
         if is_result:
             call += ".map_err(sscc_guest::Failure::operator)?"
         self._emit(depth, f"{call};")
 
-    def _set_key(self, key: _Key, depth: int) -> None:
-        """Makes `key` the state accessors' current key."""
-        if key.typed and key.rust == "String":  # the common case: no JSON, no allocation
+    def _set_key(self, key: _Key, depth: int, owned: bool = False) -> None:
+        """Makes `key` the state accessors' current key (`owned`: moves the variable into it)."""
+        if owned and key.typed and key.rust == "String":
+            self._emit(depth, f"sscc_guest::state::set_key_owned({key.expr});")
+        elif key.typed and key.rust == "String":  # the common case: no JSON, no allocation
             self._emit(depth, f"sscc_guest::state::set_key_str({key.expr}.as_deref().unwrap_or(\"\"));")
         elif key.typed:
             self._emit(depth, f"sscc_guest::state::set_key(sscc_guest::state::key_text(&{key.expr}));")
