@@ -1,6 +1,6 @@
 """Operations on a store shared by workers: `status` and `topic create` (docs/scale-out.md).
 
-    status [--store DIR]                       workers, the tasks they hold, lag per partition
+    status [--store DIR | --broker URL]        workers, the tasks they hold, lag per partition
     topic create TOPIC [--partitions N] [--store DIR]
 
 `topic create` makes a topic, or grows one. It refuses to shrink a topic (records in the
@@ -38,14 +38,6 @@ def add_parsers(commands, topics, store_help: str, positive) -> None:
     status.add_argument("--store", metavar="DIR", help=store_help)
     status.set_defaults(parser=status, command=show_status)
     add_broker_options(status)
-
-
-def embedded_only(args: argparse.Namespace, what: str) -> None:
-    """`--workers`, `status` and `topic create` work on the embedded store only, so far."""
-    from .app import AppError
-
-    if getattr(args, "broker", None) or os.environ.get("SSCC_BROKER"):
-        raise AppError(f"{what} runs on the embedded store only so far (no --broker / $SSCC_BROKER); docs/scale-out.md")
 
 
 # ---------------------------------------------------------------------------- topic create
