@@ -248,7 +248,7 @@ class Worker:
         try:
             own.store.settle()
         except Fenced as exc:
-            self._drop(own, str(exc))
+            self._drop(own, f"a commit was refused: {exc}")
             return
         self._forget(own)
         try:  # on the task's own connection: a broker connection costs a connect
