@@ -585,6 +585,9 @@ def _run_workers(args, project: Project, services, variables, stopping, signalle
 
     from . import clock
 
+    if args.ui or args.metrics:  # the counters live in the workers; the supervisor has sums only
+        raise AppError("--ui and --metrics serve one process's run; with --workers they are not served yet (docs/ui.md)")
+
     horizon = clock.now_ms()
 
     def make_runner_factory():  # called in each worker, after the fork
