@@ -133,7 +133,9 @@ def test_status_on_nats_shows_workers_leases_and_lag(nats_url, tmp_path):
         produce(nats_url, tmp_path, first, "first")
         ends = [watch.bounds("lines", p)[1] for p in range(PARTITIONS)]
         assert sum(ends) == len(first)
-        wait_for(lambda: [watch.position(CLEAN, "lines", p) for p in range(PARTITIONS)] == ends, 60, "clean caught up", poll=0.2)
+        words = sum(1 for line in first if line.strip() and not line.startswith("!"))
+        wait_for(lambda: [watch.position(CLEAN, "lines", p) for p in range(PARTITIONS)] == ends
+                 and sum(watch.position(COUNT, "words", p) or 0 for p in range(PARTITIONS)) == words, 60, "the run caught up", poll=0.2)  # fmt: skip
         live = sections(sscc("status", str(PIPELINE), "--broker", nats_url).stdout)
     finally:
         watch.close()
@@ -163,7 +165,6 @@ def test_status_on_nats_shows_workers_leases_and_lag(nats_url, tmp_path):
     assert sum(number(row[5]) for row in clean.values()) == len(second)  # produced minus consumed
     counted = [row for row in after["LAG"] if row[0] == COUNT and row[1] == "words"]
     assert len(counted) == PARTITIONS and all(number(row[5]) == 0 for row in counted)
-    words = sum(1 for line in first if line.strip() and not line.startswith("!"))
     assert sum(number(row[3]) for row in counted) == words
 
 

@@ -56,10 +56,16 @@ def broker_snapshot(url: str) -> dict:
 
 
 def lag(backend) -> int:
+    """Records not consumed yet, the keyed part's repartition topic included (its records are
+    counted only once the keyed task read them)."""
     total = 0
-    for service, topic in ((CLEAN, "lines"), (COUNT, "words")):
+    for service, topic in ((CLEAN, "lines"), (COUNT, "words"), (COUNT, f"{COUNT}.repartition")):
         for p in range(PARTITIONS):
-            total += backend.bounds(topic, p)[1] - (backend.position(service, topic, p) or 0)
+            try:
+                end = backend.bounds(topic, p)[1]
+            except KeyError:  # the repartition topic before the first run made it
+                continue
+            total += end - (backend.position(service, topic, p) or 0)
     return total
 
 
@@ -127,8 +133,7 @@ def test_kill_9_of_a_worker_on_nats_keeps_outputs_and_state_exact(nats_url, tmp_
     for p in range(PARTITIONS):
         assert got["words"][p] == want["words"][p], f"words partition {p}"
         assert got["dead"][p] == want["dead"][p], f"dead letters of lines partition {p}"
-    diff = {k: (got["state"].get(k), want["state"].get(k)) for k in set(got["state"]) | set(want["state"]) if got["state"].get(k) != want["state"].get(k)}
-    assert got["state"] == want["state"], (sum(a or 0 for a, b in diff.values()) - sum(b or 0 for a, b in diff.values()), len(diff), log[-3000:])
+    assert got["state"] == want["state"]
 
 
 def test_a_paused_worker_on_nats_that_lost_its_leases_commits_nothing(nats_url, tmp_path):
