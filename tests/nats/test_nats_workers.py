@@ -204,3 +204,40 @@ def test_metrics_on_nats_answer_the_runs_counters(nats_url, tmp_path):
     # the lag gauges come from the broker (positions in the commit documents, ends of the streams)
     assert {value(samples, "sscc_lag_records", service=CLEAN, topic="lines", partition=str(p)) for p in range(PARTITIONS)} == {0}
 
+
+
+def test_commits_of_two_tasks_of_one_service_from_two_processes_merge_and_stay_fenced(nats_url):
+    """The commit document of a service is shared by its tasks (natscoord.py): a worker's backend
+    whose compare-and-set lost to another task's commit applies its own keys onto the newer
+    document; one whose keys moved under it is refused (PositionConflict), one whose task was
+    taken over is fenced."""
+    from sscc_runtime.backend import Fenced, Position, PositionConflict
+
+    svc = "merge-test"
+    backends = [brokers.open_broker(nats_url) for _ in range(4)]
+    one, two, stale, other = backends
+    try:
+        for b in backends:
+            b.share_documents()
+        epoch0, epoch1 = one.acquire(svc, 0, "w1", 30), two.acquire(svc, 1, "w2", 30)
+        one.hold(svc, 0, epoch0)
+        two.hold(svc, 1, epoch1)
+        assert stale.position(svc, "t", 0) is None  # `stale` caches the document as it is now
+        one.commit(positions=[Position(svc, "t", 0, None, 5)])
+        two.commit(positions=[Position(svc, "t", 1, None, 7)])  # its cached document is older: merged
+        one.commit(positions=[Position(svc, "t", 0, 5, 9)])
+        assert (other.position(svc, "t", 0), other.position(svc, "t", 1)) == (9, 7)
+        # a second runner of partition 0 that still believes it is at None: refused, not merged
+        with pytest.raises(PositionConflict) as refused:
+            stale.commit(positions=[Position(svc, "t", 0, None, 3)])
+        assert not isinstance(refused.value, Fenced)
+        assert other.position(svc, "t", 0) == 9
+        # task 0 taken over (a newer epoch): the old holder's next commit is fenced, task 1 goes on
+        assert other.acquire(svc, 0, "w1", 30) == epoch0 + 1
+        with pytest.raises(Fenced):
+            one.commit(positions=[Position(svc, "t", 0, 9, 12)])
+        two.commit(positions=[Position(svc, "t", 1, 7, 8)])
+        assert (other.position(svc, "t", 0), other.position(svc, "t", 1)) == (9, 8)
+    finally:
+        for b in backends:
+            b.close()
