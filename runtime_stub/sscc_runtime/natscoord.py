@@ -73,6 +73,9 @@ class NatsCoordination:
         """This backend commits for task `task` of `service` under lease `epoch`: a commit after
         another worker took the lease (a newer epoch in the document) is refused (`Fenced`)."""
         self._held[(service, task)] = epoch
+        if not hasattr(self, "_fencing"):
+            self._fencing = {}
+        self._fencing[(service, task)] = epoch
 
     def _remember(self, service: str, revision: int, data: bytes) -> None:
         """The document as stored at `revision`: the base a merge compares against."""
@@ -104,7 +107,9 @@ class NatsCoordination:
         while True:
             entry = await self._retry(lambda: self._kv_commits.get(key), f"reading the positions of {service}")
             theirs_doc = json.loads(entry.value)
-            for (held_service, task), epoch in self._held.items():
+            # The tasks this backend commits for (`hold`); a worker's own connection, which
+            # acquired many leases and handed some back, fences nothing (its merge is an epoch write).
+            for (held_service, task), epoch in getattr(self, "_fencing", {}).items():
                 if held_service == service and theirs_doc.get("epochs", {}).get(str(task), 0) != epoch:
                     raise Fenced(
                         f"{service}: task {task} is now held with epoch {theirs_doc.get('epochs', {}).get(str(task))},"
