@@ -557,7 +557,7 @@ def cache_prune_cmd(max_size, older_than, dry_run):
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @_guard
 def status_cmd(args):
-    """Workers, their tasks and lag per partition: `sscc status [FILE] [--store DIR]` (docs/scale-out.md)."""
+    """Workers, their tasks and lag per partition: `sscc status [FILE] [--store DIR | --broker URL]` (docs/scale-out.md)."""
     if args and not args[0].startswith("-") and os.path.isfile(args[0]):
         # With the pipeline: its source partitions not started yet show too (the project's status).
         from types import SimpleNamespace

@@ -6,7 +6,7 @@
     topic consume TOPIC [--store DIR] [--from-beginning] [--until-idle] [--keys] [--key-separator S]
     topic list [--store DIR]
     topic create TOPIC [--partitions N] [--store DIR]
-    status [--store DIR]                         (workers, their tasks, lag per partition)
+    status [--store DIR | --broker URL]          (workers, their tasks, lag per partition)
     state list [--store DIR]
     state show STATE [--store DIR] [--key K] [--window W]   (STATE: `state` or `service.state`)
 
@@ -566,10 +566,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
                 for line in skipped_notes(starts, services, _command(args)):
                     print(line, file=sys.stderr)
             # After the starting positions are fixed: what is produced once the URL shows is read.
-            if (args.ui or args.metrics) and not hasattr(store, "path"):
-                # the page reads state and lag through its own embedded-store connection
-                opscmd.embedded_only(args, "run --ui/--metrics")
-            web = _start_web(args, project, services, store.path, loop) if (args.ui or args.metrics) else None
+            web = _start_web(args, project, services, _web_store(args, project, store), loop) if (args.ui or args.metrics) else None
             if web is not None:  # the page and /metrics get a snapshot at each refresh (webserver.py)
                 loop.on_counters = _both(loop.on_counters, web.publish)
             try:
@@ -595,8 +592,10 @@ def _run_workers(args, project: Project, services, variables, stopping, signalle
     """`run --workers N`: a supervisor forking N workers (supervisor.py, workers.py)."""
     from .supervisor import Supervisor
 
-    opscmd.embedded_only(args, "run --workers")
     from . import clock
+
+    if args.ui or args.metrics:  # the counters live in the workers; the supervisor has sums only
+        raise AppError("--ui and --metrics serve one process's run; with --workers they are not served yet (docs/ui.md)")
 
     horizon = clock.now_ms()
 
@@ -613,9 +612,9 @@ def _run_workers(args, project: Project, services, variables, stopping, signalle
 
         return make_runner
 
-    with open_store(args.store, create=True) as store, runlock.RunLock(store.path):
+    with _open(args, create=True, project=project) as store, _run_lock(store):
         supervisor = Supervisor(
-            store.path, services, args.workers, until_idle=args.until_idle, stopping=stopping,
+            _connector(args, project, store), services, args.workers, until_idle=args.until_idle, stopping=stopping,
             child=guarded, make_runner_factory=make_runner_factory, quiet=args.quiet,
         )  # fmt: skip
         progress = None if args.quiet else Progress(sys.stderr, project.name)
@@ -627,7 +626,39 @@ def _run_workers(args, project: Project, services, variables, stopping, signalle
     return 0
 
 
-def _start_web(args: argparse.Namespace, project: Project, services: list, path: Path, loop: Loop):
+def _connector(args, project: Project, store):
+    """How a worker (and each of its tasks, and its heartbeat) opens a connection of its own to
+    what `store` is: the same store file, or the same broker (workers share tasks through its
+    leases: NATS; Kafka shares partitions through its consumer groups instead)."""
+    if hasattr(store, "path"):
+        path = store.path
+        return lambda: Store(path)
+    if not hasattr(store, "hold"):
+        raise AppError(
+            f"run --workers does not run on {getattr(store, 'url', 'this broker')}: Kafka shares a service's"
+            " partitions through its consumer group, not through task leases; start `run --broker URL` in N"
+            " processes instead (docs/backends.md, \"Workers and rebalancing\")"
+        )
+
+    def connect():
+        backend = _open(args, create=True, project=project)
+        backend.share_documents()  # the tasks of one service commit from several processes
+        return backend
+
+    connect.local = False
+    return connect
+
+
+def _web_store(args: argparse.Namespace, project: Project, store):
+    """How the web server opens its own connection (on its thread) to what the run uses: lag,
+    dead letters and state tables are plain reads that every backend answers (docs/ui.md)."""
+    if hasattr(store, "path"):
+        path = store.path
+        return lambda: Store(path)
+    return lambda: _open(args, create=False, project=project)
+
+
+def _start_web(args: argparse.Namespace, project: Project, services: list, open_store, loop: Loop):
     """The --ui page (with /metrics) or --metrics alone, on a thread of this process."""
     try:
         from . import webserver
@@ -637,7 +668,7 @@ def _start_web(args: argparse.Namespace, project: Project, services: list, path:
             " pip install starlette uvicorn prometheus_client (the [ui] extra of sscc and of an emitted project)"
         ) from None
     web = webserver.start(
-        project.name, services, project.description, lambda: Store(path), args.ui or args.metrics, page=bool(args.ui),
+        project.name, services, project.description, open_store, args.ui or args.metrics, page=bool(args.ui),
         counters=loop.counters(),  # the first snapshot, there before the first request
     )
     print(f"{'ui' if args.ui else 'metrics'}: {web.url}", file=sys.stderr, flush=True)

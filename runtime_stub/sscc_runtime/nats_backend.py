@@ -44,6 +44,7 @@ from nats.js import api
 from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 
 from . import frames
+from .natscoord import NatsCoordination
 from .statelog import CHANGELOG_SUFFIX
 from .backend import Batch, Fenced, Lease, Output, Position, PositionConflict, StateChange
 
@@ -149,8 +150,9 @@ def _sequence(reply: str) -> int:
     return int(_ack_tokens(reply)[5])
 
 
-class NatsBackend:
-    """backend.TopicBackend and LeaseBackend on JetStream (see the module docstring)."""
+class NatsBackend(NatsCoordination):
+    """backend.TopicBackend and LeaseBackend on JetStream (see the module docstring); the worker
+    registry and what `status` reads are natscoord.py's."""
 
     def __init__(self, servers: list[str], replicas: int = 1, duplicate_window: float = DEFAULT_DUPLICATE_WINDOW_S, where: str = ""):
         self.where = where or ",".join(servers)
@@ -509,6 +511,7 @@ class NatsBackend:
             try:
                 entry = await self._retry(lambda: self._kv_commits.get(escape(service)), f"reading the positions of {service}")
                 doc, revision = json.loads(entry.value), entry.revision
+                self._remember(service, revision, entry.value)
             except KeyNotFoundError:
                 doc, revision = {}, 0
             doc.setdefault("positions", {})
@@ -527,7 +530,9 @@ class NatsBackend:
             return await self._kv_commits.update(key, data, last=revision)
 
         try:
-            return await self._retry(put, f"committing {service}")
+            stored = await self._retry(put, f"committing {service}")
+            self._remember(service, stored, data)
+            return stored
         except KeyWrongLastSequenceError:
             # A retried update whose first try landed (its answer lost in a failover) finds its
             # own value there: that is success, not a second runner.
@@ -537,6 +542,8 @@ class NatsBackend:
                     return entry.revision
             except KeyNotFoundError:
                 pass
+            if self._shared:  # another task of the service committed: merge (natscoord.py)
+                return await self._merge_doc(service, doc, revision, key)
             self._docs.pop(service, None)
             if any(s == service for s, _t in self._held):
                 raise Fenced(f"{service}: another worker took over this service's task (lease epoch moved); this worker drops it") from None
@@ -748,7 +755,10 @@ class NatsBackend:
             return False
         return True
 
-    def leases(self, service: str) -> list[Lease]:
+    def leases(self, service: str | None = None) -> list[Lease]:
+        """Every lease of `service`; of every service without one (natscoord.py)."""
+        if service is None:
+            return self.all_leases()
         return self._call(self._leases(service))
 
     async def _leases(self, service: str) -> list[Lease]:

@@ -1,6 +1,6 @@
 """Operations on a store shared by workers: `status` and `topic create` (docs/scale-out.md).
 
-    status [--store DIR]                       workers, the tasks they hold, lag per partition
+    status [--store DIR | --broker URL]        workers, the tasks they hold, lag per partition
     topic create TOPIC [--partitions N] [--store DIR]
 
 `topic create` makes a topic, or grows one. It refuses to shrink a topic (records in the
@@ -37,14 +37,7 @@ def add_parsers(commands, topics, store_help: str, positive) -> None:
     status = commands.add_parser("status", help="workers, the tasks they hold, lag per partition")
     status.add_argument("--store", metavar="DIR", help=store_help)
     status.set_defaults(parser=status, command=show_status)
-
-
-def embedded_only(args: argparse.Namespace, what: str) -> None:
-    """`--workers`, `status` and `topic create` work on the embedded store only, so far."""
-    from .app import AppError
-
-    if getattr(args, "broker", None) or os.environ.get("SSCC_BROKER"):
-        raise AppError(f"{what} runs on the embedded store only so far (no --broker / $SSCC_BROKER); docs/scale-out.md")
+    add_broker_options(status)
 
 
 # ---------------------------------------------------------------------------- topic create
@@ -128,28 +121,54 @@ def _ago(t: float, now: float) -> str:
 
 
 def show_status(args: argparse.Namespace, project) -> int:
-    from .app import _table, open_store
+    """Workers, leases and lag of the embedded store or of a broker (`--broker`): the same tables
+    from the store's tables, or from NATS's KV buckets and stream bounds (natscoord.py)."""
+    from .app import AppError, _open
 
-    embedded_only(args, "status")
     now = time.time()
-    host = os.uname().nodename
-    with open_store(args.store, create=False) as store:
+    with _open(args, create=False, project=project) as store:
+        if not hasattr(store, "workers"):  # Kafka: the consumer groups' committed offsets only
+            if project is None:
+                raise AppError(
+                    f"status on {getattr(store, 'url', 'this broker')} needs the pipeline (`sscc status FILE --broker URL`"
+                    " or the emitted project's `status`): on Kafka the positions are the committed offsets of"
+                    " each service's consumer group, named after the pipeline's services"
+                )
+            _print_lag(_lag_rows(store, [], _project_partitions(store, project)))
+            print("\nnote: on Kafka, workers and their partitions are the consumer groups' members (docs/backends.md)")
+            return 0
         workers = store.workers()
-        leases = [lease for lease in store.leases() if lease.expires_at > now]
-        released = [lease for lease in store.leases() if lease.expires_at <= now]
-        positions = store.consumer_positions()
-        expected = _project_partitions(store, project)
-        lag_rows = []
-        seen = set()
-        for service_name, topic, partition, offset in positions:
-            seen.add((service_name, topic, partition))
-            end = store.bounds(topic, partition)[1]
-            lag_rows.append((service_name, topic, str(partition), f"{offset:,}", f"{end:,}", f"{end - offset:,}"))
-        for service_name, topic, partition in expected:
-            if (service_name, topic, partition) not in seen:
-                first, end = store.bounds(topic, partition)
-                lag_rows.append((service_name, topic, str(partition), "-", f"{end:,}", f"{end - first:,}"))
-    lag_rows.sort(key=lambda r: (r[0], r[1], int(r[2])))
+        all_leases = store.leases()
+        lag_rows = _lag_rows(store, store.consumer_positions(), _project_partitions(store, project))
+    _print_workers(workers, [lease for lease in all_leases if lease.expires_at > now], now)
+    _print_leases(all_leases, now)
+    print()
+    _print_lag(lag_rows)
+    return 0
+
+
+def _lag_rows(store, positions, expected) -> list[tuple]:
+    """(service, topic, partition, position, end, lag) of every committed position, and of the
+    pipeline's source partitions without one (lag from the first stored record)."""
+    rows, seen = [], set()
+    for service_name, topic, partition, offset in positions:
+        seen.add((service_name, topic, partition))
+        end = store.bounds(topic, partition)[1]
+        rows.append((service_name, topic, str(partition), f"{offset:,}", f"{end:,}", f"{max(end - offset, 0):,}"))
+    for service_name, topic, partition in expected:
+        if (service_name, topic, partition) not in seen:
+            position = store.position(service_name, topic, partition) if not positions else None
+            first, end = store.bounds(topic, partition)
+            if position is not None:
+                rows.append((service_name, topic, str(partition), f"{position:,}", f"{end:,}", f"{max(end - position, 0):,}"))
+            else:
+                rows.append((service_name, topic, str(partition), "-", f"{end:,}", f"{end - first:,}"))
+    rows.sort(key=lambda r: (r[0], r[1], int(r[2])))
+    return rows
+
+
+def _print_workers(workers, leases, now: float) -> None:
+    host = os.uname().nodename
     tasks_by = {}
     for lease in leases:
         tasks_by.setdefault(lease.worker, []).append(f"{lease.service}[{lease.task}]")
@@ -166,28 +185,42 @@ def show_status(args: argparse.Namespace, project) -> int:
         done = json.loads(counters) if counters else {}
         rows.append((worker, str(pid), state, _ago(heartbeat, now), f"{done.get('in', 0):,}",
                      " ".join(tasks_by.get(worker, [])) or "-"))  # fmt: skip
+    # A lease holder that is not registered (a process of the backend's own lease API): shown too.
+    for worker in sorted(set(tasks_by) - {row[0] for row in workers}):
+        rows.append((worker, "-", "holds leases", "-", "-", " ".join(tasks_by[worker])))
     print("WORKERS")
     if rows:
+        from .app import _table
+
         _table(("WORKER", "PID", "STATE", "HEARTBEAT", "IN", "TASKS"), rows)
     else:
         print("  no worker has registered (run --workers N starts them)")
+
+
+def _print_leases(leases, now: float) -> None:
+    from .app import _table
+
     print("\nLEASES")
-    lease_rows = [
+    rows = [
         (lease.service, str(lease.task), lease.worker or "-", str(lease.epoch), f"expires in {lease.expires_at - now:.1f}s")
+        if lease.expires_at > now
+        else (lease.service, str(lease.task), "-", str(lease.epoch), "free")
         for lease in leases
-    ] + [
-        (lease.service, str(lease.task), "-", str(lease.epoch), "free") for lease in released
     ]
-    if lease_rows:
-        _table(("SERVICE", "TASK", "WORKER", "EPOCH", "LEASE"), sorted(lease_rows, key=lambda r: (r[0], int(r[1]))))
+    if rows:
+        _table(("SERVICE", "TASK", "WORKER", "EPOCH", "LEASE"), sorted(rows, key=lambda r: (r[0], int(r[1]))))
     else:
         print("  no task has been leased yet")
-    print("\nLAG")
-    if lag_rows:
-        _table(("SERVICE", "TOPIC", "PARTITION", "POSITION", "END", "LAG"), lag_rows)
+
+
+def _print_lag(rows) -> None:
+    from .app import _table
+
+    print("LAG")
+    if rows:
+        _table(("SERVICE", "TOPIC", "PARTITION", "POSITION", "END", "LAG"), rows)
     else:
         print("  no consumer position committed yet")
-    return 0
 
 
 def _project_partitions(store, project) -> list[tuple[str, str, int]]:

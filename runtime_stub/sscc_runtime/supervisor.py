@@ -23,7 +23,6 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
 from .loop import Counters
@@ -33,6 +32,7 @@ from .storeleases import pid_alive
 from .workers import Worker, all_tasks
 
 POLL = 0.02  # how often the supervisor looks at its workers and the store
+BROKER_POLL = 0.2  # ... and at a broker's KV buckets
 # A worker killed by a signal is replaced, unless workers keep dying (a crash at start-up):
 MAX_DEATHS, DEATH_WINDOW = 30, 30.0
 
@@ -68,7 +68,7 @@ def _counters(row_json: str | None) -> Counters:
 class Supervisor:
     def __init__(
         self,
-        path: Path,
+        connect: Callable[[], Store],
         services: Sequence[Service],
         workers: int,
         *,
@@ -79,7 +79,9 @@ class Supervisor:
         quiet: bool = False,
         log=sys.stderr,
     ):
-        self.path, self.services, self.n = path, list(services), workers
+        self.connect, self.services, self.n = connect, list(services), workers
+        # A broker answers over the network: look at the run's state less often than a store file.
+        self.poll = POLL if getattr(connect, "local", True) else BROKER_POLL
         self.until_idle, self.stopping, self.quiet, self.log = until_idle, stopping, quiet, log
         self.child, self.make_runner_factory = child, make_runner_factory
         self.children: dict[int, int] = {}  # pid -> worker index
@@ -110,7 +112,7 @@ class Supervisor:
 
     def _work(self, index: int) -> int:
         Worker(
-            self.path,
+            self.connect,
             self.services,
             expected=self.n,
             until_idle=self.until_idle,
@@ -142,7 +144,7 @@ class Supervisor:
                 progress.update(self.counters(store))
                 last = time.monotonic()
             if self.children:
-                time.sleep(POLL)
+                time.sleep(self.poll)
         return self.counters(store)
 
     def _tell_all(self) -> bool:

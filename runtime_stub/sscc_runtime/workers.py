@@ -23,7 +23,6 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
 from .backend import Fence, Fenced
@@ -64,11 +63,14 @@ def all_tasks(store, services: Sequence[Service]) -> list[tuple[str, int]]:
 
 class FencedStore:
     """A task's view of the store: every commit carries the task's lease epoch (on a backend
-    that takes a `fence`; a broker backend fences through the leases it holds itself)."""
+    that takes a `fence`; a broker backend is told which lease it commits under, `hold`, and
+    fences through it itself: NATS compares the epoch in the service's commit document)."""
 
     def __init__(self, store: Store, fence: Fence):
         self._store, self.fence = store, fence
         self._extra = {"fence": fence} if getattr(store, "FENCES_COMMITS", False) else {}
+        if not self._extra:
+            store.hold(fence.service, fence.task, fence.epoch)
 
     def commit(self, outputs=(), positions=(), state_changes=()):
         return self._store.commit(outputs, positions, state_changes, **self._extra)
@@ -112,7 +114,7 @@ def _add(total: Counters, c: Counters) -> None:
 class Worker:
     def __init__(
         self,
-        path: Path,
+        connect: Callable[[], Store],
         services: Sequence[Service],
         *,
         expected: int,
@@ -123,7 +125,8 @@ class Worker:
         ttl: float | None = None,
         log=sys.stderr,
     ):
-        self.path, self.services = path, list(services)
+        # a new connection to the store (or broker): one per task, the heartbeat's, the worker's
+        self.connect, self.services = connect, list(services)
         self.by_name = {svc.name: svc for svc in self.services}
         self.expected, self.index, self.until_idle = expected, index, until_idle
         self.stopping, self.make_runner, self.log = stopping, make_runner, log
@@ -143,7 +146,7 @@ class Worker:
         """Renew every lease held and write the heartbeat (with the counters for the progress
         line and `status`) every `renew_every(ttl)` seconds, on a connection of its own."""
         try:
-            with Store(self.path) as store:
+            with self.connect() as store:
                 while not done.wait(renew_every(self.ttl)):
                     self._beat(store)
         except BaseException as exc:  # noqa: BLE001 - the loop reports it and stops
@@ -214,7 +217,7 @@ class Worker:
             self.held[key] = epoch  # renewed from now on, even while the runner restores its state
         self.owned[key] = own
         try:
-            own.store = Store(self.path)
+            own.store = self.connect()
             fenced = FencedStore(own.store, Fence(svc.name, key[1], epoch))
             own.runner = self.make_runner(fenced, svc, key[1])
         except Fenced as exc:
@@ -245,12 +248,13 @@ class Worker:
         try:
             own.store.settle()
         except Fenced as exc:
-            self._drop(own, str(exc))
+            self._drop(own, f"a commit was refused: {exc}")
             return
         self._forget(own)
-        own.close()
-        with Store(self.path) as store:
-            store.release(own.service.name, own.task, self.id, own.epoch)
+        try:  # on the task's own connection: a broker connection costs a connect
+            own.store.release(own.service.name, own.task, self.id, own.epoch)
+        finally:
+            own.close()
 
     # the loop ----------------------------------------------------------------------------------
 
@@ -265,7 +269,7 @@ class Worker:
         return int(bool(own.store.settle()))
 
     def run(self) -> None:
-        store = Store(self.path)
+        store = self.connect()
         store.register_worker(self.id, os.getpid(), os.uname().nodename, self.ttl)
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(done,), name="sscc-lease", daemon=True)
