@@ -639,11 +639,13 @@ class NatsBackend(NatsCoordination):
                 doc.setdefault("inflight", {}).update(
                     (f"{p.partition}:{p.topic}", [p.expected, p.next_offset]) for p in positions if p.service == service
                 )
-                doc.setdefault("inflight_ends", {}).update(
-                    (f"{out.partition}:{out.topic}", end)
-                    for out, (_first, end) in zip(changelogs, ends)
-                    if changelog_owner(out.topic) == service
-                )
+                # An entry already there is the cut of an earlier attempt at this batch (killed
+                # before step 3): what came after it is uncommitted too, so the cut stays.
+                cuts = doc.setdefault("inflight_ends", {})
+                for out, (_first, end) in zip(changelogs, ends):
+                    if changelog_owner(out.topic) == service:
+                        at = f"{out.partition}:{out.topic}"
+                        cuts[at] = min(cuts.get(at, end), end)
                 docs[service][1] = await self._put_doc(service, doc, revision)
         # (2) every record published and acknowledged
         bases = await self._publish(outputs, ids) if outputs else []

@@ -177,6 +177,31 @@ def test_state_loads_without_the_changes_of_a_crashed_commit(nats_url):
         second.close()
 
 
+def test_a_replay_killed_again_keeps_the_first_cut(nats_url):
+    """Killed twice in a row at the same batch: the second attempt's own cut would include the
+    changes the first attempt stored; the state must still load only up to the first cut."""
+    svc, changelog = "ns.pipe.svc", "ns.pipe.svc.counts.changelog"
+    backend = brokers.open_broker(nats_url)
+    backend.ensure_topic("words", 1)
+    backend.ensure_topic(changelog, 1)
+    backend.append("words", 0, *frames.build([(None, b"w%d" % i, i) for i in range(3)]))
+    backend.commit(positions=[Position(svc, "words", 0, None, 0)])
+    with killed_before_the_position_moves(backend):
+        backend.commit([Output(changelog, 0, *frames.build([(b"a", b"1", 0)]))], [Position(svc, "words", 0, 0, 3)])
+    backend.close()
+    again = brokers.open_broker(nats_url)  # the replay, with the same records but one more change
+    assert again.position(svc, "words", 0) == 0
+    with killed_before_the_position_moves(again):
+        again.commit([Output(changelog, 0, *frames.build([(b"a", b"1", 0), (b"b", b"1", 1)]))], [Position(svc, "words", 0, 0, 3)])
+    again.close()
+    third = brokers.open_broker(nats_url)
+    try:
+        assert third.bounds(changelog, 0) == (0, 2)  # both attempts stored something
+        assert statelog.read_all(third, changelog, 0) == b""  # none of it is state
+    finally:
+        third.close()
+
+
 def test_a_cut_commit_survives_a_commit_of_another_task_of_the_service(nats_url):
     """One document per service holds every task's batch in flight: a commit of task 1 (input
     partition 1, changelog shard 1) must leave task 0's cut commit in it, or task 0's restart
