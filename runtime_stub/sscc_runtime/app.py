@@ -566,7 +566,7 @@ def _run(args: argparse.Namespace, project: Project) -> int:
                 for line in skipped_notes(starts, services, _command(args)):
                     print(line, file=sys.stderr)
             # After the starting positions are fixed: what is produced once the URL shows is read.
-            web = _start_web(args, project, services, _web_store(args, project, store), loop) if (args.ui or args.metrics) else None
+            web = _start_web(args, project, services, _reopener(args, project, store), loop) if (args.ui or args.metrics) else None
             if web is not None:  # the page and /metrics get a snapshot at each refresh (webserver.py)
                 loop.on_counters = _both(loop.on_counters, web.publish)
             try:
@@ -630,9 +630,9 @@ def _connector(args, project: Project, store):
     """How a worker (and each of its tasks, and its heartbeat) opens a connection of its own to
     what `store` is: the same store file, or the same broker (workers share tasks through its
     leases: NATS; Kafka shares partitions through its consumer groups instead)."""
+    reopen = _reopener(args, project, store, create=True)
     if hasattr(store, "path"):
-        path = store.path
-        return lambda: Store(path)
+        return reopen
     if not hasattr(store, "hold"):
         raise AppError(
             f"run --workers does not run on {getattr(store, 'url', 'this broker')}: Kafka shares a service's"
@@ -641,7 +641,7 @@ def _connector(args, project: Project, store):
         )
 
     def connect():
-        backend = _open(args, create=True, project=project)
+        backend = reopen()
         backend.share_documents()  # the tasks of one service commit from several processes
         return backend
 
@@ -649,13 +649,14 @@ def _connector(args, project: Project, store):
     return connect
 
 
-def _web_store(args: argparse.Namespace, project: Project, store):
-    """How the web server opens its own connection (on its thread) to what the run uses: lag,
-    dead letters and state tables are plain reads that every backend answers (docs/ui.md)."""
+def _reopener(args: argparse.Namespace, project: Project, store, create: bool = False):
+    """A function opening a new connection of its own to what `store` is: the same store file or
+    the same broker (the web server's, on its thread: lag, dead letters and state tables are
+    plain reads that every backend answers, docs/ui.md; a worker's, `_connector`)."""
     if hasattr(store, "path"):
         path = store.path
         return lambda: Store(path)
-    return lambda: _open(args, create=False, project=project)
+    return lambda: _open(args, create=create, project=project)
 
 
 def _start_web(args: argparse.Namespace, project: Project, services: list, open_store, loop: Loop):

@@ -90,6 +90,19 @@ class LeaseBackend(Protocol):
         """Every lease of a service, by task."""
 
 
+def idle_at(tasks, held: dict, live: dict, fingerprint: str, drained: bool) -> str | None:
+    """`all_idle`'s answer from one consistent reading (storeleases.py, natscoord.py): `held`
+    task -> its live lease's worker, `live` worker -> its `idle_at` mark. Every task must be held
+    by a live worker idle at `fingerprint` (`idle:F` or `done:F`; only `done:F`, windows drained
+    too, with `drained`). Returns the fingerprint, or None."""
+    accepted = {f"done:{fingerprint}"} if drained else {f"idle:{fingerprint}", f"done:{fingerprint}"}
+    for task in tasks:
+        worker = held.get(task)
+        if worker is None or live.get(worker) not in accepted:
+            return None
+    return fingerprint
+
+
 @dataclass(frozen=True)
 class Fence:
     """What a commit of a task carries on the embedded store (`commit(..., fence=)`): the store

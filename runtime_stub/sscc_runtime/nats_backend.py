@@ -45,7 +45,7 @@ from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequen
 
 from . import frames
 from .natscoord import NatsCoordination
-from .statelog import CHANGELOG_SUFFIX
+from .statelog import CHANGELOG_SUFFIX, changelog_owner
 from .backend import Batch, Fenced, Lease, Output, Position, PositionConflict, StateChange
 
 TOPICS_BUCKET = "sscc-topics"
@@ -76,11 +76,6 @@ def open_backend(servers: str, config: dict[str, str], app: str) -> "NatsBackend
     replicas = int(options.get("replicas") or (3 if len(servers) >= 3 else 1))
     dedup = float(options.get("dedup") or DEFAULT_DUPLICATE_WINDOW_S)
     return NatsBackend(servers, replicas=replicas, duplicate_window=dedup, where=str(url))
-
-
-def changelog_owner(changelog: str) -> str:
-    """The service of `<service>.<state>.changelog` (state names hold no dot)."""
-    return changelog[: -len(CHANGELOG_SUFFIX)].rsplit(".", 1)[0]
 
 
 def escape(name: str) -> str:
@@ -673,10 +668,13 @@ class NatsBackend(NatsCoordination):
             docs[service][1] = await self._put_doc(service, doc, revision)
         return bases
 
-    def _check_epoch(self, service: str, doc: dict) -> None:
-        for (held_service, task), epoch in self._held.items():
-            if held_service == service and doc["epochs"].get(str(task), 0) != epoch:
-                raise Fenced(f"{service}: task {task} is now held with epoch {doc['epochs'].get(str(task))}, this worker had {epoch}")
+    def _check_epoch(self, service: str, doc: dict, held: dict | None = None) -> None:
+        """Fenced unless every task of `service` in `held` (default: every lease this process
+        holds) still has its epoch in the document."""
+        epochs = doc.get("epochs", {})
+        for (held_service, task), epoch in (self._held if held is None else held).items():
+            if held_service == service and epochs.get(str(task), 0) != epoch:
+                raise Fenced(f"{service}: task {task} is now held with epoch {epochs.get(str(task))}, this worker had {epoch}")
 
     def drop_state(self, service: str, state: str, changelog: str, schema_state: str) -> int:
         self.settle()

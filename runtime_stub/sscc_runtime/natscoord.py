@@ -22,7 +22,7 @@ import asyncio
 import json
 import time
 
-from .backend import Fenced, Lease, PositionConflict
+from .backend import Lease, PositionConflict, idle_at
 
 WORKERS_BUCKET = "sscc-workers"
 _GONE = object()  # a key deleted by a commit
@@ -86,8 +86,6 @@ class NatsCoordination:
     async def _merge_doc(self, service: str, doc: dict, revision: int, key: str) -> int:
         """After a failed compare-and-set at `revision`: apply what this commit changed onto the
         document as it is now, and store that; the new revision. `doc` is updated in place."""
-        from nats.js.errors import KeyWrongLastSequenceError
-
         base_revision, base_data = getattr(self, "_bases", {}).get(service, (0, None)) if revision else (0, None)
         if base_revision != revision:
             self._docs.pop(service, None)
@@ -109,12 +107,7 @@ class NatsCoordination:
             theirs_doc = json.loads(entry.value)
             # The tasks this backend commits for (`hold`); a worker's own connection, which
             # acquired many leases and handed some back, fences nothing (its merge is an epoch write).
-            for (held_service, task), epoch in getattr(self, "_fencing", {}).items():
-                if held_service == service and theirs_doc.get("epochs", {}).get(str(task), 0) != epoch:
-                    raise Fenced(
-                        f"{service}: task {task} is now held with epoch {theirs_doc.get('epochs', {}).get(str(task))},"
-                        f" this worker had {epoch}"
-                    )
+            self._check_epoch(service, theirs_doc, getattr(self, "_fencing", {}))
             theirs = _flat(theirs_doc)
             for path, value in delta.items():
                 if path[0] in ("positions", "inflight", "inflight_ends") and theirs.get(path, _GONE) not in (base.get(path, _GONE), value):
@@ -234,23 +227,17 @@ class NatsCoordination:
         await self._put_worker(worker, row)
         return lost
 
-    def set_idle(self, worker: str, fingerprint: str | None) -> None:
-        async def run():
-            row = await self._worker(worker)
-            if row is not None:
-                row["idle_at"] = fingerprint
-                await self._put_worker(worker, row)
+    async def _update_worker(self, worker: str, **changes) -> None:
+        row = await self._worker(worker)
+        if row is not None:
+            row.update(changes)
+            await self._put_worker(worker, row)
 
-        self._call(run())
+    def set_idle(self, worker: str, fingerprint: str | None) -> None:
+        self._call(self._update_worker(worker, idle_at=fingerprint))
 
     def worker_stopped(self, worker: str) -> None:
-        async def run():
-            row = await self._worker(worker)
-            if row is not None:
-                row.update(heartbeat=0, idle_at=None)
-                await self._put_worker(worker, row)
-
-        self._call(run())
+        self._call(self._update_worker(worker, heartbeat=0, idle_at=None))
 
     def remove_worker(self, worker: str, release: bool = True) -> None:
         """Forget a worker; with `release`, free its leases (its process is gone)."""
@@ -329,9 +316,4 @@ class NatsCoordination:
         held = {(lease.service, lease.task): lease.worker for lease in await self._all_leases() if lease.expires_at > now}
         if await self._fingerprint() != before:
             return None
-        accepted = {f"done:{before}"} if drained else {f"idle:{before}", f"done:{before}"}
-        for task in tasks:
-            worker = held.get(task)
-            if worker is None or live.get(worker) not in accepted:
-                return None
-        return before
+        return idle_at(tasks, held, live, before, drained)

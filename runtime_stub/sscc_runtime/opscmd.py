@@ -156,13 +156,13 @@ def _lag_rows(store, positions, expected) -> list[tuple]:
         end = store.bounds(topic, partition)[1]
         rows.append((service_name, topic, str(partition), f"{offset:,}", f"{end:,}", f"{max(end - offset, 0):,}"))
     for service_name, topic, partition in expected:
-        if (service_name, topic, partition) not in seen:
-            position = store.position(service_name, topic, partition) if not positions else None
-            first, end = store.bounds(topic, partition)
-            if position is not None:
-                rows.append((service_name, topic, str(partition), f"{position:,}", f"{end:,}", f"{max(end - position, 0):,}"))
-            else:
-                rows.append((service_name, topic, str(partition), "-", f"{end:,}", f"{end - first:,}"))
+        if (service_name, topic, partition) in seen:
+            continue
+        # no positions listed (Kafka): each one is its consumer group's committed offset
+        position = store.position(service_name, topic, partition) if not positions else None
+        first, end = store.bounds(topic, partition)
+        shown = "-" if position is None else f"{position:,}"
+        rows.append((service_name, topic, str(partition), shown, f"{end:,}", f"{max(end - (first if position is None else position), 0):,}"))
     rows.sort(key=lambda r: (r[0], r[1], int(r[2])))
     return rows
 

@@ -26,6 +26,11 @@ def changelog(service: str, state: str) -> str:
     return f"{service}.{state}{CHANGELOG_SUFFIX}"
 
 
+def changelog_owner(changelog: str) -> str:
+    """The service of `<service>.<state>.changelog` (state names hold no dot)."""
+    return changelog[: -len(CHANGELOG_SUFFIX)].rsplit(".", 1)[0]
+
+
 def read_all(store: TopicBackend, topic: str, partition: int | None = None) -> bytes:
     """The changelog's committed records, framed, oldest first: of one partition (a task's
     shard), or with None of every partition one after the other (the whole table: shards hold

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 
-from .backend import Fence, Fenced, Lease
+from .backend import Fence, Fenced, Lease, idle_at
 
 # Run by Store when it creates or upgrades a file (no ";" inside a statement: split on it).
 SCHEMA_V3 = """
@@ -189,12 +189,7 @@ class StoreLeases:
                 )
                 if expires > now
             }
-        accepted = {f"done:{current}"} if drained else {f"idle:{current}", f"done:{current}"}
-        for task in tasks:
-            worker = held.get(task)
-            if worker is None or live.get(worker) not in accepted:
-                return None
-        return current
+        return idle_at(tasks, held, live, current, drained)
 
 
 class _Read:
