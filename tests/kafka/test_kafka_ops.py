@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 
@@ -20,13 +19,7 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "scaleout"))
 
-from workers_util import CLEAN, COUNT, PARTITIONS, PIPELINE, lines, require_toolchain, sscc, wait_for  # noqa: E402
-
-
-def produce(url: str, tmp, chunk: list[str], name: str) -> None:
-    path = tmp / f"{name}.txt"
-    path.write_text("".join(line + "\n" for line in chunk))
-    sscc("topic", "produce", "lines", "--broker", url, "--file", str(path), "--partitions", str(PARTITIONS), "--quiet")
+from workers_util import CLEAN, COUNT, PARTITIONS, PIPELINE, kept, lines, metrics_of_a_run, produce, require_toolchain, sscc  # noqa: E402
 
 
 def fails(*args: str) -> str:
@@ -57,7 +50,7 @@ def test_status_on_kafka_shows_the_groups_offsets_and_lag(tansu, tmp_path):
     assert sum(number(row[3]) for row in clean) == len(first)  # consumed
     assert sum(number(row[5]) for row in clean) == len(second)  # produced minus consumed
     counted = [row for row in rows if row[0] == COUNT and row[1] == "words"]
-    assert sum(number(row[3]) for row in counted) == sum(1 for line in first if line.strip() and not line.startswith("!"))
+    assert sum(number(row[3]) for row in counted) == kept(first)
     assert "consumer groups" in out
 
     assert "needs the pipeline" in fails("status", "--broker", tansu.url)
@@ -68,33 +61,14 @@ def test_metrics_on_kafka_answer_the_runs_counters(tansu, tmp_path):
     require_toolchain()
     for module in ("starlette", "uvicorn", "prometheus_client", "httpx"):
         pytest.importorskip(module)
-    import httpx
-
     sys.path.insert(0, os.path.join(ROOT, "tests", "ui"))
-    from ui_helpers import metrics, poll, value
+    from ui_helpers import value
 
     sscc("topic", "create", "words", "--broker", tansu.url, "--partitions", str(PARTITIONS))
     sscc("topic", "create", "lines", "--broker", tansu.url, "--partitions", str(PARTITIONS))
-    log = tmp_path / "run.log"
-    with open(log, "w") as err:
-        run = subprocess.Popen(["sscc", "run", str(PIPELINE), "--broker", tansu.url, "--metrics", "127.0.0.1:0"],
-                               stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
-        try:
-            url = wait_for(lambda: re.search(r"^metrics: (http://\S+)$", log.read_text(), re.M), 120, "the metrics URL", poll=0.1)
-            url = url.group(1).removesuffix("/").removesuffix("/metrics")
-            chunk = lines(2_000)
-            produce(tansu.url, tmp_path, chunk, "chunk")
-            words = sum(1 for line in chunk if line.strip() and not line.startswith("!"))
-            samples = poll(
-                lambda: metrics(httpx.get(url + "/metrics", timeout=30).text),
-                lambda s: value(s, "sscc_service_records_in_total", service=COUNT) == words,
-                "every word counted in /metrics",
-            )
-        finally:
-            run.send_signal(signal.SIGTERM)
-            run.wait(60)
-    text = log.read_text()
-    assert run.returncode == 0 and "Traceback" not in text, text
+    chunk = lines(2_000)
+    samples = metrics_of_a_run(tansu.url, tmp_path, chunk)
+    words = kept(chunk)
     assert value(samples, "sscc_service_records_in_total", service=CLEAN) == len(chunk)
     assert value(samples, "sscc_service_records_out_total", service=CLEAN) == words
     # `lines` was written by a plain producer (no transaction markers): its lag is exact

@@ -1,11 +1,11 @@
-"""The orders the cluster and takeover tests feed examples/order-totals, and reading a whole
-topic partition back as (key, value, origin) tuples to compare runs record for record."""
+"""The orders the NATS tests feed examples/order-totals, and reading a whole topic partition
+back as (key, value, origin) tuples to compare runs record for record."""
 
 from __future__ import annotations
 
 import json
 
-from sscc_runtime import frames  # noqa: E402 - nats_servers (imported first) puts runtime_stub on sys.path
+from sscc_runtime import frames, statelog  # noqa: E402 - nats_servers (imported first) puts runtime_stub on sys.path
 
 
 def order(i: int) -> str:
@@ -15,11 +15,6 @@ def order(i: int) -> str:
     return json.dumps({"id": i, "item": f"item-{i % 100}", "qty": i % 4, "price": 0.25})
 
 
-def read_all(backend, topic: str) -> list:
-    out, offset = [], 0
-    while True:
-        batch = backend.read(topic, 0, offset, 100_000)
-        if not batch.count:
-            return out
-        out += [(r.key, r.value, r.origin) for r in frames.iter_records(batch.data)]
-        offset = batch.base_offset + batch.count
+def read_all(backend, topic: str, partition: int = 0) -> list:
+    """Every record of one partition as (key, value, origin), oldest first."""
+    return [(r.key, r.value, r.origin) for r in frames.iter_records(statelog.read_all(backend, topic, partition))]

@@ -15,10 +15,8 @@ restart then re-publishes the same message ids, which the stream's duplicate win
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,8 +26,9 @@ import pytest
 from conftest import ROOT
 from kill_harness import Command, compile_project, crash_seed
 from nats_servers import nats_server, nats_url  # noqa: F401 - fixtures
+from order_records import read_all
 
-from sscc_runtime import brokers, frames, statelog  # noqa: E402
+from sscc_runtime import brokers, statelog  # noqa: E402
 from sscc_runtime.store import Store  # noqa: E402
 
 ORDERS = Path(ROOT) / "examples" / "order-totals" / "dataflow.yaml"
@@ -80,16 +79,6 @@ def kill_9_and_restart(run: Command, progress, *, kills: int, after: tuple[int, 
 @pytest.fixture(scope="module")
 def orders_project(tmp_path_factory) -> Path:
     return compile_project(ORDERS, tmp_path_factory.mktemp("compiled") / "order-totals")
-
-
-def read_all(backend, topic: str, partition: int) -> list:
-    out, offset = [], 0
-    while True:
-        batch = backend.read(topic, partition, offset, 100_000)
-        if not batch.count:
-            return out
-        out += [(r.key, r.value, r.origin) for r in frames.iter_records(batch.data)]
-        offset = batch.base_offset + batch.count
 
 
 def snapshot(backend):

@@ -26,17 +26,11 @@ from nats_servers import Server, free_port, nats_server, nats_url, wait_ready  #
 sys.path.insert(0, os.path.join(ROOT, "tests", "scaleout"))
 
 from workers_util import (  # noqa: E402
-    CLEAN, COUNT, PARTITIONS, PIPELINE, expected_state, lines, require_toolchain, sscc, wait_for,
+    CLEAN, COUNT, PARTITIONS, PIPELINE, assert_same_outputs, expected_state, kept, lines, metrics_of_a_run, produce, require_toolchain, sscc, wait_for,
 )  # fmt: skip
 from sscc_runtime import brokers, frames, statelog  # noqa: E402
 
 RECORDS = 20_000
-
-
-def produce(url: str, tmp, chunk: list[str], name: str) -> None:
-    path = tmp / f"{name}.txt"
-    path.write_text("".join(line + "\n" for line in chunk))
-    sscc("topic", "produce", "lines", "--broker", url, "--file", str(path), "--partitions", str(PARTITIONS), "--quiet")
 
 
 def prepare(url: str, tmp, chunks: list[list[str]]) -> None:
@@ -47,13 +41,7 @@ def prepare(url: str, tmp, chunks: list[list[str]]) -> None:
 
 
 def read_all(backend, topic: str, partition: int) -> list:
-    out, offset = [], 0
-    while True:
-        batch = backend.read(topic, partition, offset, 100_000)
-        if not batch.count:
-            return out
-        out += list(frames.iter_records(batch.data))
-        offset = batch.base_offset + batch.count
+    return list(frames.iter_records(statelog.read_all(backend, topic, partition)))
 
 
 def snapshot(url: str) -> dict:
@@ -99,10 +87,7 @@ def test_two_workers_on_nats_give_the_outputs_and_state_of_one(nats_url, second_
     all_lines = [line for chunk in chunks for line in chunk]
     assert one["state"] == expected_state(all_lines)
     assert sum(len(v) for v in one["dead"].values()) == sum(1 for line in all_lines if line.startswith("!"))
-    for p in range(PARTITIONS):
-        assert two["words"][p] == one["words"][p], f"words partition {p}"
-        assert two["dead"][p] == one["dead"][p], f"dead letters of lines partition {p}"
-    assert two["state"] == one["state"]
+    assert_same_outputs(two, one)
     tasks = {(CLEAN, p) for p in range(PARTITIONS)} | {(COUNT, p) for p in range(PARTITIONS)}
     assert {(lease.service, lease.task) for lease in two["leases"]} == tasks
     assert all(lease.expires_at == 0 for lease in two["leases"]), "every lease released at the end"
@@ -133,7 +118,7 @@ def test_status_on_nats_shows_workers_leases_and_lag(nats_url, tmp_path):
         produce(nats_url, tmp_path, first, "first")
         ends = [watch.bounds("lines", p)[1] for p in range(PARTITIONS)]
         assert sum(ends) == len(first)
-        words = sum(1 for line in first if line.strip() and not line.startswith("!"))
+        words = kept(first)
         wait_for(lambda: [watch.position(CLEAN, "lines", p) for p in range(PARTITIONS)] == ends
                  and sum(watch.position(COUNT, "words", p) or 0 for p in range(PARTITIONS)) == words, 60, "the run caught up", poll=0.2)  # fmt: skip
         live = sections(sscc("status", str(PIPELINE), "--broker", nats_url).stdout)
@@ -172,32 +157,13 @@ def test_metrics_on_nats_answer_the_runs_counters(nats_url, tmp_path):
     require_toolchain()
     for module in ("starlette", "uvicorn", "prometheus_client", "httpx"):
         pytest.importorskip(module)
-    import httpx
-
     sys.path.insert(0, os.path.join(ROOT, "tests", "ui"))
-    from ui_helpers import metrics, poll, value
+    from ui_helpers import value
 
     prepare(nats_url, tmp_path, [])
-    log = tmp_path / "run.log"
-    with open(log, "w") as err:
-        run = subprocess.Popen(["sscc", "run", str(PIPELINE), "--broker", nats_url, "--metrics", "127.0.0.1:0"],
-                               stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
-        try:
-            url = wait_for(lambda: re.search(r"^metrics: (http://\S+)$", log.read_text(), re.M), 120, "the metrics URL", poll=0.1)
-            url = url.group(1).removesuffix("/").removesuffix("/metrics")
-            chunk = lines(3_000)
-            produce(nats_url, tmp_path, chunk, "chunk")
-            words = sum(1 for line in chunk if line.strip() and not line.startswith("!"))
-            samples = poll(
-                lambda: metrics(httpx.get(url + "/metrics", timeout=30).text),
-                lambda s: value(s, "sscc_service_records_in_total", service=COUNT) == words,
-                "every word counted in /metrics",
-            )
-        finally:
-            run.send_signal(signal.SIGTERM)
-            run.wait(60)
-    text = log.read_text()
-    assert run.returncode == 0 and "Traceback" not in text, text
+    chunk = lines(3_000)
+    samples = metrics_of_a_run(nats_url, tmp_path, chunk)
+    words = kept(chunk)
     assert value(samples, "sscc_service_records_in_total", service=CLEAN) == len(chunk)
     assert value(samples, "sscc_service_records_out_total", service=CLEAN) == words
     assert value(samples, "sscc_service_records_dead_total", service=CLEAN) == sum(1 for line in chunk if line.startswith("!"))

@@ -25,7 +25,7 @@ from nats_servers import nats_server, nats_url  # noqa: F401 - fixtures
 sys.path.insert(0, os.path.join(ROOT, "tests", "scaleout"))
 
 from workers_util import (  # noqa: E402
-    CLEAN, COUNT, PARTITIONS, PIPELINE, children, expected_state, lines, new_store, require_toolchain, snapshot, sscc,
+    CLEAN, COUNT, PARTITIONS, PIPELINE, assert_same_outputs, children, dropped_tasks, expected_state, lines, new_store, require_toolchain, snapshot, sscc,
     wait_for,
 )  # fmt: skip
 from test_nats_workers import prepare, produce, read_all  # noqa: E402
@@ -130,10 +130,7 @@ def test_kill_9_of_a_worker_on_nats_keeps_outputs_and_state_exact(nats_url, tmp_
     print(f"{kills} kills")
     assert log.count("was killed by SIGKILL") == kills, log[-4000:]
     got = broker_snapshot(nats_url)
-    for p in range(PARTITIONS):
-        assert got["words"][p] == want["words"][p], f"words partition {p}"
-        assert got["dead"][p] == want["dead"][p], f"dead letters of lines partition {p}"
-    assert got["state"] == want["state"]
+    assert_same_outputs(got, want)
 
 
 def test_a_paused_worker_on_nats_that_lost_its_leases_commits_nothing(nats_url, tmp_path):
@@ -170,13 +167,7 @@ def test_a_paused_worker_on_nats_that_lost_its_leases_commits_nothing(nats_url, 
     finally:
         watch.close()
         log = finish(run, err)
-    dropped = [line for line in log.splitlines() if line.startswith(f"worker {host}:{victim}: dropped task")]
-    assert dropped, log[-4000:]
-    for line in dropped:
-        assert "was not committed" in line and ("a commit was refused" in line or "another worker took it over" in line), line
+    dropped = dropped_tasks(log, f"{host}:{victim}")
     got = broker_snapshot(nats_url)
-    for p in range(PARTITIONS):
-        assert got["words"][p] == want["words"][p], f"words partition {p}"
-        assert got["dead"][p] == want["dead"][p], f"dead letters of lines partition {p}"
-    assert got["state"] == want["state"]
+    assert_same_outputs(got, want)
     print("\n".join(dropped))

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT
 from workers_util import (
-    CLEAN, COUNT, PIPELINE, PARTITIONS, copy_store, expected_state, lines, new_store, require_toolchain, snapshot, sscc,
+    CLEAN, COUNT, PIPELINE, PARTITIONS, assert_same_outputs, copy_store, expected_state, lines, new_store, require_toolchain, snapshot, sscc,
 )  # fmt: skip
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "examples"))
@@ -46,10 +46,7 @@ def test_8_partitions_outputs_and_state_equal_one_process(pristine, tmp_path, wo
                 "--workers", str(workers))  # fmt: skip
     assert "done after" in proc.stderr, proc.stderr
     got = snapshot(store)
-    for p in range(PARTITIONS):
-        assert got["words"][p] == reference["words"][p], f"words partition {p}"
-        assert got["dead"][p] == reference["dead"][p], f"dead letters of lines partition {p}"
-    assert got["state"] == reference["state"]
+    assert_same_outputs(got, reference)
     with Store(store / "store.db") as db:
         leases = db.leases()
         assert {(lease.service, lease.task) for lease in leases} == {(CLEAN, p) for p in range(PARTITIONS)} | {(COUNT, p) for p in range(PARTITIONS)}  # count: 8 shards

@@ -17,7 +17,7 @@ import subprocess
 import time
 
 from workers_util import (
-    PARTITIONS, PIPELINE, children, committed, expected_state, lag, lines, new_store, produce, require_toolchain,
+    PARTITIONS, PIPELINE, assert_same_outputs, children, committed, dropped_tasks, expected_state, lag, lines, new_store, produce, require_toolchain,
     snapshot, sscc, wait_for,
 )  # fmt: skip
 from sscc_runtime.store import Store
@@ -92,16 +92,10 @@ def test_a_paused_worker_that_lost_its_leases_commits_nothing(tmp_path):
     log = err.read()
     assert code == 0, log[-4000:]
     assert "Traceback" not in log and "error:" not in log, log[-4000:]
-    dropped = [line for line in log.splitlines() if line.startswith(f"worker {host}:{victim}: dropped task")]
-    assert dropped, log[-4000:]
-    for line in dropped:
-        assert "was not committed" in line and ("a commit was refused" in line or "another worker took it over" in line), line
+    dropped = dropped_tasks(log, f"{host}:{victim}")
 
     got = snapshot(store)
-    for p in range(PARTITIONS):
-        assert got["words"][p] == want["words"][p], f"words partition {p}"
-        assert got["dead"][p] == want["dead"][p], f"dead letters of lines partition {p}"
-    assert got["state"] == want["state"]
+    assert_same_outputs(got, want)
     print("\n".join(dropped))
 
 

@@ -19,7 +19,7 @@ import subprocess
 import time
 
 from workers_util import (
-    PARTITIONS, PIPELINE, children, committed, copy_store, expected_state, lag, lines, new_store, produce,
+    PARTITIONS, PIPELINE, assert_same_outputs, children, committed, copy_store, expected_state, lag, lines, new_store, produce,
     require_toolchain, snapshot, sscc, wait_for,
 )  # fmt: skip
 from sscc_runtime.store import Store
@@ -81,10 +81,7 @@ def test_kill_9_one_of_two_workers_keeps_outputs_and_state_exact(tmp_path):
     assert log.count("was killed by SIGKILL") == KILLS, log[-4000:]
 
     got = snapshot(store)
-    for p in range(PARTITIONS):
-        assert got["words"][p] == want["words"][p], f"words partition {p} (seed {SEED})"
-        assert got["dead"][p] == want["dead"][p], f"dead letters of lines partition {p} (seed {SEED})"
-    assert got["state"] == want["state"], f"seed {SEED}"
+    assert_same_outputs(got, want, f" (seed {SEED})")
     assert got["count_dead"] == want["count_dead"] == 0
     print(f"seed {SEED}: {len(kills)} kills, {busy} with records not yet consumed; committed at each:", [c for _, c in kills])
     assert len(kills) == KILLS and busy >= 1

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -55,10 +57,52 @@ def sscc(*args: str, timeout: float = 900, env: dict | None = None) -> subproces
     return proc
 
 
-def produce(store: Path, tmp: Path, chunk: list[str], name: str = "chunk") -> None:
+def where(store: Path | str) -> list[str]:
+    """`--store DIR`, or `--broker URL` for a broker's URL (`nats://...`, `kafka://...`)."""
+    return ["--broker", store] if isinstance(store, str) and "://" in store else ["--store", str(store)]
+
+
+def produce(store: Path | str, tmp: Path, chunk: list[str], name: str = "chunk") -> None:
+    """`chunk` into `lines` of a store directory or a broker (its URL)."""
     path = tmp / f"{name}.txt"
     path.write_text("".join(line + "\n" for line in chunk))
-    sscc("topic", "produce", "lines", "--store", str(store), "--file", str(path), "--partitions", str(PARTITIONS), "--quiet")
+    sscc("topic", "produce", "lines", *where(store), "--file", str(path), "--partitions", str(PARTITIONS), "--quiet")
+
+
+def kept(chunk: list[str]) -> int:
+    """How many of `lines`' lines `clean` keeps (neither blank nor rejected with `!`)."""
+    return sum(1 for line in chunk if line.strip() and not line.startswith("!"))
+
+
+def metrics_of_a_run(broker: str, tmp: Path, chunk: list[str]) -> dict:
+    """`sscc run PIPELINE --broker BROKER --metrics 127.0.0.1:0`: once /metrics answers, `chunk`
+    is produced; /metrics is read until `count` read every kept word, then the run is stopped
+    with SIGTERM and must exit 0 without a traceback. The last samples (tests/ui/ui_helpers.py's
+    `metrics` form). Needs starlette, uvicorn, prometheus_client and httpx (the caller skips)."""
+    import httpx
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "ui"))
+    from ui_helpers import metrics, poll, value
+
+    log = tmp / "run.log"
+    with open(log, "w") as err:
+        run = subprocess.Popen(["sscc", "run", str(PIPELINE), "--broker", broker, "--metrics", "127.0.0.1:0"],
+                               stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+        try:
+            url = wait_for(lambda: re.search(r"^metrics: (http://\S+)$", log.read_text(), re.M), 120, "the metrics URL", poll=0.1)
+            url = url.group(1).removesuffix("/").removesuffix("/metrics")
+            produce(broker, tmp, chunk, "chunk")
+            samples = poll(
+                lambda: metrics(httpx.get(url + "/metrics", timeout=30).text),
+                lambda s: value(s, "sscc_service_records_in_total", service=COUNT) == kept(chunk),
+                "every word counted in /metrics",
+            )
+        finally:
+            run.send_signal(signal.SIGTERM)
+            run.wait(60)
+    text = log.read_text()
+    assert run.returncode == 0 and "Traceback" not in text, text
+    return samples
 
 
 def new_store(store: Path, tmp: Path, chunks: list[list[str]]) -> Path:
@@ -117,6 +161,25 @@ def children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(c) for c in text.split()]
+
+
+def assert_same_outputs(got: dict, want: dict, note: str = "") -> None:
+    """Two snapshots agree record for record: `words` and `clean`'s dead letters per partition,
+    and `count`'s final state. `note` goes into every message (a seed, say)."""
+    for p in range(PARTITIONS):
+        assert got["words"][p] == want["words"][p], f"words partition {p}{note}"
+        assert got["dead"][p] == want["dead"][p], f"dead letters of lines partition {p}{note}"
+    assert got["state"] == want["state"], f"state{note}"
+
+
+def dropped_tasks(log: str, worker: str) -> list[str]:
+    """The lines where `worker` (host:pid) said it dropped a task; asserts there is at least one
+    and each says that its batch was not committed and why (a refused commit, a lease taken)."""
+    dropped = [line for line in log.splitlines() if line.startswith(f"worker {worker}: dropped task")]
+    assert dropped, log[-4000:]
+    for line in dropped:
+        assert "was not committed" in line and ("a commit was refused" in line or "another worker took it over" in line), line
+    return dropped
 
 
 def wait_for(condition, timeout: float, what: str, poll: float = 0.01):
